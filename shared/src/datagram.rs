@@ -1,0 +1,158 @@
+//! UDP datagrams: how big they can be, how to show one as text, and the sockets that carry them.
+//!
+//! Over UDP one `send_to` is one datagram and one `recv_from` receives exactly one, whole or
+//! not at all. The course's Python servers call `recvfrom(2048)`: a longer datagram is cut
+//! to 2048 bytes *silently*. Here every receive buffer is [`RECV_BUFFER_SIZE`] bytes, enough
+//! for the largest datagram UDP can carry, so nothing is ever cut.
+//!
+//! Datagrams are bytes, not text. A server must cope with bytes that are not UTF-8, so the
+//! helpers here replace invalid sequences (lossy decoding) and never panic.
+
+use std::borrow::Cow;
+use std::io;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+
+use crate::error::{Context, Result};
+
+/// The largest UDP payload over IPv4: 65,535 (the IP length field) − 20 (IP header) − 8
+/// (UDP header) bytes.
+pub const MAX_UDP_PAYLOAD: usize = 65_507;
+
+/// Receive buffers are this large: one byte more than any datagram, so no datagram is ever
+/// truncated (IPv6 on loopback allows 65,527 bytes, which also fits).
+pub const RECV_BUFFER_SIZE: usize = 65_536;
+
+/// How many characters of a datagram a log line shows before it says `...`.
+pub const PREVIEW_CHARS: usize = 80;
+
+/// A datagram as text: invalid UTF-8 replaced by `U+FFFD`, one trailing `\n` or `\r\n`
+/// removed (a line typed at a terminal ends with one). Borrows when it can.
+pub fn as_text(bytes: &[u8]) -> Cow<'_, str> {
+    let bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+    let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+    String::from_utf8_lossy(bytes)
+}
+
+/// A datagram as a log shows it: [`as_text`], control characters escaped (a datagram must
+/// not be able to move the cursor or recolour the server's terminal), at most `max_chars`
+/// characters, then `... (N bytes)` when it was longer.
+pub fn preview(bytes: &[u8], max_chars: usize) -> String {
+    let text = as_text(bytes);
+    let mut shown = String::with_capacity(text.len().min(max_chars + 16));
+    for (count, c) in text.chars().enumerate() {
+        if count == max_chars {
+            shown.push_str(&format!("... ({} bytes)", bytes.len()));
+            break;
+        }
+        if c.is_control() {
+            shown.extend(c.escape_default());
+        } else {
+            shown.push(c);
+        }
+    }
+    shown
+}
+
+/// Binds a UDP socket for a server, with an error that names the address.
+pub fn bind_udp(addr: SocketAddr) -> Result<UdpSocket> {
+    UdpSocket::bind(addr).context(|| format!("cannot bind {addr}"))
+}
+
+/// A client's socket for talking to `server`: bound to any free port of the same address
+/// family (the OS picks the port, as in the textbook), and *connected* to the server.
+///
+/// `connect` on a UDP socket sends nothing. It records the peer, so that `send`/`recv` need no
+/// address, datagrams from anyone else are filtered out, and the kernel can report
+/// "connection refused" when nothing listens at the server's port instead of leaving the
+/// client waiting for its timeout.
+pub fn connect_udp(server: SocketAddr) -> Result<UdpSocket> {
+    let any: SocketAddr = match server {
+        SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
+        SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
+    };
+    let socket = UdpSocket::bind(any).context(|| format!("cannot create a UDP socket on {any}"))?;
+    socket
+        .connect(server)
+        .context(|| format!("cannot reach {server}"))?;
+    Ok(socket)
+}
+
+/// Whether an error is a read timeout: `set_read_timeout` expiring shows up as `WouldBlock`
+/// on Unix and `TimedOut` on Windows.
+pub fn is_timeout(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn text_drops_one_trailing_newline() {
+        assert_eq!(as_text(b"hello\n"), "hello");
+        assert_eq!(as_text(b"hello\r\n"), "hello");
+        assert_eq!(as_text(b"hello\n\n"), "hello\n");
+        assert_eq!(as_text(b""), "");
+    }
+
+    #[test]
+    fn invalid_utf8_is_replaced_not_fatal() {
+        assert_eq!(as_text(b"caf\xff!"), "caf\u{FFFD}!");
+        assert_eq!(as_text(&[0xC3]), "\u{FFFD}");
+    }
+
+    #[test]
+    fn preview_escapes_control_characters() {
+        assert_eq!(preview(b"a\tb\x1b[31m", 80), "a\\tb\\u{1b}[31m");
+    }
+
+    #[test]
+    fn preview_shortens_long_datagrams_and_says_how_long_they_were() {
+        let long = vec![b'x'; 1000];
+        let shown = preview(&long, 10);
+        assert_eq!(shown, "xxxxxxxxxx... (1000 bytes)");
+        assert_eq!(preview(b"exactly10!", 10), "exactly10!");
+    }
+
+    #[test]
+    fn a_connected_client_socket_exchanges_with_its_server() {
+        let server = bind_udp("127.0.0.1:0".parse().unwrap()).unwrap();
+        let client = connect_udp(server.local_addr().unwrap()).unwrap();
+        client.send(b"ping").unwrap();
+        let mut buf = [0; 16];
+        server
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let (len, from) = server.recv_from(&mut buf).unwrap();
+        assert_eq!(&buf[..len], b"ping");
+        assert_eq!(from, client.local_addr().unwrap());
+    }
+
+    #[test]
+    fn binding_a_taken_port_names_the_address() {
+        let taken = bind_udp("127.0.0.1:0".parse().unwrap()).unwrap();
+        let addr = taken.local_addr().unwrap();
+        let error = bind_udp(addr).unwrap_err();
+        assert_eq!(error.io_kind(), Some(io::ErrorKind::AddrInUse));
+        assert!(
+            error
+                .to_string()
+                .starts_with(&format!("cannot bind {addr}: ")),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_read_timeout_is_recognised() {
+        let socket = bind_udp("127.0.0.1:0".parse().unwrap()).unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_millis(10)))
+            .unwrap();
+        let error = socket.recv_from(&mut [0; 4]).unwrap_err();
+        assert!(is_timeout(&error), "{error:?}");
+    }
+}

@@ -1,0 +1,256 @@
+//! Reading a TCP byte stream as lines, with a limit on how long a line may be.
+//!
+//! TCP delivers a stream of bytes, not messages. One `recv` may return half a line, or two
+//! lines and the start of a third; the course's TCP server counts `recv` calls as lines,
+//! which is only right when the network happens to be kind. A [`LineReader`] buffers bytes
+//! until it has a whole line (ended by `\n` or `\r\n`), hands that line over, and keeps
+//! the rest for the next call.
+//!
+//! A server cannot buffer forever while waiting for a `\n` that never comes: that is a way
+//! for one client to eat all its memory. So a line longer than the limit is an error
+//! ([`LineError::TooLong`]); the server tells that client and closes the connection.
+
+use std::fmt;
+use std::io::{self, BufRead};
+
+/// Why [`LineReader::read_line`] could not return a line.
+#[derive(Debug)]
+pub enum LineError {
+    /// The line grew past the limit before its `\n` arrived.
+    TooLong {
+        /// The limit, in bytes (without the line ending).
+        max: usize,
+    },
+    /// The stream failed (the connection was reset, a read timed out, ...).
+    Io(io::Error),
+}
+
+impl fmt::Display for LineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LineError::TooLong { max } => write!(f, "line longer than {max} bytes"),
+            LineError::Io(error) => f.write_str(&crate::error::describe_io_error(error)),
+        }
+    }
+}
+
+impl std::error::Error for LineError {}
+
+/// Splits a byte stream into lines of at most `max_len` bytes.
+pub struct LineReader<R> {
+    reader: R,
+    max_len: usize,
+    /// The line being assembled; reused from line to line, so reading allocates only when
+    /// a line is longer than any before it.
+    line: Vec<u8>,
+}
+
+impl<R: BufRead> LineReader<R> {
+    /// Reads lines from `reader` (wrap a `TcpStream` in a `BufReader`); a line may hold at
+    /// most `max_len` bytes, not counting its `\n` or `\r\n`.
+    pub fn new(reader: R, max_len: usize) -> Self {
+        LineReader {
+            reader,
+            max_len,
+            line: Vec::new(),
+        }
+    }
+
+    /// The next line, without its ending; `Ok(None)` at the end of the stream.
+    ///
+    /// A last line with no `\n` before the end of the stream is still a line. Bytes are
+    /// returned as they came (they may not be UTF-8): show them with
+    /// [`crate::datagram::as_text`].
+    pub fn read_line(&mut self) -> Result<Option<&[u8]>, LineError> {
+        self.line.clear();
+        loop {
+            let available = match self.reader.fill_buf() {
+                Ok(bytes) => bytes,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(LineError::Io(e)),
+            };
+            if available.is_empty() {
+                // End of stream: whatever we hold is the unterminated last line.
+                return if self.line.is_empty() {
+                    Ok(None)
+                } else {
+                    self.finish_line().map(Some)
+                };
+            }
+            let (chunk, found_newline) = match available.iter().position(|&b| b == b'\n') {
+                Some(at) => (&available[..=at], true),
+                None => (available, false),
+            };
+            // Check *before* copying, so memory never grows past the limit. The `+ 2` leaves
+            // room for a `\r\n` ending, which does not count as part of the line.
+            if self.line.len() + chunk.len() > self.max_len + 2 {
+                return Err(LineError::TooLong { max: self.max_len });
+            }
+            self.line.extend_from_slice(chunk);
+            let used = chunk.len();
+            self.reader.consume(used);
+            if found_newline {
+                return self.finish_line().map(Some);
+            }
+        }
+    }
+
+    /// Strips the line ending, then applies the exact limit to what is left.
+    fn finish_line(&mut self) -> Result<&[u8], LineError> {
+        if self.line.ends_with(b"\n") {
+            self.line.pop();
+        }
+        if self.line.ends_with(b"\r") {
+            self.line.pop();
+        }
+        if self.line.len() > self.max_len {
+            return Err(LineError::TooLong { max: self.max_len });
+        }
+        Ok(&self.line)
+    }
+
+    /// The reader underneath (e.g. to reach the `TcpStream` inside a `BufReader`).
+    pub fn get_ref(&self) -> &R {
+        &self.reader
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufReader, Read};
+
+    /// A reader that hands out its bytes in fixed pieces, the way TCP may split a stream.
+    struct Pieces {
+        data: Vec<u8>,
+        at: usize,
+        piece: usize,
+    }
+
+    impl Read for Pieces {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.piece.min(buf.len()).min(self.data.len() - self.at);
+            buf[..n].copy_from_slice(&self.data[self.at..self.at + n]);
+            self.at += n;
+            Ok(n)
+        }
+    }
+
+    fn lines_of(data: &[u8], piece: usize, max_len: usize) -> Vec<Result<String, String>> {
+        let pieces = Pieces {
+            data: data.to_vec(),
+            at: 0,
+            piece,
+        };
+        let mut reader = LineReader::new(BufReader::with_capacity(piece.max(1), pieces), max_len);
+        let mut out = Vec::new();
+        loop {
+            match reader.read_line() {
+                Ok(Some(line)) => out.push(Ok(String::from_utf8_lossy(line).into_owned())),
+                Ok(None) => return out,
+                Err(e) => {
+                    out.push(Err(e.to_string()));
+                    return out;
+                }
+            }
+        }
+    }
+
+    fn ok(lines: &[&str]) -> Vec<Result<String, String>> {
+        lines.iter().map(|l| Ok(l.to_string())).collect()
+    }
+
+    #[test]
+    fn a_line_split_across_reads_is_one_line() {
+        assert_eq!(lines_of(b"hello world\n", 3, 100), ok(&["hello world"]));
+        assert_eq!(lines_of(b"hello world\n", 1, 100), ok(&["hello world"]));
+    }
+
+    #[test]
+    fn lines_joined_in_one_read_are_separate_lines() {
+        assert_eq!(
+            lines_of(b"one\ntwo\nthree\n", 64, 100),
+            ok(&["one", "two", "three"])
+        );
+    }
+
+    #[test]
+    fn crlf_and_lf_endings_are_both_removed() {
+        assert_eq!(lines_of(b"dos\r\nunix\n", 4, 100), ok(&["dos", "unix"]));
+    }
+
+    #[test]
+    fn an_unterminated_last_line_is_still_a_line() {
+        assert_eq!(lines_of(b"first\nlast", 4, 100), ok(&["first", "last"]));
+    }
+
+    #[test]
+    fn empty_lines_are_lines_and_an_empty_stream_has_none() {
+        assert_eq!(lines_of(b"\n\nx\n", 8, 100), ok(&["", "", "x"]));
+        assert_eq!(lines_of(b"", 8, 100), ok(&[]));
+    }
+
+    #[test]
+    fn a_line_at_the_limit_is_accepted_with_either_ending() {
+        assert_eq!(lines_of(b"12345\n", 2, 5), ok(&["12345"]));
+        assert_eq!(lines_of(b"12345\r\n", 2, 5), ok(&["12345"]));
+        assert_eq!(lines_of(b"12345", 2, 5), ok(&["12345"]));
+    }
+
+    #[test]
+    fn a_line_over_the_limit_is_an_error() {
+        let expected = vec![
+            Ok("ok".to_string()),
+            Err("line longer than 5 bytes".to_string()),
+        ];
+        assert_eq!(lines_of(b"ok\n123456\n", 3, 5), expected);
+        assert_eq!(lines_of(b"ok\n123456", 3, 5), expected);
+        assert_eq!(lines_of(b"ok\n123456\r\n", 3, 5), expected);
+    }
+
+    #[test]
+    fn an_endless_line_is_refused_without_reading_it_all() {
+        // 10 MB with no newline: the reader must give up after about `max_len` bytes.
+        let pieces = Pieces {
+            data: vec![b'x'; 10_000_000],
+            at: 0,
+            piece: 4096,
+        };
+        let mut reader = LineReader::new(BufReader::new(pieces), 1000);
+        assert!(matches!(
+            reader.read_line(),
+            Err(LineError::TooLong { max: 1000 })
+        ));
+        assert!(
+            reader.get_ref().get_ref().at < 10_000,
+            "read too much before giving up"
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_comes_through_as_bytes() {
+        let pieces = Pieces {
+            data: b"caf\xff\n".to_vec(),
+            at: 0,
+            piece: 2,
+        };
+        let mut reader = LineReader::new(BufReader::new(pieces), 100);
+        assert_eq!(reader.read_line().unwrap(), Some(&b"caf\xff"[..]));
+        assert_eq!(reader.read_line().unwrap(), None);
+    }
+
+    #[test]
+    fn a_failing_stream_is_an_io_error() {
+        struct Broken;
+        impl Read for Broken {
+            fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+                Err(io::ErrorKind::ConnectionReset.into())
+            }
+        }
+        let mut reader = LineReader::new(BufReader::new(Broken), 100);
+        match reader.read_line() {
+            Err(LineError::Io(e)) => assert_eq!(e.kind(), io::ErrorKind::ConnectionReset),
+            other => panic!("expected an I/O error, got {other:?}"),
+        }
+    }
+}

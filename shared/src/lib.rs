@@ -1,0 +1,27 @@
+//! # `shared`: what every module stands on
+//!
+//! The course modules differ in their lesson (uppercase over UDP, one thread per TCP
+//! connection, a group chat...), but they all need the same plumbing. It lives here, written
+//! once, so each module's code can stay about its lesson:
+//!
+//! | module | what it gives |
+//! |---|---|
+//! | [`address`] | `--host` and `--port` flags with per-module defaults, resolved to a socket address |
+//! | [`error`] | one error type, one-line messages (`error: cannot bind ...`), exit codes |
+//! | [`datagram`] | UDP sizes, and showing a datagram as text without ever panicking |
+//! | [`framing`] | reading a TCP byte stream as lines, with a maximum line length |
+//! | [`shutdown`] | a cloneable stop signal, wired to Ctrl-C in the binaries |
+//! | [`report`] | log lines, `--quiet`, and a captured log for tests |
+//! | [`load`] | the clients' load mode (`--clients N --duration SECS`) and its summary |
+//! | [`testing`] | running a server on a thread in a test, with a deadline |
+
+pub mod address;
+pub mod datagram;
+pub mod error;
+pub mod framing;
+pub mod load;
+pub mod report;
+pub mod shutdown;
+pub mod testing;
+
+pub use error::{Context, Error, Result};

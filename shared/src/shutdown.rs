@@ -1,0 +1,158 @@
+//! Stopping a server cleanly: a shared stop signal, and Ctrl-C wired to it.
+//!
+//! A server spends its life blocked in `recv_from` or `accept`, and std offers no way to
+//! cancel a blocked call from another thread. The servers here therefore never block for
+//! long: they set a read timeout of [`POLL_INTERVAL`] on their socket, and every time the
+//! call returns (with a datagram or with a timeout) they check [`Shutdown::is_requested`].
+//! That costs one wake-up per interval when idle and nothing when busy (the timeout is set
+//! once, not per call), and it bounds how long a stop takes: well under a second.
+//!
+//! The alternative, waking the blocked call by sending a datagram or connecting to the
+//! server itself, is faster but needs an address that reaches the server from inside (not
+//! true of every `--host`); polling is simpler to read and always works.
+//!
+//! [`Shutdown`] is a cheap, cloneable handle: give a clone to every thread that must stop.
+//! The binaries connect it to Ctrl-C with [`install_ctrl_c`]; tests call
+//! [`Shutdown::request`] directly (a process may install only one Ctrl-C handler).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+
+/// How often a blocked server looks up to see whether it should stop.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Exit status after a second Ctrl-C: 128 + SIGINT, what a shell reports for a process
+/// killed by Ctrl-C.
+pub const FORCED_EXIT_CODE: i32 = 130;
+
+/// A stop signal shared by every thread of a program. Cloning shares the same signal.
+#[derive(Clone, Default)]
+pub struct Shutdown {
+    inner: Arc<Signal>,
+}
+
+#[derive(Default)]
+struct Signal {
+    requested: AtomicBool,
+    /// Wakes threads sleeping in [`Shutdown::sleep`]; the mutex guards nothing but the wait.
+    lock: Mutex<()>,
+    wake: Condvar,
+}
+
+impl Shutdown {
+    /// A new signal, not yet requested.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Asks every holder of this signal to stop. Safe to call many times, from any thread.
+    pub fn request(&self) {
+        self.inner.requested.store(true, Ordering::SeqCst);
+        // Take the lock so that a thread between "checked the flag" and "started waiting"
+        // cannot miss the notification.
+        let _guard = self
+            .inner
+            .lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        self.inner.wake.notify_all();
+    }
+
+    /// Whether a stop has been requested.
+    pub fn is_requested(&self) -> bool {
+        self.inner.requested.load(Ordering::SeqCst)
+    }
+
+    /// Sleeps for `duration`, or less if a stop is requested meanwhile. Returns `true` if
+    /// the full time passed, `false` if the sleep was cut short by a stop request.
+    /// (Clients pause between messages with this, so Ctrl-C does not wait for the pause.)
+    pub fn sleep(&self, duration: Duration) -> bool {
+        let deadline = Instant::now() + duration;
+        let mut guard = self
+            .inner
+            .lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        loop {
+            if self.is_requested() {
+                return false;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return true;
+            }
+            guard = match self.inner.wake.wait_timeout(guard, deadline - now) {
+                Ok((guard, _)) => guard,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
+        }
+    }
+}
+
+/// Makes Ctrl-C request `shutdown`. A second Ctrl-C, for when a stop takes too long, ends
+/// the process at once with status [`FORCED_EXIT_CODE`].
+pub fn install_ctrl_c(shutdown: &Shutdown) -> Result<()> {
+    let shutdown = shutdown.clone();
+    ctrlc::set_handler(move || {
+        if shutdown.is_requested() {
+            std::process::exit(FORCED_EXIT_CODE);
+        }
+        shutdown.request();
+    })
+    .map_err(|e| Error::msg(format!("cannot install the Ctrl-C handler: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::thread;
+
+    #[test]
+    fn a_new_signal_is_not_requested() {
+        assert!(!Shutdown::new().is_requested());
+    }
+
+    #[test]
+    fn a_request_is_seen_by_every_clone() {
+        let shutdown = Shutdown::new();
+        let clone = shutdown.clone();
+        shutdown.request();
+        assert!(clone.is_requested());
+        shutdown.request(); // twice is fine
+        assert!(clone.is_requested());
+    }
+
+    #[test]
+    fn sleep_runs_its_full_time_when_nothing_happens() {
+        let started = Instant::now();
+        assert!(Shutdown::new().sleep(Duration::from_millis(30)));
+        assert!(started.elapsed() >= Duration::from_millis(30));
+    }
+
+    #[test]
+    fn a_request_cuts_a_sleep_short() {
+        let shutdown = Shutdown::new();
+        let sleeper = {
+            let shutdown = shutdown.clone();
+            thread::spawn(move || shutdown.sleep(Duration::from_secs(60)))
+        };
+        thread::sleep(Duration::from_millis(20));
+        shutdown.request();
+        // If the request did not wake the sleeper, this join would take a minute and the
+        // assertion below would see `true`.
+        assert!(
+            !sleeper.join().unwrap(),
+            "the sleep should report it was interrupted"
+        );
+    }
+
+    #[test]
+    fn sleeping_after_a_request_returns_at_once() {
+        let shutdown = Shutdown::new();
+        shutdown.request();
+        assert!(!shutdown.sleep(Duration::from_secs(60)));
+    }
+}
