@@ -1,0 +1,199 @@
+//! The UDP uppercase client.
+//!
+//! The notebook's client, step by step, and where each step is here:
+//!
+//! | notebook | here |
+//! |---|---|
+//! | `clientSocket = socket(AF_INET, SOCK_DGRAM)` | [`shared::datagram::connect_udp`] in [`run`] |
+//! | `message = input("Input lowercase sentence:")` | the loop in [`run`] |
+//! | `clientSocket.sendto(message.encode(), (serverName, serverPort))` | [`ask`] |
+//! | `modifiedMessage, serverAddress = clientSocket.recvfrom(2048)` | [`ask`] |
+//! | `print(modifiedMessage.decode())` | the loop in [`run`] |
+//!
+//! The notebook's client waits for its reply forever: if the datagram or the reply is lost,
+//! or no server runs, it hangs. This one waits `--timeout` seconds and then says so. It
+//! also reads line after line until end of input (Ctrl-D), and has a `--message` one-shot
+//! and the workspace's load mode.
+
+use std::io::{self, BufRead, Write};
+use std::net::{SocketAddr, UdpSocket};
+use std::time::Duration;
+
+use shared::address::AddressArgs;
+use shared::datagram::{MAX_UDP_PAYLOAD, RECV_BUFFER_SIZE, as_text, connect_udp, is_timeout};
+use shared::error::{Context, Error, Result};
+use shared::framing::{LineError, LineReader};
+use shared::load::{self, LoadArgs, Request, UdpExchange, parse_seconds};
+use shared::shutdown::Shutdown;
+
+use crate::Textbook;
+
+/// The prompt, as the notebook's `input()` shows it.
+pub const PROMPT: &str = "Input lowercase sentence: ";
+
+/// Command-line arguments of `client`.
+#[derive(clap::Parser, Debug, Clone)]
+#[command(
+    name = "client",
+    version,
+    about = "UDP uppercase client: sends each line you type to the server and prints the reply.",
+    long_about = "UDP uppercase client: sends each line you type to the server and prints the reply.\n\n\
+                  Type a line and press Enter; Ctrl-D (end of input) quits. With --message it \
+                  sends one message and exits. With --clients/--duration/--count it runs the load \
+                  mode: many clients at once, every reply checked, one summary line."
+)]
+pub struct ClientArgs {
+    /// Where the server is.
+    #[command(flatten)]
+    pub address: AddressArgs<Textbook>,
+
+    /// Send this one message, print the reply, and exit (instead of reading lines).
+    #[arg(long, short, value_name = "TEXT", conflicts_with_all = ["clients", "duration", "count"])]
+    pub message: Option<String>,
+
+    /// Seconds to wait for each reply before giving up (UDP never says a datagram was lost).
+    #[arg(long, value_name = "SECS", default_value = "3", value_parser = parse_seconds)]
+    pub timeout: Duration,
+
+    /// Load mode: each client sends at most N requests (alone: one client, N requests).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: Option<u64>,
+
+    /// Load mode: `--clients` and `--duration`.
+    #[command(flatten)]
+    pub load: LoadArgs,
+}
+
+impl ClientArgs {
+    /// Whether these arguments ask for load mode.
+    pub fn is_load_mode(&self) -> bool {
+        self.load.is_requested() || self.count.is_some()
+    }
+}
+
+/// Runs the client: load mode, one `--message`, or a line-by-line session on `input`.
+/// `prompt` shows [`PROMPT`] before each line (the binary passes "stdin is a terminal").
+/// Replies and the load summary go to `out`.
+pub fn run(
+    args: &ClientArgs,
+    shutdown: &Shutdown,
+    input: impl BufRead,
+    prompt: bool,
+    out: &mut impl Write,
+) -> Result<()> {
+    let server = args.address.resolve()?;
+    if args.is_load_mode() {
+        return run_load(args, server, shutdown, out);
+    }
+
+    let socket = connect_udp(server)?;
+    socket
+        .set_read_timeout(Some(args.timeout))
+        .context(|| "cannot set the reply timeout")?;
+    let mut reply = vec![0u8; RECV_BUFFER_SIZE];
+
+    if let Some(message) = &args.message {
+        let len = ask(
+            &socket,
+            server,
+            message.as_bytes(),
+            &mut reply,
+            args.timeout,
+        )?;
+        return print(out, format_args!("{}", as_text(&reply[..len])));
+    }
+
+    // A line can be at most one datagram long; the reader refuses longer ones rather than
+    // filling memory with them.
+    let mut lines = LineReader::new(input, MAX_UDP_PAYLOAD);
+    loop {
+        if prompt {
+            print_prompt(out)?;
+        }
+        let line = match lines.read_line() {
+            Ok(Some(line)) => line,
+            Ok(None) => return Ok(()), // end of input: done
+            Err(LineError::TooLong { max }) => {
+                return Err(Error::msg(format!(
+                    "a line longer than {max} bytes does not fit in one UDP datagram"
+                )));
+            }
+            Err(LineError::Io(error)) => return Err(Error::io("cannot read input", error)),
+        };
+        let len = ask(&socket, server, line, &mut reply, args.timeout)?;
+        print(out, format_args!("{}", as_text(&reply[..len])))?;
+    }
+}
+
+/// Sends `message` to the server and waits for its reply, which lands in `reply`;
+/// returns the reply's length.
+pub fn ask(
+    socket: &UdpSocket,
+    server: SocketAddr,
+    message: &[u8],
+    reply: &mut [u8],
+    timeout: Duration,
+) -> Result<usize> {
+    // BEGIN SOLUTION
+    socket.send(message).map_err(|e| no_server(server, e))?;
+    socket.recv(reply).map_err(|error| {
+        if is_timeout(&error) {
+            Error::msg(format!(
+                "no reply from {server} within {} s: is the server running? (UDP drops silently)",
+                timeout.as_secs_f64()
+            ))
+        } else {
+            no_server(server, error)
+        }
+    })
+    // END SOLUTION
+}
+
+/// Explains a failed send or receive. "Connection refused" on UDP means the kernel got an
+/// ICMP "port unreachable" back: nothing listens at that address.
+fn no_server(server: SocketAddr, error: io::Error) -> Error {
+    if error.kind() == io::ErrorKind::ConnectionRefused {
+        Error::msg(format!(
+            "no server is listening at {server} (start it first: cargo run -p udp-uppercase --bin server)"
+        ))
+    } else {
+        Error::io(format!("cannot talk to {server}"), error)
+    }
+}
+
+/// Load mode: `--clients` clients send uppercase requests and check every reply.
+fn run_load(
+    args: &ClientArgs,
+    server: SocketAddr,
+    shutdown: &Shutdown,
+    out: &mut impl Write,
+) -> Result<()> {
+    let plan = args.load.plan(args.count, args.timeout);
+    let summary = load::run(&plan, shutdown, |client| {
+        UdpExchange::connect(server, args.timeout, client, load_request)
+    })?;
+    print(out, format_args!("{summary}"))?;
+    summary.check()
+}
+
+/// Request `sequence` of load client `client`, and the reply it must get. The text has a
+/// non-ASCII letter so that every request also checks Unicode uppercasing; the expected
+/// reply is computed here, independently of the server's code.
+fn load_request(client: u32, sequence: u64) -> Request {
+    let text = format!("client {client} request {sequence}: straße");
+    Request {
+        expected_reply: text.to_uppercase().into_bytes(),
+        datagram: text.into_bytes(),
+    }
+}
+
+fn print_prompt(out: &mut impl Write) -> Result<()> {
+    // The prompt has no newline, so flush it by hand.
+    out.write_all(PROMPT.as_bytes())
+        .and_then(|()| out.flush())
+        .context(|| "cannot write the prompt")
+}
+
+fn print(out: &mut impl Write, line: std::fmt::Arguments<'_>) -> Result<()> {
+    writeln!(out, "{line}").context(|| "cannot write to standard output")
+}

@@ -1,0 +1,436 @@
+//! The grading suite for udp-uppercase.
+//!
+//! Every test starts the real server in this process on a free port (`--port 0`), talks to
+//! it over real loopback sockets, and checks what came back. Every wait has a deadline, so
+//! an unfinished server fails a test instead of hanging the run.
+
+use std::io::{self, Cursor};
+use std::net::{SocketAddr, UdpSocket};
+use std::thread;
+use std::time::Duration;
+
+use clap::Parser;
+use shared::datagram::{MAX_UDP_PAYLOAD, RECV_BUFFER_SIZE, bind_udp, connect_udp};
+use shared::error::Result;
+use shared::report::{CapturedLog, Log};
+use shared::testing::ServerThread;
+
+use crate::client::{self, ClientArgs, PROMPT};
+use crate::server::{Server, ServerArgs, Summary};
+
+/// Long enough for a loaded 2-core machine; a correct server answers in microseconds.
+const PATIENCE: Duration = Duration::from_secs(10);
+
+/// A running server and what it logs.
+struct Running {
+    addr: SocketAddr,
+    server: ServerThread<Result<Summary>>,
+    log: CapturedLog,
+}
+
+fn start_server(extra_args: &[&str]) -> Running {
+    let args =
+        ServerArgs::try_parse_from(["server", "--port", "0"].iter().chain(extra_args)).unwrap();
+    let (log, captured) = Log::capture(args.output.quiet);
+    let server = Server::bind(&args, log).unwrap();
+    let addr = server.local_addr().unwrap();
+    let server = ServerThread::spawn(move |shutdown| server.run(&shutdown));
+    Running {
+        addr,
+        server,
+        log: captured,
+    }
+}
+
+impl Running {
+    /// Stops the server (it must stop within a second) and returns its summary.
+    fn stop(self) -> Summary {
+        let (summary, _took) = self.server.stop_within(Duration::from_secs(1)).unwrap();
+        summary.unwrap()
+    }
+}
+
+/// A client socket connected to the server, with a deadline on every reply.
+fn client_socket(server: SocketAddr) -> UdpSocket {
+    let socket = connect_udp(server).unwrap();
+    socket.set_read_timeout(Some(PATIENCE)).unwrap();
+    socket
+}
+
+/// Sends one datagram and returns the reply.
+fn exchange(socket: &UdpSocket, message: &[u8]) -> Vec<u8> {
+    socket.send(message).unwrap();
+    let mut reply = vec![0; RECV_BUFFER_SIZE];
+    let len = socket
+        .recv(&mut reply)
+        .unwrap_or_else(|e| panic!("no reply to {:?}: {e}", String::from_utf8_lossy(message)));
+    reply.truncate(len);
+    reply
+}
+
+fn ask(server: SocketAddr, message: &[u8]) -> Vec<u8> {
+    exchange(&client_socket(server), message)
+}
+
+/// Runs the client through its library entry point with these arguments and input.
+fn run_client(args: &[&str], input: &str) -> (Result<()>, String) {
+    let args = ClientArgs::try_parse_from(["client"].iter().chain(args)).unwrap();
+    let mut out = Vec::new();
+    let outcome = client::run(
+        &args,
+        &shared::shutdown::Shutdown::new(),
+        Cursor::new(input),
+        false,
+        &mut out,
+    );
+    (outcome, String::from_utf8(out).unwrap())
+}
+
+#[test]
+fn replies_with_the_message_in_uppercase() {
+    let running = start_server(&[]);
+    assert_eq!(ask(running.addr, b"hello, world"), b"HELLO, WORLD");
+    running.stop();
+}
+
+#[test]
+fn uppercases_unicode_letters_not_just_ascii() {
+    let running = start_server(&[]);
+    assert_eq!(
+        String::from_utf8(ask(running.addr, "straße".as_bytes())).unwrap(),
+        "STRASSE"
+    );
+    assert_eq!(
+        String::from_utf8(ask(running.addr, "café αβγ".as_bytes())).unwrap(),
+        "CAFÉ ΑΒΓ"
+    );
+    running.stop();
+}
+
+#[test]
+fn replaces_invalid_utf8_and_keeps_serving() {
+    let running = start_server(&[]);
+    let socket = client_socket(running.addr);
+    assert_eq!(
+        String::from_utf8(exchange(&socket, b"abc\xff\xfedef")).unwrap(),
+        "ABC\u{FFFD}\u{FFFD}DEF"
+    );
+    assert_eq!(exchange(&socket, b"still here"), b"STILL HERE");
+    running.stop();
+}
+
+#[test]
+fn answers_an_empty_datagram_with_an_empty_reply() {
+    let running = start_server(&[]);
+    let socket = client_socket(running.addr);
+    assert_eq!(exchange(&socket, b""), b"");
+    assert_eq!(
+        exchange(&socket, b"next"),
+        b"NEXT",
+        "the empty datagram must not upset the server"
+    );
+    running.stop();
+}
+
+#[test]
+fn returns_a_maximum_size_datagram_whole() {
+    let running = start_server(&[]);
+    let message = vec![b'a'; MAX_UDP_PAYLOAD];
+    let reply = ask(running.addr, &message);
+    assert_eq!(
+        reply.len(),
+        MAX_UDP_PAYLOAD,
+        "the reply was cut: the server's buffer is too small"
+    );
+    assert!(
+        reply.iter().all(|&b| b == b'A'),
+        "the reply is not all uppercase"
+    );
+    running.stop();
+}
+
+#[test]
+fn survives_a_reply_too_large_for_one_datagram() {
+    // 'ɐ' is 2 bytes and its uppercase 'Ɐ' is 3: 30,000 of them make a legal 60,000-byte
+    // datagram whose uppercase (90,000 bytes) no datagram can carry.
+    let running = start_server(&[]);
+    let socket = client_socket(running.addr);
+    socket.send("ɐ".repeat(30_000).as_bytes()).unwrap();
+    let warning = running.log.wait_for("could not reply", PATIENCE);
+    assert!(
+        warning.is_some(),
+        "expected a warning about the reply; log:\n{}",
+        running.log.text()
+    );
+    assert_eq!(
+        exchange(&socket, b"after"),
+        b"AFTER",
+        "the server must go on serving"
+    );
+    let summary = running.stop();
+    assert_eq!(summary.failed_replies, 1);
+}
+
+#[test]
+fn gives_each_of_several_concurrent_clients_its_own_reply() {
+    let running = start_server(&["--quiet"]);
+    let addr = running.addr;
+    let clients: Vec<_> = (0..8)
+        .map(|client| {
+            thread::spawn(move || {
+                let socket = client_socket(addr);
+                for request in 0..25 {
+                    let message = format!("client {client} request {request}");
+                    let reply = exchange(&socket, message.as_bytes());
+                    assert_eq!(String::from_utf8(reply).unwrap(), message.to_uppercase());
+                }
+            })
+        })
+        .collect();
+    for client in clients {
+        client.join().expect("a client got a wrong reply or none");
+    }
+    let summary = running.stop();
+    assert_eq!(summary.datagrams, 8 * 25);
+    assert_eq!(summary.distinct_clients(), 8);
+}
+
+#[test]
+fn announces_that_it_is_ready_with_its_address() {
+    let running = start_server(&[]);
+    let ready = running
+        .log
+        .wait_for("The server is ready to receive.", PATIENCE);
+    let ready = ready.unwrap_or_else(|| panic!("no ready line; log:\n{}", running.log.text()));
+    assert!(
+        ready.contains(&running.addr.to_string()),
+        "the ready line should show the address: {ready}"
+    );
+    running.stop();
+}
+
+#[test]
+fn logs_each_datagram_with_its_sender_and_reply() {
+    let running = start_server(&[]);
+    let socket = client_socket(running.addr);
+    exchange(&socket, b"log me");
+    let sender = socket.local_addr().unwrap().port().to_string();
+    let line = running
+        .log
+        .wait_for("'log me'", PATIENCE)
+        .unwrap_or_else(|| panic!("no line; log:\n{}", running.log.text()));
+    assert!(
+        line.contains(&sender),
+        "the line should name the sender's port {sender}: {line}"
+    );
+    assert!(
+        line.contains("'LOG ME'"),
+        "the line should show the reply: {line}"
+    );
+    running.stop();
+}
+
+#[test]
+fn quiet_logs_no_datagrams_but_still_the_summary() {
+    let running = start_server(&["--quiet"]);
+    let log = running.log.clone();
+    ask(running.addr, b"shh");
+    running.stop();
+    assert!(
+        !log.text().contains("shh"),
+        "--quiet should not log datagrams:\n{}",
+        log.text()
+    );
+    assert!(
+        log.text().contains("Served 1 datagrams"),
+        "the summary is missing:\n{}",
+        log.text()
+    );
+}
+
+#[test]
+fn stops_within_a_second_on_shutdown_and_summarises() {
+    let running = start_server(&[]);
+    ask(running.addr, b"one");
+    ask(running.addr, b"two");
+    let log = running.log.clone();
+    let (summary, took) = running.server.stop_within(Duration::from_secs(1)).unwrap();
+    let summary = summary.unwrap();
+    assert!(took < Duration::from_secs(1), "took {took:?} to stop");
+    assert_eq!((summary.datagrams, summary.distinct_clients()), (2, 2));
+    assert!(
+        log.text()
+            .contains("Served 2 datagrams from 2 distinct clients."),
+        "log:\n{}",
+        log.text()
+    );
+}
+
+#[test]
+fn counts_distinct_clients_only_up_to_the_limit() {
+    let running = start_server(&["--quiet", "--max-tracked-clients", "2"]);
+    for _ in 0..3 {
+        ask(running.addr, b"x");
+    }
+    let log = running.log.clone();
+    let summary = running.stop();
+    assert_eq!(summary.distinct_clients(), 2);
+    assert!(
+        log.text().contains("from at least 2 distinct clients"),
+        "log:\n{}",
+        log.text()
+    );
+}
+
+#[test]
+fn refuses_to_start_on_a_port_already_in_use() {
+    let taken = bind_udp("127.0.0.1:0".parse().unwrap()).unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let args = ServerArgs::try_parse_from(["server", "--port", &port]).unwrap();
+    let error = Server::bind(&args, Log::capture(false).0)
+        .err()
+        .expect("bind should fail");
+    assert_eq!(error.io_kind(), Some(io::ErrorKind::AddrInUse));
+    assert!(
+        error
+            .to_string()
+            .starts_with(&format!("cannot bind 127.0.0.1:{port}: ")),
+        "{error}"
+    );
+}
+
+#[test]
+fn listens_on_the_textbook_address_by_default() {
+    let args = ServerArgs::try_parse_from(["server"]).unwrap();
+    assert_eq!(
+        args.address.resolve().unwrap(),
+        "127.0.0.1:12000".parse().unwrap()
+    );
+    let args = ClientArgs::try_parse_from(["client"]).unwrap();
+    assert_eq!(
+        args.address.resolve().unwrap(),
+        "127.0.0.1:12000".parse().unwrap()
+    );
+}
+
+#[test]
+fn client_message_prints_the_uppercase_reply() {
+    let running = start_server(&[]);
+    let port = running.addr.port().to_string();
+    let (outcome, out) = run_client(&["--port", &port, "--message", "hello from a test"], "");
+    outcome.unwrap();
+    assert_eq!(out, "HELLO FROM A TEST\n");
+    running.stop();
+}
+
+#[test]
+fn client_sends_each_input_line_and_prints_each_reply() {
+    let running = start_server(&[]);
+    let port = running.addr.port().to_string();
+    let (outcome, out) = run_client(&["--port", &port], "first line\nsecond line\n");
+    outcome.unwrap();
+    assert_eq!(out, "FIRST LINE\nSECOND LINE\n");
+    assert_eq!(running.stop().datagrams, 2);
+}
+
+#[test]
+fn client_prompts_like_the_notebook_when_asked_to() {
+    let running = start_server(&[]);
+    let args =
+        ClientArgs::try_parse_from(["client", "--port", &running.addr.port().to_string()]).unwrap();
+    let mut out = Vec::new();
+    client::run(
+        &args,
+        &shared::shutdown::Shutdown::new(),
+        Cursor::new("hi\n"),
+        true,
+        &mut out,
+    )
+    .unwrap();
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        format!("{PROMPT}HI\n{PROMPT}")
+    );
+    running.stop();
+}
+
+#[test]
+fn client_gives_up_after_its_timeout_when_the_server_is_silent() {
+    // A socket that receives but never answers: the client must not wait forever.
+    let silent = bind_udp("127.0.0.1:0".parse().unwrap()).unwrap();
+    let port = silent.local_addr().unwrap().port().to_string();
+    let (outcome, out) = run_client(
+        &["--port", &port, "--timeout", "0.3", "--message", "anyone?"],
+        "",
+    );
+    let error = outcome
+        .expect_err("a client with no reply must fail")
+        .to_string();
+    assert!(error.contains("no reply from 127.0.0.1:"), "{error}");
+    assert!(
+        out.is_empty(),
+        "nothing should be printed as a reply: {out:?}"
+    );
+}
+
+#[test]
+fn client_says_so_when_no_server_is_listening() {
+    let closed_port = bind_udp("127.0.0.1:0".parse().unwrap())
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let (outcome, _) = run_client(
+        &[
+            "--port",
+            &closed_port,
+            "--timeout",
+            "5",
+            "--message",
+            "hello?",
+        ],
+        "",
+    );
+    let error = outcome.expect_err("there is no server").to_string();
+    assert!(
+        error.contains("no server is listening at 127.0.0.1:") || error.contains("no reply from"),
+        "{error}"
+    );
+}
+
+#[test]
+fn client_load_mode_checks_every_reply() {
+    let running = start_server(&["--quiet"]);
+    let port = running.addr.port().to_string();
+    let (outcome, out) = run_client(&["--port", &port, "--clients", "4", "--count", "50"], "");
+    outcome.unwrap();
+    assert!(out.starts_with("4 clients, "), "{out}");
+    assert!(
+        out.contains("200 requests, 200 replies, 0 lost, 0 wrong"),
+        "{out}"
+    );
+    assert_eq!(running.stop().datagrams, 200);
+}
+
+#[test]
+fn client_load_mode_fails_when_replies_are_wrong() {
+    // An "echo" server answers, but not in uppercase: every reply is wrong.
+    let echo = bind_udp("127.0.0.1:0".parse().unwrap()).unwrap();
+    echo.set_read_timeout(Some(PATIENCE)).unwrap();
+    let port = echo.local_addr().unwrap().port().to_string();
+    let echoer = thread::spawn(move || {
+        let mut buf = [0; 2048];
+        for _ in 0..5 {
+            let (len, from) = echo.recv_from(&mut buf).unwrap();
+            echo.send_to(&buf[..len], from).unwrap();
+        }
+    });
+    let (outcome, out) = run_client(&["--port", &port, "--count", "5"], "");
+    echoer.join().unwrap();
+    assert!(
+        out.contains("5 requests, 0 replies, 0 lost, 5 wrong"),
+        "{out}"
+    );
+    assert!(outcome.is_err(), "wrong replies must fail the client");
+}
