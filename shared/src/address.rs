@@ -75,20 +75,13 @@ impl<D: AddressDefaults + Send + Sync + 'static> AddressArgs<D> {
 // `Clone`/`Debug`, which it has no reason to be.
 impl<D: AddressDefaults + Send + Sync + 'static> Clone for AddressArgs<D> {
     fn clone(&self) -> Self {
-        AddressArgs {
-            host: self.host.clone(),
-            port: self.port,
-            defaults: PhantomData,
-        }
+        AddressArgs { host: self.host.clone(), port: self.port, defaults: PhantomData }
     }
 }
 
 impl<D: AddressDefaults + Send + Sync + 'static> fmt::Debug for AddressArgs<D> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AddressArgs")
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .finish()
+        f.debug_struct("AddressArgs").field("host", &self.host).field("port", &self.port).finish()
     }
 }
 
@@ -96,10 +89,7 @@ impl<D: AddressDefaults + Send + Sync + 'static> fmt::Debug for AddressArgs<D> {
 /// to one socket address, preferring IPv4 as [`AddressArgs::resolve`] explains.
 pub fn resolve(host: &str, port: u16) -> Result<SocketAddr> {
     // `[::1]` is how IPv6 addresses are written next to a port; accept it on its own too.
-    let host = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
+    let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
     if host.is_empty() {
         return Err(Error::msg(
             "the host is empty: give a name or an address, e.g. --host 127.0.0.1",
@@ -137,10 +127,7 @@ mod tests {
     #[test]
     fn defaults_come_from_the_module() {
         let args = Args::try_parse_from(["server"]).unwrap();
-        assert_eq!(
-            args.address.resolve().unwrap(),
-            "127.0.0.1:12354".parse().unwrap()
-        );
+        assert_eq!(args.address.resolve().unwrap(), "127.0.0.1:12354".parse().unwrap());
     }
 
     #[test]
@@ -153,10 +140,7 @@ mod tests {
     #[test]
     fn flags_override_the_defaults() {
         let args = Args::try_parse_from(["client", "--host", "127.0.0.2", "--port", "9"]).unwrap();
-        assert_eq!(
-            args.address.resolve().unwrap(),
-            "127.0.0.2:9".parse().unwrap()
-        );
+        assert_eq!(args.address.resolve().unwrap(), "127.0.0.2:9".parse().unwrap());
     }
 
     #[test]
@@ -174,27 +158,17 @@ mod tests {
     fn an_unknown_host_is_a_clear_error() {
         let error = resolve("no-such-host.invalid", 80).unwrap_err();
         let text = error.to_string();
-        assert!(
-            text.starts_with("cannot resolve host 'no-such-host.invalid': "),
-            "{text}"
-        );
+        assert!(text.starts_with("cannot resolve host 'no-such-host.invalid': "), "{text}");
     }
 
     #[test]
     fn an_empty_host_is_a_clear_error() {
-        assert!(
-            resolve("", 80)
-                .unwrap_err()
-                .to_string()
-                .contains("the host is empty")
-        );
+        assert!(resolve("", 80).unwrap_err().to_string().contains("the host is empty"));
     }
 
     #[test]
     fn a_port_out_of_range_is_a_usage_error() {
-        let error = Args::try_parse_from(["server", "--port", "70000"])
-            .err()
-            .unwrap();
+        let error = Args::try_parse_from(["server", "--port", "70000"]).err().unwrap();
         assert_eq!(error.kind(), clap::error::ErrorKind::ValueValidation);
         assert!(error.to_string().contains("70000"), "{error}");
     }

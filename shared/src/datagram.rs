@@ -71,19 +71,21 @@ pub fn connect_udp(server: SocketAddr) -> Result<UdpSocket> {
         SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
     };
     let socket = UdpSocket::bind(any).context(|| format!("cannot create a UDP socket on {any}"))?;
-    socket
-        .connect(server)
-        .context(|| format!("cannot reach {server}"))?;
+    socket.connect(server).context(|| format!("cannot reach {server}"))?;
     Ok(socket)
 }
 
 /// Whether an error is a read timeout: `set_read_timeout` expiring shows up as `WouldBlock`
 /// on Unix and `TimedOut` on Windows.
 pub fn is_timeout(error: &io::Error) -> bool {
-    matches!(
-        error.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-    )
+    matches!(error.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
+}
+
+/// Whether a receive came back empty-handed for a harmless reason: its timeout expired, or
+/// a signal interrupted it (Ctrl-C does: a socket with a timeout is not restarted after a
+/// signal handler runs, see `man 7 signal`). Either way: check for shutdown, then try again.
+pub fn is_timeout_or_interrupt(error: &io::Error) -> bool {
+    is_timeout(error) || error.kind() == io::ErrorKind::Interrupted
 }
 
 #[cfg(test)]
@@ -124,9 +126,7 @@ mod tests {
         let client = connect_udp(server.local_addr().unwrap()).unwrap();
         client.send(b"ping").unwrap();
         let mut buf = [0; 16];
-        server
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .unwrap();
+        server.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         let (len, from) = server.recv_from(&mut buf).unwrap();
         assert_eq!(&buf[..len], b"ping");
         assert_eq!(from, client.local_addr().unwrap());
@@ -138,20 +138,13 @@ mod tests {
         let addr = taken.local_addr().unwrap();
         let error = bind_udp(addr).unwrap_err();
         assert_eq!(error.io_kind(), Some(io::ErrorKind::AddrInUse));
-        assert!(
-            error
-                .to_string()
-                .starts_with(&format!("cannot bind {addr}: ")),
-            "{error}"
-        );
+        assert!(error.to_string().starts_with(&format!("cannot bind {addr}: ")), "{error}");
     }
 
     #[test]
     fn a_read_timeout_is_recognised() {
         let socket = bind_udp("127.0.0.1:0".parse().unwrap()).unwrap();
-        socket
-            .set_read_timeout(Some(Duration::from_millis(10)))
-            .unwrap();
+        socket.set_read_timeout(Some(Duration::from_millis(10))).unwrap();
         let error = socket.recv_from(&mut [0; 4]).unwrap_err();
         assert!(is_timeout(&error), "{error:?}");
     }

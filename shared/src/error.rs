@@ -32,18 +32,12 @@ pub struct Error {
 impl Error {
     /// An error with a message only (no system error behind it).
     pub fn msg(message: impl Into<String>) -> Self {
-        Error {
-            context: message.into(),
-            source: None,
-        }
+        Error { context: message.into(), source: None }
     }
 
     /// An error from a system call, with what the program was doing when it failed.
     pub fn io(context: impl Into<String>, source: io::Error) -> Self {
-        Error {
-            context: context.into(),
-            source: Some(source),
-        }
+        Error { context: context.into(), source: Some(source) }
     }
 
     /// The I/O error behind this one, if any (tests look at its kind).
@@ -119,22 +113,13 @@ mod tests {
         let error = io::Error::from_raw_os_error(98); // EADDRINUSE on Linux
         let described = describe_io_error(&error);
         assert!(!described.contains("os error"), "got {described:?}");
-        assert!(
-            described.starts_with(|c: char| c.is_lowercase()),
-            "got {described:?}"
-        );
+        assert!(described.starts_with(|c: char| c.is_lowercase()), "got {described:?}");
     }
 
     #[test]
     fn an_error_with_context_shows_context_then_reason() {
-        let error = Error::io(
-            "cannot bind 127.0.0.1:12000",
-            io::Error::other("Address in use"),
-        );
-        assert_eq!(
-            error.to_string(),
-            "cannot bind 127.0.0.1:12000: address in use"
-        );
+        let error = Error::io("cannot bind 127.0.0.1:12000", io::Error::other("Address in use"));
+        assert_eq!(error.to_string(), "cannot bind 127.0.0.1:12000: address in use");
         assert_eq!(error.io_kind(), Some(io::ErrorKind::Other));
     }
 

@@ -49,11 +49,7 @@ impl<R: BufRead> LineReader<R> {
     /// Reads lines from `reader` (wrap a `TcpStream` in a `BufReader`); a line may hold at
     /// most `max_len` bytes, not counting its `\n` or `\r\n`.
     pub fn new(reader: R, max_len: usize) -> Self {
-        LineReader {
-            reader,
-            max_len,
-            line: Vec::new(),
-        }
+        LineReader { reader, max_len, line: Vec::new() }
     }
 
     /// The next line, without its ending; `Ok(None)` at the end of the stream.
@@ -71,11 +67,7 @@ impl<R: BufRead> LineReader<R> {
             };
             if available.is_empty() {
                 // End of stream: whatever we hold is the unterminated last line.
-                return if self.line.is_empty() {
-                    Ok(None)
-                } else {
-                    self.finish_line().map(Some)
-                };
+                return if self.line.is_empty() { Ok(None) } else { self.finish_line().map(Some) };
             }
             let (chunk, found_newline) = match available.iter().position(|&b| b == b'\n') {
                 Some(at) => (&available[..=at], true),
@@ -137,11 +129,7 @@ mod tests {
     }
 
     fn lines_of(data: &[u8], piece: usize, max_len: usize) -> Vec<Result<String, String>> {
-        let pieces = Pieces {
-            data: data.to_vec(),
-            at: 0,
-            piece,
-        };
+        let pieces = Pieces { data: data.to_vec(), at: 0, piece };
         let mut reader = LineReader::new(BufReader::with_capacity(piece.max(1), pieces), max_len);
         let mut out = Vec::new();
         loop {
@@ -168,10 +156,7 @@ mod tests {
 
     #[test]
     fn lines_joined_in_one_read_are_separate_lines() {
-        assert_eq!(
-            lines_of(b"one\ntwo\nthree\n", 64, 100),
-            ok(&["one", "two", "three"])
-        );
+        assert_eq!(lines_of(b"one\ntwo\nthree\n", 64, 100), ok(&["one", "two", "three"]));
     }
 
     #[test]
@@ -199,10 +184,7 @@ mod tests {
 
     #[test]
     fn a_line_over_the_limit_is_an_error() {
-        let expected = vec![
-            Ok("ok".to_string()),
-            Err("line longer than 5 bytes".to_string()),
-        ];
+        let expected = vec![Ok("ok".to_string()), Err("line longer than 5 bytes".to_string())];
         assert_eq!(lines_of(b"ok\n123456\n", 3, 5), expected);
         assert_eq!(lines_of(b"ok\n123456", 3, 5), expected);
         assert_eq!(lines_of(b"ok\n123456\r\n", 3, 5), expected);
@@ -211,29 +193,15 @@ mod tests {
     #[test]
     fn an_endless_line_is_refused_without_reading_it_all() {
         // 10 MB with no newline: the reader must give up after about `max_len` bytes.
-        let pieces = Pieces {
-            data: vec![b'x'; 10_000_000],
-            at: 0,
-            piece: 4096,
-        };
+        let pieces = Pieces { data: vec![b'x'; 10_000_000], at: 0, piece: 4096 };
         let mut reader = LineReader::new(BufReader::new(pieces), 1000);
-        assert!(matches!(
-            reader.read_line(),
-            Err(LineError::TooLong { max: 1000 })
-        ));
-        assert!(
-            reader.get_ref().get_ref().at < 10_000,
-            "read too much before giving up"
-        );
+        assert!(matches!(reader.read_line(), Err(LineError::TooLong { max: 1000 })));
+        assert!(reader.get_ref().get_ref().at < 10_000, "read too much before giving up");
     }
 
     #[test]
     fn invalid_utf8_comes_through_as_bytes() {
-        let pieces = Pieces {
-            data: b"caf\xff\n".to_vec(),
-            at: 0,
-            piece: 2,
-        };
+        let pieces = Pieces { data: b"caf\xff\n".to_vec(), at: 0, piece: 2 };
         let mut reader = LineReader::new(BufReader::new(pieces), 100);
         assert_eq!(reader.read_line().unwrap(), Some(&b"caf\xff"[..]));
         assert_eq!(reader.read_line().unwrap(), None);

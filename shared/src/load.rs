@@ -30,6 +30,7 @@ use std::time::{Duration, Instant};
 
 use crate::datagram::{RECV_BUFFER_SIZE, connect_udp, is_timeout};
 use crate::error::{Error, Result, describe_io_error};
+use crate::report::plural;
 use crate::shutdown::Shutdown;
 
 /// The most clients one load run may start (each is a thread and a socket).
@@ -74,25 +75,16 @@ impl LoadArgs {
             (None, Some(_)) => MAX_DURATION,
             (None, None) => DEFAULT_DURATION,
         };
-        LoadPlan {
-            clients: self.clients.unwrap_or(1),
-            duration,
-            count,
-            timeout,
-        }
+        LoadPlan { clients: self.clients.unwrap_or(1), duration, count, timeout }
     }
 }
 
 /// Parses a number of seconds such as `5` or `0.25` (more than 0, at most an hour).
 pub fn parse_seconds(text: &str) -> Result<Duration, String> {
-    let seconds: f64 = text
-        .trim()
-        .parse()
-        .map_err(|_| format!("'{text}' is not a number of seconds"))?;
+    let seconds: f64 =
+        text.trim().parse().map_err(|_| format!("'{text}' is not a number of seconds"))?;
     if !(seconds > 0.0 && seconds <= MAX_DURATION.as_secs_f64()) {
-        return Err(format!(
-            "{text} s is out of range: give more than 0 and at most 3600"
-        ));
+        return Err(format!("{text} s is out of range: give more than 0 and at most 3600"));
     }
     Ok(Duration::from_secs_f64(seconds))
 }
@@ -153,27 +145,19 @@ where
                 Err(error) => {
                     // Out of threads: stop the ones already running, then report.
                     shutdown.request();
-                    return Err(Error::io(
-                        format!("cannot start load client {number}"),
-                        error,
-                    ));
+                    return Err(Error::io(format!("cannot start load client {number}"), error));
                 }
             }
         }
         Ok(clients
             .into_iter()
             .map(|client| {
-                client
-                    .join()
-                    .unwrap_or_else(|_| Tally::failed("the client thread panicked".into()))
+                client.join().unwrap_or_else(|_| Tally::failed("the client thread panicked".into()))
             })
             .collect())
     })?;
-    let mut summary = LoadSummary {
-        clients: plan.clients,
-        elapsed: started.elapsed(),
-        ..LoadSummary::default()
-    };
+    let mut summary =
+        LoadSummary { clients: plan.clients, elapsed: started.elapsed(), ..LoadSummary::default() };
     for tally in tallies {
         summary.add(tally);
     }
@@ -193,10 +177,7 @@ struct Tally {
 
 impl Tally {
     fn failed(error: String) -> Self {
-        Tally {
-            error: Some(error),
-            ..Tally::default()
-        }
+        Tally { error: Some(error), ..Tally::default() }
     }
 }
 
@@ -272,11 +253,7 @@ impl LoadSummary {
     /// Requests sent per second, over the whole run.
     pub fn requests_per_second(&self) -> f64 {
         let seconds = self.elapsed.as_secs_f64();
-        if seconds > 0.0 {
-            self.requests as f64 / seconds
-        } else {
-            0.0
-        }
+        if seconds > 0.0 { self.requests as f64 / seconds } else { 0.0 }
     }
 
     /// `Ok` if every request got its correct reply; otherwise an error that says what
@@ -303,11 +280,10 @@ impl LoadSummary {
 
 impl fmt::Display for LoadSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let plural = if self.clients == 1 { "" } else { "s" };
         write!(
             f,
-            "{} client{plural}, {:.1} s: {} requests, {} replies, {} lost, {} wrong, {:.0} requests/s",
-            self.clients,
+            "{}, {:.1} s: {} requests, {} replies, {} lost, {} wrong, {:.0} requests/s",
+            plural(self.clients, "client"),
             self.elapsed.as_secs_f64(),
             self.requests,
             self.replies,
@@ -315,11 +291,7 @@ impl fmt::Display for LoadSummary {
             self.wrong,
             self.requests_per_second(),
         )?;
-        match (
-            self.latency.quantile(0.5),
-            self.latency.quantile(0.99),
-            self.latency.max(),
-        ) {
+        match (self.latency.quantile(0.5), self.latency.quantile(0.99), self.latency.max()) {
             (Some(p50), Some(p99), Some(max)) => {
                 write!(
                     f,
@@ -413,10 +385,7 @@ impl Histogram {
 }
 
 /// The bucket that counts `micros`.
-#[allow(
-    clippy::cast_possible_truncation,
-    reason = "bucket numbers are below 2,000"
-)]
+#[allow(clippy::cast_possible_truncation, reason = "bucket numbers are below 2,000")]
 fn bucket_of(micros: u64) -> usize {
     if micros < SUB_BUCKETS {
         return micros as usize;
@@ -501,6 +470,8 @@ impl<F: FnMut(u32, u64) -> Request> Exchange for UdpExchange<F> {
                     self.overdue.push_back(request.expected_reply);
                     return Ok(Outcome::Lost);
                 }
+                // Ctrl-C interrupted the wait; the reply may still come.
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
                 Err(error) => return Err(error),
             };
             let reply = &self.buffer[..len];
@@ -539,54 +510,23 @@ mod tests {
     #[test]
     fn load_mode_is_off_unless_asked_for() {
         assert!(!LoadArgs::default().is_requested());
-        assert!(
-            LoadArgs {
-                clients: Some(2),
-                duration: None
-            }
-            .is_requested()
-        );
-        assert!(
-            LoadArgs {
-                clients: None,
-                duration: Some(Duration::from_secs(1))
-            }
-            .is_requested()
-        );
+        assert!(LoadArgs { clients: Some(2), duration: None }.is_requested());
+        assert!(LoadArgs { clients: None, duration: Some(Duration::from_secs(1)) }.is_requested());
     }
 
     #[test]
     fn a_plan_defaults_to_one_client_for_five_seconds() {
         let plan = LoadArgs::default().plan(None, Duration::from_secs(1));
-        assert_eq!(
-            (plan.clients, plan.duration, plan.count),
-            (1, DEFAULT_DURATION, None)
-        );
+        assert_eq!((plan.clients, plan.duration, plan.count), (1, DEFAULT_DURATION, None));
         let counted = LoadArgs::default().plan(Some(10), Duration::from_secs(1));
         assert_eq!((counted.duration, counted.count), (MAX_DURATION, Some(10)));
     }
 
     #[test]
     fn histogram_buckets_are_exact_below_32_and_within_3_percent_above() {
-        for micros in [
-            0,
-            1,
-            31,
-            32,
-            33,
-            63,
-            64,
-            100,
-            1_000,
-            12_345,
-            1_000_000,
-            u64::MAX / 2,
-        ] {
+        for micros in [0, 1, 31, 32, 33, 63, 64, 100, 1_000, 12_345, 1_000_000, u64::MAX / 2] {
             let highest = highest_in_bucket(bucket_of(micros));
-            assert!(
-                highest >= micros,
-                "{micros} µs landed in a bucket ending at {highest}"
-            );
+            assert!(highest >= micros, "{micros} µs landed in a bucket ending at {highest}");
             assert!(
                 (highest - micros) as f64 <= micros as f64 / 32.0,
                 "{micros} µs: bucket too wide ({highest})"
@@ -642,21 +582,12 @@ mod tests {
     #[test]
     fn the_runner_counts_each_outcome_of_each_client() {
         let rule = |n| {
-            Ok([
-                Outcome::Correct,
-                Outcome::Correct,
-                Outcome::Wrong,
-                Outcome::Lost,
-            ][(n % 4) as usize])
+            Ok([Outcome::Correct, Outcome::Correct, Outcome::Wrong, Outcome::Lost]
+                [(n % 4) as usize])
         };
         let summary = run(&plan(3, 8), &Shutdown::new(), |_| Ok(Scripted(rule))).unwrap();
         assert_eq!(
-            (
-                summary.requests,
-                summary.replies,
-                summary.wrong,
-                summary.lost
-            ),
+            (summary.requests, summary.replies, summary.wrong, summary.lost),
             (24, 12, 6, 6)
         );
         assert_eq!(summary.latency.count(), 12);
@@ -667,35 +598,21 @@ mod tests {
     #[test]
     fn a_client_that_fails_stops_and_is_reported() {
         let rule = |n| {
-            if n < 2 {
-                Ok(Outcome::Correct)
-            } else {
-                Err(io::ErrorKind::ConnectionRefused.into())
-            }
+            if n < 2 { Ok(Outcome::Correct) } else { Err(io::ErrorKind::ConnectionRefused.into()) }
         };
         let summary = run(&plan(2, 100), &Shutdown::new(), |_| Ok(Scripted(rule))).unwrap();
         assert_eq!((summary.requests, summary.failed_clients), (4, 2));
         assert!(
-            summary
-                .check()
-                .unwrap_err()
-                .to_string()
-                .starts_with("2 of 2 clients stopped early")
+            summary.check().unwrap_err().to_string().starts_with("2 of 2 clients stopped early")
         );
     }
 
     #[test]
     fn the_runner_stops_at_the_deadline() {
-        let plan = LoadPlan {
-            count: None,
-            duration: Duration::from_millis(200),
-            ..plan(2, 0)
-        };
+        let plan = LoadPlan { count: None, duration: Duration::from_millis(200), ..plan(2, 0) };
         let started = Instant::now();
-        let summary = run(&plan, &Shutdown::new(), |_| {
-            Ok(Scripted(|_| Ok(Outcome::Correct)))
-        })
-        .unwrap();
+        let summary =
+            run(&plan, &Shutdown::new(), |_| Ok(Scripted(|_| Ok(Outcome::Correct)))).unwrap();
         assert!(summary.requests > 0);
         assert!(
             started.elapsed() < Duration::from_secs(30),
@@ -708,23 +625,17 @@ mod tests {
     fn the_runner_stops_on_shutdown() {
         let shutdown = Shutdown::new();
         shutdown.request();
-        let summary = run(&plan(4, 1_000_000), &shutdown, |_| {
-            Ok(Scripted(|_| Ok(Outcome::Correct)))
-        })
-        .unwrap();
+        let summary =
+            run(&plan(4, 1_000_000), &shutdown, |_| Ok(Scripted(|_| Ok(Outcome::Correct))))
+                .unwrap();
         assert_eq!(summary.requests, 0);
-        assert_eq!(
-            summary.check().unwrap_err().to_string(),
-            "no request was sent"
-        );
+        assert_eq!(summary.check().unwrap_err().to_string(), "no request was sent");
     }
 
     #[test]
     fn the_summary_line_names_every_figure() {
-        let summary = run(&plan(1, 3), &Shutdown::new(), |_| {
-            Ok(Scripted(|_| Ok(Outcome::Correct)))
-        })
-        .unwrap();
+        let summary =
+            run(&plan(1, 3), &Shutdown::new(), |_| Ok(Scripted(|_| Ok(Outcome::Correct)))).unwrap();
         let line = summary.to_string();
         for part in [
             "1 client,",
@@ -748,9 +659,7 @@ mod tests {
         transform: fn(&[u8]) -> Vec<u8>,
     ) -> (SocketAddr, thread::JoinHandle<()>) {
         let socket = bind_udp("127.0.0.1:0".parse().unwrap()).unwrap();
-        socket
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .unwrap();
+        socket.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
         let addr = socket.local_addr().unwrap();
         let handle = thread::spawn(move || {
             let mut buf = [0; 2048];
@@ -766,10 +675,7 @@ mod tests {
 
     fn echo_request(_client: u32, sequence: u64) -> Request {
         let datagram = format!("request {sequence}").into_bytes();
-        Request {
-            expected_reply: datagram.clone(),
-            datagram,
-        }
+        Request { expected_reply: datagram.clone(), datagram }
     }
 
     #[test]
@@ -802,18 +708,13 @@ mod tests {
         // Now answer request 0 (late) and then request 1: the late reply must be skipped.
         let answerer = thread::spawn(move || {
             let mut buf = [0; 64];
-            server
-                .set_read_timeout(Some(Duration::from_secs(30)))
-                .unwrap();
+            server.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
             for _ in 0..2 {
                 let (len, from) = server.recv_from(&mut buf).unwrap();
                 server.send_to(&buf[..len], from).unwrap();
             }
         });
-        client
-            .socket
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .unwrap();
+        client.socket.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         assert_eq!(client.exchange(1).unwrap(), Outcome::Correct);
         answerer.join().unwrap();
     }
@@ -822,10 +723,7 @@ mod tests {
     fn udp_exchange_reports_a_missing_server_as_an_error() {
         // Bind then drop: nothing listens on that port any more, and the kernel's "port
         // unreachable" reaches our connected socket as ConnectionRefused.
-        let addr = bind_udp("127.0.0.1:0".parse().unwrap())
-            .unwrap()
-            .local_addr()
-            .unwrap();
+        let addr = bind_udp("127.0.0.1:0".parse().unwrap()).unwrap().local_addr().unwrap();
         let mut client =
             UdpExchange::connect(addr, Duration::from_secs(10), 0, echo_request).unwrap();
         let error = client.exchange(0).unwrap_err();

@@ -45,22 +45,13 @@ enum Sink {
 impl Log {
     /// A log on the terminal; `quiet` silences per-message lines.
     pub fn stdout(quiet: bool) -> Self {
-        Log {
-            quiet,
-            sink: Sink::Terminal,
-        }
+        Log { quiet, sink: Sink::Terminal }
     }
 
     /// A log kept in memory, for tests: the [`CapturedLog`] reads it.
     pub fn capture(quiet: bool) -> (Self, CapturedLog) {
         let captured = CapturedLog::default();
-        (
-            Log {
-                quiet,
-                sink: Sink::Memory(captured.clone()),
-            },
-            captured,
-        )
+        (Log { quiet, sink: Sink::Memory(captured.clone()) }, captured)
     }
 
     /// Whether per-message lines are silenced. Check it before building an expensive line.
@@ -110,6 +101,12 @@ pub fn print_line(line: fmt::Arguments<'_>) {
     write_line(&mut io::stdout().lock(), line);
 }
 
+/// `count` and `noun`, in the plural unless the count is one: `1 datagram`, `2 datagrams`.
+pub fn plural(count: impl Into<u64>, noun: &str) -> String {
+    let count = count.into();
+    if count == 1 { format!("1 {noun}") } else { format!("{count} {noun}s") }
+}
+
 /// The lines a [`Log::capture`] log has received. Clones share the same lines.
 #[derive(Clone, Default)]
 pub struct CapturedLog {
@@ -118,18 +115,12 @@ pub struct CapturedLog {
 
 impl CapturedLog {
     fn push(&self, line: fmt::Arguments<'_>) {
-        self.lines
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(line.to_string());
+        self.lines.lock().unwrap_or_else(PoisonError::into_inner).push(line.to_string());
     }
 
     /// Every line so far.
     pub fn lines(&self) -> Vec<String> {
-        self.lines
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.lines.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     /// Every line so far, joined with newlines (for assertion messages).
@@ -156,6 +147,13 @@ impl CapturedLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plural_adds_an_s_except_for_one() {
+        assert_eq!(plural(0u64, "client"), "0 clients");
+        assert_eq!(plural(1u32, "client"), "1 client");
+        assert_eq!(plural(2u64, "datagram"), "2 datagrams");
+    }
 
     #[test]
     fn quiet_silences_messages_but_not_info_or_warnings() {

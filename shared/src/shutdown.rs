@@ -53,11 +53,7 @@ impl Shutdown {
         self.inner.requested.store(true, Ordering::SeqCst);
         // Take the lock so that a thread between "checked the flag" and "started waiting"
         // cannot miss the notification.
-        let _guard = self
-            .inner
-            .lock
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let _guard = self.inner.lock.lock().unwrap_or_else(PoisonError::into_inner);
         self.inner.wake.notify_all();
     }
 
@@ -71,11 +67,7 @@ impl Shutdown {
     /// (Clients pause between messages with this, so Ctrl-C does not wait for the pause.)
     pub fn sleep(&self, duration: Duration) -> bool {
         let deadline = Instant::now() + duration;
-        let mut guard = self
-            .inner
-            .lock
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut guard = self.inner.lock.lock().unwrap_or_else(PoisonError::into_inner);
         loop {
             if self.is_requested() {
                 return false;
@@ -100,6 +92,8 @@ pub fn install_ctrl_c(shutdown: &Shutdown) -> Result<()> {
         if shutdown.is_requested() {
             std::process::exit(FORCED_EXIT_CODE);
         }
+        // Start a fresh line: the terminal has just echoed "^C" after the last output.
+        crate::report::print_line(format_args!("\nStopping (press Ctrl-C again to force)..."));
         shutdown.request();
     })
     .map_err(|e| Error::msg(format!("cannot install the Ctrl-C handler: {e}")))
@@ -143,10 +137,7 @@ mod tests {
         shutdown.request();
         // If the request did not wake the sleeper, this join would take a minute and the
         // assertion below would see `true`.
-        assert!(
-            !sleeper.join().unwrap(),
-            "the sleep should report it was interrupted"
-        );
+        assert!(!sleeper.join().unwrap(), "the sleep should report it was interrupted");
     }
 
     #[test]

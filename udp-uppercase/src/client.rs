@@ -87,19 +87,11 @@ pub fn run(
     }
 
     let socket = connect_udp(server)?;
-    socket
-        .set_read_timeout(Some(args.timeout))
-        .context(|| "cannot set the reply timeout")?;
+    socket.set_read_timeout(Some(args.timeout)).context(|| "cannot set the reply timeout")?;
     let mut reply = vec![0u8; RECV_BUFFER_SIZE];
 
     if let Some(message) = &args.message {
-        let len = ask(
-            &socket,
-            server,
-            message.as_bytes(),
-            &mut reply,
-            args.timeout,
-        )?;
+        let len = ask(&socket, server, message.as_bytes(), &mut reply, args.timeout)?;
         return print(out, format_args!("{}", as_text(&reply[..len])));
     }
 
@@ -181,10 +173,7 @@ fn run_load(
 /// reply is computed here, independently of the server's code.
 fn load_request(client: u32, sequence: u64) -> Request {
     let text = format!("client {client} request {sequence}: straße");
-    Request {
-        expected_reply: text.to_uppercase().into_bytes(),
-        datagram: text.into_bytes(),
-    }
+    Request { expected_reply: text.to_uppercase().into_bytes(), datagram: text.into_bytes() }
 }
 
 fn print_prompt(out: &mut impl Write) -> Result<()> {

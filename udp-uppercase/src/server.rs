@@ -21,9 +21,11 @@ use std::io;
 use std::net::{SocketAddr, UdpSocket};
 
 use shared::address::AddressArgs;
-use shared::datagram::{PREVIEW_CHARS, RECV_BUFFER_SIZE, bind_udp, is_timeout, preview};
+use shared::datagram::{
+    PREVIEW_CHARS, RECV_BUFFER_SIZE, bind_udp, is_timeout_or_interrupt, preview,
+};
 use shared::error::{Context, Result, describe_io_error};
-use shared::report::{Log, QuietArg};
+use shared::report::{Log, QuietArg, plural};
 use shared::shutdown::{POLL_INTERVAL, Shutdown};
 
 use crate::{Textbook, uppercase};
@@ -66,18 +68,12 @@ impl Server {
     pub fn bind(args: &ServerArgs, log: Log) -> Result<Server> {
         let addr = args.address.resolve()?;
         let socket = bind_udp(addr)?;
-        Ok(Server {
-            socket,
-            log,
-            max_tracked_clients: args.max_tracked_clients,
-        })
+        Ok(Server { socket, log, max_tracked_clients: args.max_tracked_clients })
     }
 
     /// The address the server is bound to.
     pub fn local_addr(&self) -> Result<SocketAddr> {
-        self.socket
-            .local_addr()
-            .context(|| "cannot read the server's address")
+        self.socket.local_addr().context(|| "cannot read the server's address")
     }
 
     /// Receives and answers datagrams until `shutdown` is requested, then prints and
@@ -99,13 +95,13 @@ impl Server {
         while !shutdown.is_requested() {
             match self.socket.recv_from(&mut buffer) {
                 Ok((len, client)) => self.answer(&buffer[..len], client, &mut summary),
-                // Nothing arrived this interval: go round and check for shutdown.
-                Err(error) if is_timeout(&error) => {}
+                // Nothing arrived this interval, or Ctrl-C interrupted the wait: go round and
+                // check for shutdown.
+                Err(error) if is_timeout_or_interrupt(&error) => {}
                 // A failed receive concerns one datagram, not the server: note it, go on.
-                Err(error) => self.log.warn(format_args!(
-                    "receive failed: {}",
-                    describe_io_error(&error)
-                )),
+                Err(error) => {
+                    self.log.warn(format_args!("receive failed: {}", describe_io_error(&error)));
+                }
             }
         }
         self.log.info(format_args!("{summary}"));
@@ -198,16 +194,12 @@ impl Summary {
 
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let at_least = if self.clients_overflowed {
-            "at least "
-        } else {
-            ""
-        };
+        let at_least = if self.clients_overflowed { "at least " } else { "" };
         write!(
             f,
-            "Served {} datagrams from {at_least}{} distinct clients",
-            self.datagrams,
-            self.clients.len()
+            "Served {} from {at_least}{}",
+            plural(self.datagrams, "datagram"),
+            plural(self.clients.len() as u64, "distinct client")
         )?;
         if self.failed_replies > 0 {
             write!(f, "; {} replies could not be sent", self.failed_replies)?;

@@ -22,11 +22,5 @@ fn talk(args: &ClientArgs) -> Result<()> {
     }
     let stdin = io::stdin();
     let prompt = stdin.is_terminal();
-    client::run(
-        args,
-        &shutdown,
-        stdin.lock(),
-        prompt,
-        &mut io::stdout().lock(),
-    )
+    client::run(args, &shutdown, stdin.lock(), prompt, &mut io::stdout().lock())
 }
