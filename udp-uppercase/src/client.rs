@@ -126,6 +126,12 @@ pub fn ask(
     reply: &mut [u8],
     timeout: Duration,
 ) -> Result<usize> {
+    if message.len() > MAX_UDP_PAYLOAD {
+        return Err(Error::msg(format!(
+            "a message of {} bytes does not fit in one UDP datagram (at most {MAX_UDP_PAYLOAD})",
+            message.len()
+        )));
+    }
     // BEGIN SOLUTION
     socket.send(message).map_err(|e| no_server(server, e))?;
     socket.recv(reply).map_err(|error| {

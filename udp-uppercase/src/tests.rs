@@ -282,6 +282,18 @@ fn client_prompts_like_the_notebook_when_asked_to() {
 }
 
 #[test]
+fn client_refuses_a_message_too_big_for_one_datagram() {
+    let running = start_server(&[]);
+    let port = running.addr.port().to_string();
+    let too_big = "a".repeat(MAX_UDP_PAYLOAD + 1);
+    let (outcome, out) = run_client(&["--port", &port, "--message", &too_big], "");
+    let error = outcome.expect_err("65,508 bytes cannot be one datagram").to_string();
+    assert!(error.contains("does not fit in one UDP datagram"), "{error}");
+    assert!(out.is_empty());
+    assert_eq!(running.stop().datagrams, 0, "nothing should have been sent");
+}
+
+#[test]
 fn client_gives_up_after_its_timeout_when_the_server_is_silent() {
     // A socket that receives but never answers: the client must not wait forever.
     let silent = bind_udp("127.0.0.1:0".parse().unwrap()).unwrap();
