@@ -53,6 +53,31 @@ pub fn preview(bytes: &[u8], max_chars: usize) -> String {
     shown
 }
 
+/// Bytes written the way Python prints them, `b'Hello, world'`, as the course's notebooks
+/// show received data: printable ASCII as is, `\t` `\n` `\r` `\\` `\'` escaped, any other
+/// byte as `\xNN`. At most `max_bytes` bytes are shown, then `...` and the full length.
+pub fn bytes_literal(bytes: &[u8], max_bytes: usize) -> String {
+    let shown = &bytes[..bytes.len().min(max_bytes)];
+    let mut literal = String::with_capacity(shown.len() + 3);
+    literal.push_str("b'");
+    for &byte in shown {
+        match byte {
+            b'\t' => literal.push_str("\\t"),
+            b'\n' => literal.push_str("\\n"),
+            b'\r' => literal.push_str("\\r"),
+            b'\\' => literal.push_str("\\\\"),
+            b'\'' => literal.push_str("\\'"),
+            b' '..=b'~' => literal.push(char::from(byte)),
+            _ => literal.push_str(&format!("\\x{byte:02x}")),
+        }
+    }
+    literal.push('\'');
+    if shown.len() < bytes.len() {
+        literal.push_str(&format!("... ({} bytes)", bytes.len()));
+    }
+    literal
+}
+
 /// Binds a UDP socket for a server, with an error that names the address.
 pub fn bind_udp(addr: SocketAddr) -> Result<UdpSocket> {
     UdpSocket::bind(addr).context(|| format!("cannot bind {addr}"))
@@ -118,6 +143,15 @@ mod tests {
         let shown = preview(&long, 10);
         assert_eq!(shown, "xxxxxxxxxx... (1000 bytes)");
         assert_eq!(preview(b"exactly10!", 10), "exactly10!");
+    }
+
+    #[test]
+    fn bytes_literal_reads_like_python() {
+        assert_eq!(bytes_literal(b"Hello, world (15548)", 80), "b'Hello, world (15548)'");
+        assert_eq!(bytes_literal(b"it's\tok\r\n", 80), r"b'it\'s\tok\r\n'");
+        assert_eq!(bytes_literal(b"caf\xc3\xa9 \x00\\", 80), r"b'caf\xc3\xa9 \x00\\'");
+        assert_eq!(bytes_literal(b"", 80), "b''");
+        assert_eq!(bytes_literal(&[b'z'; 100], 3), "b'zzz'... (100 bytes)");
     }
 
     #[test]

@@ -89,6 +89,11 @@ pub fn parse_seconds(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(seconds))
 }
 
+/// Parses a number of seconds like [`parse_seconds`], but also accepts 0 (for pauses).
+pub fn parse_seconds_or_zero(text: &str) -> Result<Duration, String> {
+    if text.trim().parse::<f64>() == Ok(0.0) { Ok(Duration::ZERO) } else { parse_seconds(text) }
+}
+
 /// One load run: how many clients, for how long, how many requests each, how patiently.
 #[derive(Debug, Clone)]
 pub struct LoadPlan {
@@ -409,6 +414,23 @@ fn highest_in_bucket(index: usize) -> u64 {
     ((SUB_BUCKETS + sub_bucket + 1) << shift) - 1
 }
 
+/// The whole load mode of a UDP request/reply client: runs `plan` with one [`UdpExchange`]
+/// per client against `server`, writes the summary line to `out`, and is `Ok` only if every
+/// request got its correct reply.
+pub fn run_udp(
+    plan: &LoadPlan,
+    server: SocketAddr,
+    shutdown: &Shutdown,
+    make_request: fn(u32, u64) -> Request,
+    out: &mut impl io::Write,
+) -> Result<()> {
+    let summary = run(plan, shutdown, |client| {
+        UdpExchange::connect(server, plan.timeout, client, make_request)
+    })?;
+    crate::report::output_line(out, format_args!("{summary}"))?;
+    summary.check()
+}
+
 /// Request/reply over UDP, ready for any module whose server answers each datagram with
 /// one datagram: the module says what request `n` of client `c` is and what reply it
 /// expects.
@@ -505,6 +527,13 @@ mod tests {
         for bad in ["0", "-1", "NaN", "inf", "3601", "five", ""] {
             assert!(parse_seconds(bad).is_err(), "{bad:?} should be refused");
         }
+    }
+
+    #[test]
+    fn pauses_may_be_zero_seconds() {
+        assert_eq!(parse_seconds_or_zero("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_seconds_or_zero("0.5"), Ok(Duration::from_millis(500)));
+        assert!(parse_seconds_or_zero("-1").is_err());
     }
 
     #[test]

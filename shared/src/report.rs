@@ -96,9 +96,15 @@ pub fn print_error(error: &dyn fmt::Display) {
     write_line(&mut io::stderr().lock(), format_args!("error: {error}"));
 }
 
-/// Writes a line on stdout, ignoring a closed stdout: for clients, which print replies.
+/// Writes a line on stdout, ignoring a closed stdout (for notices nobody must miss-handle).
 pub fn print_line(line: fmt::Arguments<'_>) {
     write_line(&mut io::stdout().lock(), line);
+}
+
+/// Writes a client's line (a reply, a summary) to `out`, usually stdout. Unlike a server's
+/// log, a client's output is its result, so failing to write it is an error.
+pub fn output_line(out: &mut impl Write, line: fmt::Arguments<'_>) -> crate::Result<()> {
+    writeln!(out, "{line}").map_err(|e| crate::Error::io("cannot write the output", e))
 }
 
 /// `count` and `noun`, in the plural unless the count is one: `1 datagram`, `2 datagrams`.

@@ -23,7 +23,8 @@ use shared::address::AddressArgs;
 use shared::datagram::{MAX_UDP_PAYLOAD, RECV_BUFFER_SIZE, as_text, connect_udp, is_timeout};
 use shared::error::{Context, Error, Result};
 use shared::framing::{LineError, LineReader};
-use shared::load::{self, LoadArgs, Request, UdpExchange, parse_seconds};
+use shared::load::{self, LoadArgs, Request, parse_seconds};
+use shared::report::output_line;
 use shared::shutdown::Shutdown;
 
 use crate::Textbook;
@@ -92,7 +93,7 @@ pub fn run(
 
     if let Some(message) = &args.message {
         let len = ask(&socket, server, message.as_bytes(), &mut reply, args.timeout)?;
-        return print(out, format_args!("{}", as_text(&reply[..len])));
+        return output_line(out, format_args!("{}", as_text(&reply[..len])));
     }
 
     // A line can be at most one datagram long; the reader refuses longer ones rather than
@@ -113,7 +114,7 @@ pub fn run(
             Err(LineError::Io(error)) => return Err(Error::io("cannot read input", error)),
         };
         let len = ask(&socket, server, line, &mut reply, args.timeout)?;
-        print(out, format_args!("{}", as_text(&reply[..len])))?;
+        output_line(out, format_args!("{}", as_text(&reply[..len])))?;
     }
 }
 
@@ -166,12 +167,7 @@ fn run_load(
     shutdown: &Shutdown,
     out: &mut impl Write,
 ) -> Result<()> {
-    let plan = args.load.plan(args.count, args.timeout);
-    let summary = load::run(&plan, shutdown, |client| {
-        UdpExchange::connect(server, args.timeout, client, load_request)
-    })?;
-    print(out, format_args!("{summary}"))?;
-    summary.check()
+    load::run_udp(&args.load.plan(args.count, args.timeout), server, shutdown, load_request, out)
 }
 
 /// Request `sequence` of load client `client`, and the reply it must get. The expected
@@ -187,8 +183,4 @@ fn print_prompt(out: &mut impl Write) -> Result<()> {
     out.write_all(PROMPT.as_bytes())
         .and_then(|()| out.flush())
         .context(|| "cannot write the prompt")
-}
-
-fn print(out: &mut impl Write, line: std::fmt::Arguments<'_>) -> Result<()> {
-    writeln!(out, "{line}").context(|| "cannot write to standard output")
 }

@@ -1,0 +1,21 @@
+//! `cargo run -p module3h-udp-multiclient --bin client`: the notebook's `UDPMultiClient.py`.
+//! Everything it does is in the library (`module3h_udp_multiclient::client`).
+
+use std::io;
+use std::process::ExitCode;
+
+use clap::Parser;
+use module3h_udp_multiclient::client::{self, ClientArgs};
+use shared::error::{Result, exit_code};
+use shared::shutdown::{Shutdown, install_ctrl_c};
+
+fn main() -> ExitCode {
+    exit_code(talk(&ClientArgs::parse()))
+}
+
+fn talk(args: &ClientArgs) -> Result<()> {
+    // Ctrl-C ends the pause between messages (or the load run) and still prints the tally.
+    let shutdown = Shutdown::new();
+    install_ctrl_c(&shutdown)?;
+    client::run(args, &shutdown, &mut io::stdout().lock())
+}
