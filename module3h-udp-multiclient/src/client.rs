@@ -8,12 +8,14 @@
 //! by `--timeout`: a missing echo is reported and counted, and the client goes on with the
 //! next message. The exit status says whether every echo came back.
 
-use std::io::{self, Write};
+use std::io::Write;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::Duration;
 
 use shared::address::AddressArgs;
-use shared::datagram::{MAX_UDP_PAYLOAD, RECV_BUFFER_SIZE, bytes_literal, connect_udp, is_timeout};
+use shared::datagram::{
+    MAX_UDP_PAYLOAD, RECV_BUFFER_SIZE, bytes_literal, connect_udp, is_timeout, udp_client_error,
+};
 use shared::error::{Context, Error, Result};
 use shared::load::{self, LoadArgs, Request, parse_seconds, parse_seconds_or_zero};
 use shared::report::output_line;
@@ -46,11 +48,11 @@ pub struct ClientArgs {
     pub count: Option<u64>,
 
     /// Seconds between messages (0 for none).
-    #[arg(long, value_name = "SECS", default_value = "1", value_parser = parse_seconds_or_zero)]
+    #[arg(long, value_name = "SECS", default_value = "1", value_parser = parse_seconds_or_zero, allow_negative_numbers = true)]
     pub interval: Duration,
 
-    /// Seconds to wait for each echo before counting it lost.
-    #[arg(long, value_name = "SECS", default_value = "3", value_parser = parse_seconds)]
+    /// Seconds to wait for each echo before counting it lost (more than 0, at most 3600).
+    #[arg(long, value_name = "SECS", default_value = "3", value_parser = parse_seconds, allow_negative_numbers = true)]
     pub timeout: Duration,
 
     /// What to send instead of 'Hello, world (<pid>)'.
@@ -130,26 +132,15 @@ pub enum Echo {
 /// Sends `message` and waits (up to the socket's read timeout) for its echo.
 pub fn send_and_check(socket: &UdpSocket, server: SocketAddr, message: &[u8]) -> Result<Echo> {
     // BEGIN SOLUTION
-    socket.send(message).map_err(|error| unreachable_server(server, error))?;
+    socket.send(message).map_err(|error| udp_client_error(server, error))?;
     let mut reply = vec![0u8; RECV_BUFFER_SIZE];
     match socket.recv(&mut reply) {
         Ok(len) if reply[..len] == *message => Ok(Echo::Same),
         Ok(len) => Ok(Echo::Different(reply[..len].to_vec())),
         Err(error) if is_timeout(&error) => Ok(Echo::Missing),
-        Err(error) => Err(unreachable_server(server, error)),
+        Err(error) => Err(udp_client_error(server, error)),
     }
     // END SOLUTION
-}
-
-/// "Connection refused" on a connected UDP socket: the kernel got "port unreachable" back.
-fn unreachable_server(server: SocketAddr, error: io::Error) -> Error {
-    if error.kind() == io::ErrorKind::ConnectionRefused {
-        Error::msg(format!(
-            "no server is listening at {server} (start it first: cargo run -p module3h-udp-multiclient --bin server)"
-        ))
-    } else {
-        Error::io(format!("cannot talk to {server}"), error)
-    }
 }
 
 /// Load mode: every client sends numbered hellos and checks each echo.

@@ -47,13 +47,13 @@ pub trait AddressDefaults {
 /// `--host` and `--port`, with the defaults of module `D`.
 #[derive(clap::Args)]
 pub struct AddressArgs<D: AddressDefaults + Send + Sync + 'static> {
-    /// Host of the server: the server binds to it, the client sends to it. A name
-    /// (localhost), an IPv4 address (127.0.0.1) or an IPv6 address (::1).
+    /// The server's host: a server listens on it, a client sends to it. A name (localhost),
+    /// an IPv4 address (127.0.0.1) or an IPv6 address (::1); server and client must agree.
     /// Servers stay on loopback unless you choose otherwise: 0.0.0.0 opens them to the network.
     #[arg(long, value_name = "HOST", default_value = D::HOST)]
     pub host: String,
 
-    /// UDP or TCP port of the server (0 lets a server pick any free port and print it).
+    /// The server's port. A server given 0 picks any free port and prints it in its ready line.
     #[arg(long, value_name = "PORT", default_value_t = D::PORT)]
     pub port: u16,
 

@@ -12,7 +12,7 @@ use std::borrow::Cow;
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 
-use crate::error::{Context, Result};
+use crate::error::{Context, Error, Result};
 
 /// The largest UDP payload over IPv4: 65,535 (the IP length field) − 20 (IP header) − 8
 /// (UDP header) bytes.
@@ -98,6 +98,22 @@ pub fn connect_udp(server: SocketAddr) -> Result<UdpSocket> {
     let socket = UdpSocket::bind(any).context(|| format!("cannot create a UDP socket on {any}"))?;
     socket.connect(server).context(|| format!("cannot reach {server}"))?;
     Ok(socket)
+}
+
+/// The error for a failed send or receive on a client's connected UDP socket.
+///
+/// UDP has no connections, yet the error can say "connection refused": when a datagram
+/// reaches a port where nothing listens, the server's kernel answers with an ICMP "port
+/// unreachable", and Linux reports it on the next call on a connected socket. In UDP's
+/// words: no server is listening there.
+pub fn udp_client_error(server: SocketAddr, error: io::Error) -> Error {
+    if error.kind() == io::ErrorKind::ConnectionRefused {
+        Error::msg(format!(
+            "no server is listening at {server} (start the server first, or check --host and --port)"
+        ))
+    } else {
+        Error::io(format!("cannot talk to {server}"), error)
+    }
 }
 
 /// Whether an error is a read timeout: `set_read_timeout` expiring shows up as `WouldBlock`

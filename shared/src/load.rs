@@ -55,7 +55,7 @@ pub struct LoadArgs {
     pub clients: Option<u32>,
 
     /// Load mode: run for SECS seconds (default 5; at most 3600). Fractions are fine: 0.5.
-    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds, allow_negative_numbers = true)]
     pub duration: Option<Duration>,
 }
 
@@ -481,7 +481,7 @@ impl<F: FnMut(u32, u64) -> Request> UdpExchange<F> {
 impl<F: FnMut(u32, u64) -> Request> Exchange for UdpExchange<F> {
     fn exchange(&mut self, sequence: u64) -> io::Result<Outcome> {
         let request = (self.make_request)(self.client, sequence);
-        self.socket.send(&request.datagram)?;
+        self.socket.send(&request.datagram).map_err(explain_refused)?;
         loop {
             let len = match self.socket.recv(&mut self.buffer) {
                 Ok(len) => len,
@@ -494,7 +494,7 @@ impl<F: FnMut(u32, u64) -> Request> Exchange for UdpExchange<F> {
                 }
                 // Ctrl-C interrupted the wait; the reply may still come.
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-                Err(error) => return Err(error),
+                Err(error) => return Err(explain_refused(error)),
             };
             let reply = &self.buffer[..len];
             if reply == request.expected_reply {
@@ -508,6 +508,16 @@ impl<F: FnMut(u32, u64) -> Request> Exchange for UdpExchange<F> {
             }
             return Ok(Outcome::Wrong);
         }
+    }
+}
+
+/// "Connection refused" on a UDP socket means the server's port is unreachable: nothing
+/// listens there (see [`crate::datagram::udp_client_error`]). Say so in UDP's words.
+fn explain_refused(error: io::Error) -> io::Error {
+    if error.kind() == io::ErrorKind::ConnectionRefused {
+        io::Error::new(error.kind(), "no server is listening (its port is unreachable)")
+    } else {
+        error
     }
 }
 

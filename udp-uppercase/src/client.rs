@@ -15,12 +15,14 @@
 //! also reads line after line until end of input (Ctrl-D), and has a `--message` one-shot
 //! and the workspace's load mode.
 
-use std::io::{self, BufRead, Write};
+use std::io::{BufRead, Write};
 use std::net::{SocketAddr, UdpSocket};
 use std::time::Duration;
 
 use shared::address::AddressArgs;
-use shared::datagram::{MAX_UDP_PAYLOAD, RECV_BUFFER_SIZE, as_text, connect_udp, is_timeout};
+use shared::datagram::{
+    MAX_UDP_PAYLOAD, RECV_BUFFER_SIZE, as_text, connect_udp, is_timeout, udp_client_error,
+};
 use shared::error::{Context, Error, Result};
 use shared::framing::{LineError, LineReader};
 use shared::load::{self, LoadArgs, Request, parse_seconds};
@@ -52,8 +54,9 @@ pub struct ClientArgs {
     #[arg(long, short, value_name = "TEXT", conflicts_with_all = ["clients", "duration", "count"])]
     pub message: Option<String>,
 
-    /// Seconds to wait for each reply before giving up (UDP never says a datagram was lost).
-    #[arg(long, value_name = "SECS", default_value = "3", value_parser = parse_seconds)]
+    /// Seconds to wait for each reply before giving up (UDP never says a datagram was lost);
+    /// more than 0, at most 3600.
+    #[arg(long, value_name = "SECS", default_value = "3", value_parser = parse_seconds, allow_negative_numbers = true)]
     pub timeout: Duration,
 
     /// Load mode: each client sends at most N requests (alone: one client, N requests).
@@ -105,7 +108,14 @@ pub fn run(
         }
         let line = match lines.read_line() {
             Ok(Some(line)) => line,
-            Ok(None) => return Ok(()), // end of input: done
+            Ok(None) => {
+                // End of input (Ctrl-D): done. After a prompt, end its line so the shell's
+                // prompt starts on a fresh one.
+                if prompt {
+                    output_line(out, format_args!(""))?;
+                }
+                return Ok(());
+            }
             Err(LineError::TooLong { max }) => {
                 return Err(Error::msg(format!(
                     "a line longer than {max} bytes does not fit in one UDP datagram"
@@ -134,7 +144,7 @@ pub fn ask(
         )));
     }
     // BEGIN SOLUTION
-    socket.send(message).map_err(|e| no_server(server, e))?;
+    socket.send(message).map_err(|e| udp_client_error(server, e))?;
     socket.recv(reply).map_err(|error| {
         if is_timeout(&error) {
             Error::msg(format!(
@@ -142,22 +152,10 @@ pub fn ask(
                 timeout.as_secs_f64()
             ))
         } else {
-            no_server(server, error)
+            udp_client_error(server, error)
         }
     })
     // END SOLUTION
-}
-
-/// Explains a failed send or receive. "Connection refused" on UDP means the kernel got an
-/// ICMP "port unreachable" back: nothing listens at that address.
-fn no_server(server: SocketAddr, error: io::Error) -> Error {
-    if error.kind() == io::ErrorKind::ConnectionRefused {
-        Error::msg(format!(
-            "no server is listening at {server} (start it first: cargo run -p udp-uppercase --bin server)"
-        ))
-    } else {
-        Error::io(format!("cannot talk to {server}"), error)
-    }
 }
 
 /// Load mode: `--clients` clients send uppercase requests and check every reply.

@@ -202,7 +202,7 @@ impl fmt::Display for Summary {
             plural(self.clients.len() as u64, "distinct client")
         )?;
         if self.failed_replies > 0 {
-            write!(f, "; {} replies could not be sent", self.failed_replies)?;
+            write!(f, "; {} could not be sent", plural(self.failed_replies, "reply"))?;
         }
         f.write_str(".")
     }

@@ -277,7 +277,7 @@ fn client_prompts_like_the_notebook_when_asked_to() {
     let mut out = Vec::new();
     client::run(&args, &shared::shutdown::Shutdown::new(), Cursor::new("hi\n"), true, &mut out)
         .unwrap();
-    assert_eq!(String::from_utf8(out).unwrap(), format!("{PROMPT}HI\n{PROMPT}"));
+    assert_eq!(String::from_utf8(out).unwrap(), format!("{PROMPT}HI\n{PROMPT}\n"));
     running.stop();
 }
 

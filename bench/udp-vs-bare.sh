@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
-# Benchmarks udp-uppercase against the bare loop, in one session, on loopback only.
-# Usage: bench/udp-uppercase.sh [seconds per run, default 5]
-# Prints one load-mode summary line per (server, clients) pair. Every run stops by itself.
+# Benchmarks a UDP module's server against its bare loop example, in one session, on
+# loopback only. Every run stops by itself.
+#
+#   bench/udp-vs-bare.sh udp-uppercase udp_uppercase_bare_loop [seconds per run, default 5]
+#   bench/udp-vs-bare.sh module3h-udp-multiclient udp_multiclient_bare_echo 5
+#
+# Prints one load-mode summary line per (server, clients) pair: the bare loop, the server
+# with --quiet, and the server logging every datagram to a file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-secs=${1:-5}
+package=$1 bare=$2 secs=${3:-5}
 port=${PORT:-12999}
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
-cargo build --release --quiet -p udp-uppercase --bins --examples
-cp target/release/server target/release/client target/release/examples/udp_uppercase_bare_loop "$work/"
+cargo build --release --quiet -p "$package" --bins --examples
+cp target/release/server target/release/client "target/release/examples/$bare" "$work/"
 
 run() { # label, server command...
     local label=$1; shift
@@ -26,7 +31,7 @@ run() { # label, server command...
     kill -INT "$pid"; sleep 1; kill -TERM "$pid" 2>/dev/null || true; wait "$pid" || true
 }
 
-run "bare loop" "$work/udp_uppercase_bare_loop" "$port"
+run "bare loop" "$work/$bare" "$port"
 run "server --quiet" "$work/server" --port "$port" --quiet
 run "server, log to file" "$work/server" --port "$port"
 echo "(log file of the last run: $(wc -l <"$work/server.log") lines)"
