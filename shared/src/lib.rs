@@ -9,6 +9,7 @@
 //! | [`address`] | `--host` and `--port` flags with per-module defaults, resolved to a socket address |
 //! | [`error`] | one error type, one-line messages (`error: cannot bind ...`), exit codes |
 //! | [`datagram`] | UDP sizes, and showing a datagram as text without ever panicking |
+//! | [`echo`] | the echo clients' loop: send N times, check every echo |
 //! | [`framing`] | reading a TCP byte stream as lines, with a maximum line length |
 //! | [`shutdown`] | a cloneable stop signal, wired to Ctrl-C in the binaries |
 //! | [`report`] | log lines, `--quiet`, and a captured log for tests |
@@ -17,6 +18,7 @@
 
 pub mod address;
 pub mod datagram;
+pub mod echo;
 pub mod error;
 pub mod framing;
 pub mod load;

@@ -25,6 +25,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
+use std::sync::{Condvar, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -126,47 +127,104 @@ pub trait Exchange {
 }
 
 /// Runs `plan.clients` clients, each made by `connect(client_number)`, and sums up.
+///
+/// Every client connects first; only when all have connected (or failed to) does the clock
+/// start and do they all begin sending, so the figures measure requests, not connection
+/// set-up, and a TCP server really holds `plan.clients` connections at once.
 /// Stops early, with the counts so far, when `shutdown` is requested.
 pub fn run<E, F>(plan: &LoadPlan, shutdown: &Shutdown, connect: F) -> Result<LoadSummary>
 where
     F: Fn(u32) -> Result<E> + Sync,
     E: Exchange,
 {
-    let started = Instant::now();
-    let deadline = started + plan.duration;
     let connect = &connect;
-    let tallies = thread::scope(|scope| -> Result<Vec<Tally>> {
+    let gate = &StartGate::default();
+    let (tallies, started, spawn_error) = thread::scope(|scope| {
         let mut clients = Vec::new();
+        let mut spawn_error = None;
         for number in 0..plan.clients {
             let spawned = thread::Builder::new()
                 .name(format!("load-client-{number}"))
                 .stack_size(CLIENT_STACK_SIZE)
-                .spawn_scoped(scope, move || match connect(number) {
-                    Ok(client) => run_client(client, plan, deadline, shutdown),
-                    Err(error) => Tally::failed(error.to_string()),
+                .spawn_scoped(scope, move || {
+                    let client = connect(number);
+                    let started = gate.arrive_and_wait();
+                    match client {
+                        Ok(client) => run_client(client, plan, started + plan.duration, shutdown),
+                        Err(error) => Tally::failed(error.to_string()),
+                    }
                 });
             match spawned {
                 Ok(handle) => clients.push(handle),
                 Err(error) => {
-                    // Out of threads: stop the ones already running, then report.
+                    // Out of threads: the clients already started will stop at once.
                     shutdown.request();
-                    return Err(Error::io(format!("cannot start load client {number}"), error));
+                    spawn_error =
+                        Some(Error::io(format!("cannot start load client {number}"), error));
+                    break;
                 }
             }
         }
-        Ok(clients
+        // Open the gate for the clients that exist, or they would wait forever.
+        let started = gate.open_when_all_arrived(clients.len());
+        let tallies: Vec<Tally> = clients
             .into_iter()
             .map(|client| {
                 client.join().unwrap_or_else(|_| Tally::failed("the client thread panicked".into()))
             })
-            .collect())
-    })?;
+            .collect();
+        (tallies, started, spawn_error)
+    });
+    if let Some(error) = spawn_error {
+        return Err(error);
+    }
     let mut summary =
         LoadSummary { clients: plan.clients, elapsed: started.elapsed(), ..LoadSummary::default() };
     for tally in tallies {
         summary.add(tally);
     }
     Ok(summary)
+}
+
+/// Holds the load clients back until all of them have connected, then lets them go at once.
+#[derive(Default)]
+struct StartGate {
+    state: Mutex<GateState>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct GateState {
+    arrived: usize,
+    /// Set when the gate opens: the moment the run starts.
+    opened_at: Option<Instant>,
+}
+
+impl StartGate {
+    /// A client is ready; waits for the gate to open and returns when it did.
+    fn arrive_and_wait(&self) -> Instant {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.arrived += 1;
+        self.changed.notify_all();
+        loop {
+            if let Some(opened_at) = state.opened_at {
+                return opened_at;
+            }
+            state = self.changed.wait(state).unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// Waits until `clients` clients have arrived, then opens the gate.
+    fn open_when_all_arrived(&self, clients: usize) -> Instant {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        while state.arrived < clients {
+            state = self.changed.wait(state).unwrap_or_else(PoisonError::into_inner);
+        }
+        let now = Instant::now();
+        state.opened_at = Some(now);
+        self.changed.notify_all();
+        now
+    }
 }
 
 /// What one client counted.
@@ -644,6 +702,44 @@ mod tests {
         assert!(
             summary.check().unwrap_err().to_string().starts_with("2 of 2 clients stopped early")
         );
+    }
+
+    #[test]
+    fn every_client_connects_before_any_sends() {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static CONNECTED: AtomicU32 = AtomicU32::new(0);
+        struct CountsConnected;
+        impl Exchange for CountsConnected {
+            fn exchange(&mut self, _: u64) -> io::Result<Outcome> {
+                // If any client were still connecting, fewer than 8 would be counted here.
+                Ok(if CONNECTED.load(Ordering::SeqCst) == 8 {
+                    Outcome::Correct
+                } else {
+                    Outcome::Wrong
+                })
+            }
+        }
+        let summary = run(&plan(8, 3), &Shutdown::new(), |number| {
+            thread::sleep(Duration::from_millis(u64::from(number) * 5)); // stagger the connects
+            CONNECTED.fetch_add(1, Ordering::SeqCst);
+            Ok(CountsConnected)
+        })
+        .unwrap();
+        assert_eq!((summary.replies, summary.wrong), (24, 0));
+    }
+
+    #[test]
+    fn a_client_that_cannot_connect_is_reported_and_the_others_run() {
+        let summary = run(&plan(3, 2), &Shutdown::new(), |number| {
+            if number == 1 {
+                Err(Error::msg("refused"))
+            } else {
+                Ok(Scripted(|_| Ok(Outcome::Correct)))
+            }
+        })
+        .unwrap();
+        assert_eq!((summary.requests, summary.failed_clients), (4, 1));
+        assert_eq!(summary.first_error.as_deref(), Some("refused"));
     }
 
     #[test]

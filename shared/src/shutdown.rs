@@ -7,9 +7,11 @@
 //! That costs one wake-up per interval when idle and nothing when busy (the timeout is set
 //! once, not per call), and it bounds how long a stop takes: well under a second.
 //!
-//! The alternative, waking the blocked call by sending a datagram or connecting to the
-//! server itself, is faster but needs an address that reaches the server from inside (not
-//! true of every `--host`); polling is simpler to read and always works.
+//! The alternative is to wake the blocked call: a TCP server blocked in `accept` can connect
+//! to itself. [`Shutdown::on_request`] runs such a "waker" the moment a stop is requested.
+//! UDP servers here poll (simpler to read, and a datagram to oneself is easily lost among
+//! a flood); the TCP server wakes its `accept`, because a connection in the middle of a
+//! burst must not wait for the next poll.
 //!
 //! [`Shutdown`] is a cheap, cloneable handle: give a clone to every thread that must stop.
 //! The binaries connect it to Ctrl-C with [`install_ctrl_c`]; tests call
@@ -28,6 +30,8 @@ pub const POLL_INTERVAL: Duration = Duration::from_millis(100);
 /// killed by Ctrl-C.
 pub const FORCED_EXIT_CODE: i32 = 130;
 
+type Waker = Box<dyn FnOnce() + Send>;
+
 /// A stop signal shared by every thread of a program. Cloning shares the same signal.
 #[derive(Clone, Default)]
 pub struct Shutdown {
@@ -37,6 +41,8 @@ pub struct Shutdown {
 #[derive(Default)]
 struct Signal {
     requested: AtomicBool,
+    /// Run once, when the stop is requested (see [`Shutdown::on_request`]).
+    wakers: Mutex<Vec<Waker>>,
     /// Wakes threads sleeping in [`Shutdown::sleep`]; the mutex guards nothing but the wait.
     lock: Mutex<()>,
     wake: Condvar,
@@ -51,10 +57,31 @@ impl Shutdown {
     /// Asks every holder of this signal to stop. Safe to call many times, from any thread.
     pub fn request(&self) {
         self.inner.requested.store(true, Ordering::SeqCst);
-        // Take the lock so that a thread between "checked the flag" and "started waiting"
-        // cannot miss the notification.
-        let _guard = self.inner.lock.lock().unwrap_or_else(PoisonError::into_inner);
-        self.inner.wake.notify_all();
+        {
+            // Take the lock so that a thread between "checked the flag" and "started
+            // waiting" cannot miss the notification.
+            let _guard = self.inner.lock.lock().unwrap_or_else(PoisonError::into_inner);
+            self.inner.wake.notify_all();
+        }
+        let wakers =
+            std::mem::take(&mut *self.inner.wakers.lock().unwrap_or_else(PoisonError::into_inner));
+        for waker in wakers {
+            waker();
+        }
+    }
+
+    /// Runs `waker` when a stop is requested (at once, if it already was): for a thread
+    /// blocked in a call that only an outside event can end, such as `accept`.
+    pub fn on_request(&self, waker: impl FnOnce() + Send + 'static) {
+        let mut wakers = self.inner.wakers.lock().unwrap_or_else(PoisonError::into_inner);
+        // Checked under the lock: `request` sets the flag before taking the wakers, so a
+        // waker is either taken by `request` or run here, never lost.
+        if self.is_requested() {
+            drop(wakers);
+            waker();
+        } else {
+            wakers.push(Box::new(waker));
+        }
     }
 
     /// Whether a stop has been requested.
@@ -138,6 +165,27 @@ mod tests {
         // If the request did not wake the sleeper, this join would take a minute and the
         // assertion below would see `true`.
         assert!(!sleeper.join().unwrap(), "the sleep should report it was interrupted");
+    }
+
+    #[test]
+    fn wakers_run_once_when_the_stop_is_requested() {
+        use std::sync::atomic::AtomicU32;
+        let shutdown = Shutdown::new();
+        let woken = Arc::new(AtomicU32::new(0));
+        let counter = Arc::clone(&woken);
+        shutdown.on_request(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+        });
+        assert_eq!(woken.load(Ordering::SeqCst), 0);
+        shutdown.request();
+        shutdown.request();
+        assert_eq!(woken.load(Ordering::SeqCst), 1);
+        // Registered after the request: runs at once.
+        let counter = Arc::clone(&woken);
+        shutdown.on_request(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+        });
+        assert_eq!(woken.load(Ordering::SeqCst), 2);
     }
 
     #[test]
