@@ -16,11 +16,12 @@
 //! apart.
 
 use std::fmt;
+use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::Instant;
 
 use shared::address::AddressArgs;
-use shared::datagram::{RECV_BUFFER_SIZE, bind_udp, bytes_literal, is_timeout_or_interrupt};
+use shared::datagram::{RECV_BUFFER_SIZE, bind_udp, bytes_literal, is_harmless_receive_error};
 use shared::error::{Context, Result, describe_io_error};
 use shared::report::{Log, QuietArg, plural};
 use shared::shutdown::{POLL_INTERVAL, Shutdown};
@@ -93,7 +94,7 @@ impl Server {
         while !shutdown.is_requested() {
             match self.socket.recv_from(&mut buffer) {
                 Ok((len, client)) => self.echo(&buffer[..len], client),
-                Err(error) if is_timeout_or_interrupt(&error) => {}
+                Err(error) if is_harmless_receive_error(&error) => {}
                 Err(error) => {
                     self.log.warn(format_args!("receive failed: {}", describe_io_error(&error)));
                 }
@@ -106,8 +107,7 @@ impl Server {
 
     /// Echoes one datagram to its sender and records it in the sender's context.
     pub fn echo(&mut self, data: &[u8], client: SocketAddr) {
-        // BEGIN SOLUTION
-        let sent = self.socket.send_to(data, client);
+        let sent = echo_to(&self.socket, data, client);
         self.datagrams += 1;
         let (context, evicted) = self.table.record(client, data.len(), Instant::now());
         match sent {
@@ -119,8 +119,15 @@ impl Server {
         if let Some(eviction) = evicted {
             log_eviction(&self.log, &eviction, self.table.max_clients());
         }
-        // END SOLUTION
     }
+}
+
+/// The notebook's `res = s.sendto(data, addr)`: send the datagram back where it came from.
+/// Returns the number of bytes sent.
+pub fn echo_to(socket: &UdpSocket, data: &[u8], client: SocketAddr) -> io::Result<usize> {
+    // BEGIN SOLUTION
+    socket.send_to(data, client)
+    // END SOLUTION
 }
 
 /// The notebook's three lines for one datagram.

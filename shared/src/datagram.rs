@@ -104,16 +104,24 @@ pub fn connect_udp(server: SocketAddr) -> Result<UdpSocket> {
 ///
 /// UDP has no connections, yet the error can say "connection refused": when a datagram
 /// reaches a port where nothing listens, the server's kernel answers with an ICMP "port
-/// unreachable", and Linux reports it on the next call on a connected socket. In UDP's
-/// words: no server is listening there.
+/// unreachable", and Linux reports it on the next call on a connected socket (Windows
+/// calls it "connection reset"). In UDP's words: no server is listening there.
 pub fn udp_client_error(server: SocketAddr, error: io::Error) -> Error {
-    if error.kind() == io::ErrorKind::ConnectionRefused {
+    if is_port_unreachable(&error) {
         Error::msg(format!(
             "no server is listening at {server} (start the server first, or check --host and --port)"
         ))
     } else {
         Error::io(format!("cannot talk to {server}"), error)
     }
+}
+
+/// Whether a UDP socket's error is the ICMP "port unreachable" that came back for an
+/// earlier datagram: `ConnectionRefused` on Linux and macOS, `ConnectionReset` on Windows.
+/// A server sees it too (on Windows), when a client has gone before its reply arrived:
+/// that is the client's business, not an error of the server's.
+pub fn is_port_unreachable(error: &io::Error) -> bool {
+    matches!(error.kind(), io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionReset)
 }
 
 /// Whether an error is a read timeout: `set_read_timeout` expiring shows up as `WouldBlock`
@@ -127,6 +135,12 @@ pub fn is_timeout(error: &io::Error) -> bool {
 /// signal handler runs, see `man 7 signal`). Either way: check for shutdown, then try again.
 pub fn is_timeout_or_interrupt(error: &io::Error) -> bool {
     is_timeout(error) || error.kind() == io::ErrorKind::Interrupted
+}
+
+/// Whether a server's failed `recv_from` is nothing to worry about: a timeout, an
+/// interrupt, or (on Windows) a gone client's "port unreachable". Go round the loop again.
+pub fn is_harmless_receive_error(error: &io::Error) -> bool {
+    is_timeout_or_interrupt(error) || is_port_unreachable(error)
 }
 
 #[cfg(test)]

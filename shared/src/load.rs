@@ -572,7 +572,7 @@ impl<F: FnMut(u32, u64) -> Request> Exchange for UdpExchange<F> {
 /// "Connection refused" on a UDP socket means the server's port is unreachable: nothing
 /// listens there (see [`crate::datagram::udp_client_error`]). Say so in UDP's words.
 fn explain_refused(error: io::Error) -> io::Error {
-    if error.kind() == io::ErrorKind::ConnectionRefused {
+    if crate::datagram::is_port_unreachable(&error) {
         io::Error::new(error.kind(), "no server is listening (its port is unreachable)")
     } else {
         error

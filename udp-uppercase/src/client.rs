@@ -15,7 +15,7 @@
 //! also reads line after line until end of input (Ctrl-D), and has a `--message` one-shot
 //! and the workspace's load mode.
 
-use std::io::{BufRead, Write};
+use std::io::{self, BufRead, Write};
 use std::net::{SocketAddr, UdpSocket};
 use std::time::Duration;
 
@@ -143,18 +143,25 @@ pub fn ask(
             message.len()
         )));
     }
-    // BEGIN SOLUTION
-    socket.send(message).map_err(|e| udp_client_error(server, e))?;
-    socket.recv(reply).map_err(|error| {
+    send_and_receive(socket, message, reply).map_err(|error| {
         if is_timeout(&error) {
             Error::msg(format!(
-                "no reply from {server} within {} s: is the server running? (UDP drops silently)",
+                "no reply from {server} within {} s: is the server running? (UDP says nothing \
+                 when a datagram or its reply is lost, or when a reply is too large to send)",
                 timeout.as_secs_f64()
             ))
         } else {
             udp_client_error(server, error)
         }
     })
+}
+
+/// The heart of the client: send the message to the server (the socket is connected to
+/// it) and wait for one datagram back. Returns the reply's length.
+pub fn send_and_receive(socket: &UdpSocket, message: &[u8], reply: &mut [u8]) -> io::Result<usize> {
+    // BEGIN SOLUTION
+    socket.send(message)?;
+    socket.recv(reply)
     // END SOLUTION
 }
 

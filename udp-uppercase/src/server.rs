@@ -22,7 +22,7 @@ use std::net::{SocketAddr, UdpSocket};
 
 use shared::address::AddressArgs;
 use shared::datagram::{
-    PREVIEW_CHARS, RECV_BUFFER_SIZE, bind_udp, is_timeout_or_interrupt, preview,
+    PREVIEW_CHARS, RECV_BUFFER_SIZE, bind_udp, is_harmless_receive_error, preview,
 };
 use shared::error::{Context, Result, describe_io_error};
 use shared::report::{Log, QuietArg, plural};
@@ -95,9 +95,9 @@ impl Server {
         while !shutdown.is_requested() {
             match self.socket.recv_from(&mut buffer) {
                 Ok((len, client)) => self.answer(&buffer[..len], client, &mut summary),
-                // Nothing arrived this interval, or Ctrl-C interrupted the wait: go round and
-                // check for shutdown.
-                Err(error) if is_timeout_or_interrupt(&error) => {}
+                // Nothing arrived this interval, Ctrl-C interrupted the wait, or (Windows) a
+                // client left before its reply: go round and check for shutdown.
+                Err(error) if is_harmless_receive_error(&error) => {}
                 // A failed receive concerns one datagram, not the server: note it, go on.
                 Err(error) => {
                     self.log.warn(format_args!("receive failed: {}", describe_io_error(&error)));
@@ -110,17 +110,14 @@ impl Server {
 
     /// Replies to one datagram with its uppercase, logs it, and counts it.
     pub fn answer(&self, message: &[u8], client: SocketAddr, summary: &mut Summary) {
-        // BEGIN SOLUTION
-        let reply = uppercase(message);
-        match self.socket.send_to(&reply, client) {
-            Ok(_) => self.log_exchange(message, client, &reply),
+        match reply_to(&self.socket, message, client) {
+            Ok(reply) => self.log_exchange(message, client, &reply),
             Err(error) => {
                 summary.failed_replies += 1;
-                self.log_failed_reply(message, client, reply.len(), &error);
+                self.log_failed_reply(message, client, &error);
             }
         }
         summary.count(client);
-        // END SOLUTION
     }
 
     fn log_exchange(&self, message: &[u8], client: SocketAddr, reply: &[u8]) {
@@ -134,20 +131,25 @@ impl Server {
         }
     }
 
-    fn log_failed_reply(
-        &self,
-        message: &[u8],
-        client: SocketAddr,
-        reply_len: usize,
-        error: &io::Error,
-    ) {
+    fn log_failed_reply(&self, message: &[u8], client: SocketAddr, error: &io::Error) {
         // The usual cause: uppercase made the reply longer than one datagram can be.
         self.log.warn(format_args!(
-            "could not reply to {client} ({} bytes in, {reply_len} bytes out): {}",
+            "could not reply to {client} ({} bytes in, {} bytes out): {}",
             message.len(),
+            uppercase(message).len(),
             describe_io_error(error),
         ));
     }
+}
+
+/// The heart of the server, the notebook's loop body: uppercase the message and send it
+/// back to the address it came from. Returns the reply that was sent.
+pub fn reply_to(socket: &UdpSocket, message: &[u8], client: SocketAddr) -> io::Result<Vec<u8>> {
+    // BEGIN SOLUTION
+    let reply = uppercase(message);
+    socket.send_to(&reply, client)?;
+    Ok(reply)
+    // END SOLUTION
 }
 
 /// What the server did, printed when it stops.
