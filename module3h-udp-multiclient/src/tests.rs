@@ -262,7 +262,8 @@ fn client_reports_a_wrong_echo() {
 fn client_load_mode_checks_every_echo() {
     let running = start_server(&["--quiet"]);
     let port = running.addr.port().to_string();
-    let (outcome, out) = run_client(&["--port", &port, "--clients", "4", "--count", "25"]);
+    let (outcome, out) =
+        run_client(&["--port", &port, "--clients", "4", "--count", "25", "--timeout", "2"]);
     outcome.unwrap();
     assert!(
         out.contains("4 clients, ") && out.contains("100 requests, 100 replies, 0 lost, 0 wrong"),

@@ -29,10 +29,10 @@ use std::sync::{Condvar, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::datagram::{RECV_BUFFER_SIZE, connect_udp, is_timeout};
+use crate::datagram::{RECV_BUFFER_SIZE, connect_udp, is_timeout_or_interrupt};
 use crate::error::{Error, Result, describe_io_error};
 use crate::report::plural;
-use crate::shutdown::Shutdown;
+use crate::shutdown::{POLL_INTERVAL, Shutdown};
 
 /// The most clients one load run may start (each is a thread and a socket).
 pub const MAX_CLIENTS: u32 = 20_000;
@@ -42,6 +42,9 @@ pub const DEFAULT_DURATION: Duration = Duration::from_secs(5);
 
 /// The longest a load run may last, whatever the flags say: load loops stop by themselves.
 pub const MAX_DURATION: Duration = Duration::from_secs(3600);
+
+/// A client gives up after this many lost replies in a row.
+pub const MAX_LOST_IN_A_ROW: u32 = 5;
 
 /// Stack size of a load client's thread: a client loop needs little, and small stacks let
 /// thousands of clients run at once.
@@ -252,6 +255,7 @@ fn run_client(
     shutdown: &Shutdown,
 ) -> Tally {
     let mut tally = Tally::default();
+    let mut lost_in_a_row = 0;
     while !shutdown.is_requested()
         && Instant::now() < deadline
         && plan.count.is_none_or(|count| tally.requests < count)
@@ -272,6 +276,15 @@ fn run_client(
             }
             Outcome::Wrong => tally.wrong += 1,
             Outcome::Lost => tally.lost += 1,
+        }
+        lost_in_a_row = if outcome == Outcome::Lost { lost_in_a_row + 1 } else { 0 };
+        if lost_in_a_row == MAX_LOST_IN_A_ROW {
+            // A server that has stopped answering would otherwise cost `--timeout` per
+            // request for the rest of the run.
+            tally.error = Some(format!(
+                "{MAX_LOST_IN_A_ROW} replies in a row were lost: is the server still running?"
+            ));
+            break;
         }
     }
     tally
@@ -483,7 +496,7 @@ pub fn run_udp(
     out: &mut impl io::Write,
 ) -> Result<()> {
     let summary = run(plan, shutdown, |client| {
-        UdpExchange::connect(server, plan.timeout, client, make_request)
+        UdpExchange::connect(server, plan.timeout, shutdown, client, make_request)
     })?;
     crate::report::output_line(out, format_args!("{summary}"))?;
     summary.check()
@@ -496,6 +509,8 @@ pub struct UdpExchange<F> {
     socket: UdpSocket,
     client: u32,
     make_request: F,
+    timeout: Duration,
+    shutdown: Shutdown,
     buffer: Vec<u8>,
     /// Replies we gave up on. One may still arrive, late, while we wait for the next reply;
     /// it is recognised here and skipped rather than counted as wrong. Bounded.
@@ -515,21 +530,27 @@ pub struct Request {
 
 impl<F: FnMut(u32, u64) -> Request> UdpExchange<F> {
     /// A client numbered `client` with its own socket connected to `server`; it waits
-    /// `timeout` for each reply. `make_request(client, sequence)` builds each request.
+    /// `timeout` for each reply, but gives up sooner when `shutdown` is requested.
+    /// `make_request(client, sequence)` builds each request.
     pub fn connect(
         server: SocketAddr,
         timeout: Duration,
+        shutdown: &Shutdown,
         client: u32,
         make_request: F,
     ) -> Result<Self> {
         let socket = connect_udp(server)?;
+        // Wait in slices of at most POLL_INTERVAL, so that Ctrl-C is noticed even when
+        // `--timeout` is long. The timeout is set once here, not per request.
         socket
-            .set_read_timeout(Some(timeout))
+            .set_read_timeout(Some(timeout.min(POLL_INTERVAL)))
             .map_err(|e| Error::io("cannot set the reply timeout", e))?;
         Ok(UdpExchange {
             socket,
             client,
             make_request,
+            timeout,
+            shutdown: shutdown.clone(),
             buffer: vec![0; RECV_BUFFER_SIZE],
             overdue: VecDeque::new(),
         })
@@ -540,26 +561,27 @@ impl<F: FnMut(u32, u64) -> Request> Exchange for UdpExchange<F> {
     fn exchange(&mut self, sequence: u64) -> io::Result<Outcome> {
         let request = (self.make_request)(self.client, sequence);
         self.socket.send(&request.datagram).map_err(explain_refused)?;
+        let give_up_at = Instant::now() + self.timeout;
         loop {
             let len = match self.socket.recv(&mut self.buffer) {
                 Ok(len) => len,
-                Err(error) if is_timeout(&error) => {
+                Err(error) if is_timeout_or_interrupt(&error) => {
+                    if Instant::now() < give_up_at && !self.shutdown.is_requested() {
+                        continue; // one slice of the wait is over; the reply may still come
+                    }
                     if self.overdue.len() == MAX_OVERDUE {
                         self.overdue.pop_front();
                     }
                     self.overdue.push_back(request.expected_reply);
                     return Ok(Outcome::Lost);
                 }
-                // Ctrl-C interrupted the wait; the reply may still come.
-                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
                 Err(error) => return Err(explain_refused(error)),
             };
             let reply = &self.buffer[..len];
             if reply == request.expected_reply {
                 return Ok(Outcome::Correct);
             }
-            // A late answer to an earlier request: skip it and keep waiting for ours. (The
-            // wait restarts its timeout: at worst a reply counts as lost a little late.)
+            // A late answer to an earlier request: skip it and keep waiting for ours.
             if let Some(at) = self.overdue.iter().position(|old| old.as_slice() == reply) {
                 self.overdue.remove(at);
                 continue;
@@ -816,14 +838,26 @@ mod tests {
     #[test]
     fn udp_exchange_judges_correct_and_wrong_replies() {
         let (server, echo) = reply_server(1, <[u8]>::to_vec);
-        let mut client =
-            UdpExchange::connect(server, Duration::from_secs(10), 0, echo_request).unwrap();
+        let mut client = UdpExchange::connect(
+            server,
+            Duration::from_secs(10),
+            &Shutdown::new(),
+            0,
+            echo_request,
+        )
+        .unwrap();
         assert_eq!(client.exchange(0).unwrap(), Outcome::Correct);
         echo.join().unwrap();
 
         let (server, garble) = reply_server(1, |_| b"garbage".to_vec());
-        let mut client =
-            UdpExchange::connect(server, Duration::from_secs(10), 0, echo_request).unwrap();
+        let mut client = UdpExchange::connect(
+            server,
+            Duration::from_secs(10),
+            &Shutdown::new(),
+            0,
+            echo_request,
+        )
+        .unwrap();
         assert_eq!(client.exchange(0).unwrap(), Outcome::Wrong);
         garble.join().unwrap();
     }
@@ -835,6 +869,7 @@ mod tests {
         let mut client = UdpExchange::connect(
             server.local_addr().unwrap(),
             Duration::from_millis(100),
+            &Shutdown::new(),
             0,
             echo_request,
         )
@@ -849,9 +884,41 @@ mod tests {
                 server.send_to(&buf[..len], from).unwrap();
             }
         });
-        client.socket.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        client.timeout = Duration::from_secs(10);
         assert_eq!(client.exchange(1).unwrap(), Outcome::Correct);
         answerer.join().unwrap();
+    }
+
+    #[test]
+    fn udp_exchange_stops_waiting_when_shutdown_is_requested() {
+        let silent = bind_udp("127.0.0.1:0".parse().unwrap()).unwrap();
+        let shutdown = Shutdown::new();
+        let mut client = UdpExchange::connect(
+            silent.local_addr().unwrap(),
+            Duration::from_secs(3600),
+            &shutdown,
+            0,
+            echo_request,
+        )
+        .unwrap();
+        let stopper = {
+            let shutdown = shutdown.clone();
+            thread::spawn(move || {
+                thread::sleep(Duration::from_millis(50));
+                shutdown.request();
+            })
+        };
+        // Without the shutdown this would wait an hour.
+        assert_eq!(client.exchange(0).unwrap(), Outcome::Lost);
+        stopper.join().unwrap();
+    }
+
+    #[test]
+    fn a_client_gives_up_after_five_losses_in_a_row() {
+        let summary =
+            run(&plan(1, 100), &Shutdown::new(), |_| Ok(Scripted(|_| Ok(Outcome::Lost)))).unwrap();
+        assert_eq!((summary.requests, summary.lost, summary.failed_clients), (5, 5, 1));
+        assert!(summary.first_error.unwrap().contains("5 replies in a row were lost"));
     }
 
     #[test]
@@ -860,7 +927,8 @@ mod tests {
         // unreachable" reaches our connected socket as ConnectionRefused.
         let addr = bind_udp("127.0.0.1:0".parse().unwrap()).unwrap().local_addr().unwrap();
         let mut client =
-            UdpExchange::connect(addr, Duration::from_secs(10), 0, echo_request).unwrap();
+            UdpExchange::connect(addr, Duration::from_secs(10), &Shutdown::new(), 0, echo_request)
+                .unwrap();
         let error = client.exchange(0).unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::ConnectionRefused);
     }

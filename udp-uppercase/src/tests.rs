@@ -322,7 +322,8 @@ fn client_says_so_when_no_server_is_listening() {
 fn client_load_mode_checks_every_reply() {
     let running = start_server(&["--quiet"]);
     let port = running.addr.port().to_string();
-    let (outcome, out) = run_client(&["--port", &port, "--clients", "4", "--count", "50"], "");
+    let (outcome, out) =
+        run_client(&["--port", &port, "--clients", "4", "--count", "50", "--timeout", "2"], "");
     outcome.unwrap();
     assert!(out.starts_with("4 clients, "), "{out}");
     assert!(out.contains("200 requests, 200 replies, 0 lost, 0 wrong"), "{out}");
@@ -342,7 +343,7 @@ fn client_load_mode_fails_when_replies_are_wrong() {
             echo.send_to(&buf[..len], from).unwrap();
         }
     });
-    let (outcome, out) = run_client(&["--port", &port, "--count", "5"], "");
+    let (outcome, out) = run_client(&["--port", &port, "--count", "5", "--timeout", "2"], "");
     echoer.join().unwrap();
     assert!(out.contains("5 requests, 0 replies, 0 lost, 5 wrong"), "{out}");
     assert!(outcome.is_err(), "wrong replies must fail the client");
