@@ -1,0 +1,24 @@
+//! `cargo run -p module3g-tcp-multiclient --bin client`: the notebook's `TCPSimpleClient.py`.
+//! Everything it does is in the library (`module3g_tcp_multiclient::client`).
+
+use std::io;
+use std::process::ExitCode;
+
+use clap::Parser;
+use module3g_tcp_multiclient::client::{self, ClientArgs};
+use shared::error::{Result, exit_code};
+use shared::shutdown::{Shutdown, install_ctrl_c};
+
+fn main() -> ExitCode {
+    exit_code(talk(&ClientArgs::parse()))
+}
+
+fn talk(args: &ClientArgs) -> Result<()> {
+    let shutdown = Shutdown::new();
+    // In --interactive mode the client waits for you to type, and Ctrl-C simply ends it.
+    // Otherwise Ctrl-C ends the pauses (or the load run) and the tally still prints.
+    if !args.interactive {
+        install_ctrl_c(&shutdown)?;
+    }
+    client::run(args, &shutdown, io::stdin().lock(), &mut io::stdout().lock())
+}

@@ -1,0 +1,208 @@
+//! The TCP multi-client client: the notebook's `TCPSimpleClient.py`, and more.
+//!
+//! By default it connects, sends `Hello, world (<pid>)` `--count` times (one line each,
+//! `--interval` apart), reads each echo and checks it is exactly what it sent. Run it in
+//! several terminals at once: each connection gets its own thread in the server.
+//!
+//! `--interactive` sends the lines you type instead and prints each echo. `--clients N`
+//! runs the load mode: N connections at once (thousands are fine), every echo checked.
+//!
+//! Over TCP a line is only a line because both sides agree on the `\n` at its end: the
+//! client sends `message\n`, and reads bytes until a `\n` to get the echo, however the
+//! network splits them (see [`shared::framing`]).
+
+use std::io::{self, BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+use shared::address::AddressArgs;
+use shared::datagram::{as_text, is_timeout};
+use shared::echo::{Echo, EchoArgs, repeat_and_check};
+use shared::error::{Context, Error, Result};
+use shared::framing::{LineError, LineReader};
+use shared::load::{self, Exchange, LoadArgs, Outcome};
+use shared::report::output_line;
+use shared::shutdown::Shutdown;
+
+use crate::{Course, DEFAULT_MAX_LINE};
+
+/// Read buffer of each load client: small, since there may be 10,000 of them.
+const LOAD_READ_BUFFER: usize = 1024;
+
+/// Command-line arguments of `client`.
+#[derive(clap::Parser, Debug, Clone)]
+#[command(
+    name = "client",
+    version,
+    about = "TCP multi-client client (course module 3g): connects, sends 'Hello, world (<pid>)' \
+             a few times and checks each echo. Run it in several terminals at once.",
+    long_about = "TCP multi-client client (course module 3g): connects, sends 'Hello, world (<pid>)' \
+                  a few times and checks each echo. Run it in several terminals at once.\n\n\
+                  With --interactive it sends the lines you type instead. With --clients or \
+                  --duration it runs the load mode: many connections at once, every echo checked, \
+                  one summary line. The exit status is 0 only if every echo came back unchanged."
+)]
+pub struct ClientArgs {
+    /// Where the server is.
+    #[command(flatten)]
+    pub address: AddressArgs<Course>,
+
+    /// `--count`, `--interval`, `--timeout`, `--message`.
+    #[command(flatten)]
+    pub echo: EchoArgs,
+
+    /// Send the lines you type (until Ctrl-D) instead of the hello message; print each echo.
+    #[arg(long, short, conflicts_with_all = ["message", "count", "clients", "duration"])]
+    pub interactive: bool,
+
+    /// Load mode: `--clients` and `--duration`.
+    #[command(flatten)]
+    pub load: LoadArgs,
+}
+
+/// Runs the client, writing what it sees to `out`; `input` is read in `--interactive` mode.
+/// `Ok` only if every echo came back unchanged.
+pub fn run(
+    args: &ClientArgs,
+    shutdown: &Shutdown,
+    input: impl BufRead,
+    out: &mut impl Write,
+) -> Result<()> {
+    let server = args.address.resolve()?;
+    let timeout = args.echo.timeout;
+    if args.load.is_requested() {
+        let plan = args.load.plan(args.echo.count, timeout);
+        let summary =
+            load::run(&plan, shutdown, |client| LineExchange::connect(server, timeout, client))?;
+        output_line(out, format_args!("{summary}"))?;
+        return summary.check();
+    }
+
+    let stream = connect(server, timeout)?;
+    let mut echoes = LineReader::new(BufReader::new(&stream), DEFAULT_MAX_LINE as usize);
+    if args.interactive {
+        return echo_input(&stream, &mut echoes, input, out);
+    }
+    let message = args.echo.message();
+    if message.contains('\n') {
+        return Err(Error::msg("the message must be one line (no newline in --message)"));
+    }
+    repeat_and_check(&args.echo, message.as_bytes(), shutdown, out, |message| {
+        send_line_and_check(&stream, &mut echoes, message)
+    })
+}
+
+/// Connects to the server, waiting at most `timeout`, and makes every later read and
+/// write on the connection wait at most `timeout` too.
+pub fn connect(server: SocketAddr, timeout: Duration) -> Result<TcpStream> {
+    let stream = TcpStream::connect_timeout(&server, timeout).map_err(|error| match error.kind() {
+        io::ErrorKind::ConnectionRefused => Error::msg(format!(
+            "no server is listening at {server} (start the server first, or check --host and --port)"
+        )),
+        _ => Error::io(format!("cannot connect to {server}"), error),
+    })?;
+    stream.set_read_timeout(Some(timeout)).context(|| "cannot set the read timeout")?;
+    stream.set_write_timeout(Some(timeout)).context(|| "cannot set the write timeout")?;
+    Ok(stream)
+}
+
+/// Sends `message` as one line and reads one line back: the echo, or an error line from
+/// the server (busy, line too long).
+pub fn send_line_and_check(
+    stream: &TcpStream,
+    echoes: &mut LineReader<impl BufRead>,
+    message: &[u8],
+) -> Result<Echo> {
+    // BEGIN SOLUTION
+    let mut line = Vec::with_capacity(message.len() + 1);
+    line.extend_from_slice(message);
+    line.push(b'\n');
+    let mut writer = stream;
+    writer.write_all(&line).context(|| "cannot send to the server")?;
+    match echoes.read_line() {
+        Ok(Some(echo)) if echo == message => Ok(Echo::Same),
+        Ok(Some(echo)) if echo.starts_with(b"error: ") => {
+            Err(Error::msg(format!("the server says: {}", as_text(&echo[7..]))))
+        }
+        Ok(Some(echo)) => Ok(Echo::Different(echo.to_vec())),
+        Ok(None) => Err(Error::msg("the server closed the connection")),
+        Err(LineError::Io(error)) if is_timeout(&error) => Ok(Echo::Missing),
+        Err(error) => Err(Error::msg(format!("cannot read the echo: {error}"))),
+    }
+    // END SOLUTION
+}
+
+/// `--interactive`: every line of `input` goes to the server; every echo is printed.
+fn echo_input(
+    stream: &TcpStream,
+    echoes: &mut LineReader<impl BufRead>,
+    input: impl BufRead,
+    out: &mut impl Write,
+) -> Result<()> {
+    let mut lines = LineReader::new(input, DEFAULT_MAX_LINE as usize);
+    loop {
+        let line = match lines.read_line() {
+            Ok(Some(line)) => line,
+            Ok(None) => return Ok(()),
+            Err(error) => return Err(Error::msg(format!("cannot read input: {error}"))),
+        };
+        match send_line_and_check(stream, echoes, line)? {
+            Echo::Same => output_line(out, format_args!("{}", as_text(line)))?,
+            Echo::Different(echo) => output_line(out, format_args!("{}", as_text(&echo)))?,
+            Echo::Missing => return Err(Error::msg("no echo within the timeout")),
+        }
+    }
+}
+
+/// One load client: a connection that sends numbered lines and checks each echo.
+struct LineExchange {
+    /// Reads the echoes; the stream inside is also written to (through `&TcpStream`), so
+    /// each client needs one file descriptor, not two.
+    echoes: LineReader<BufReader<TcpStream>>,
+    client: u32,
+    line: Vec<u8>,
+}
+
+impl LineExchange {
+    fn connect(server: SocketAddr, timeout: Duration, client: u32) -> Result<Self> {
+        let stream = connect(server, timeout)?;
+        let echoes = LineReader::new(
+            BufReader::with_capacity(LOAD_READ_BUFFER, stream),
+            DEFAULT_MAX_LINE as usize,
+        );
+        Ok(LineExchange { echoes, client, line: Vec::new() })
+    }
+}
+
+impl Exchange for LineExchange {
+    fn exchange(&mut self, sequence: u64) -> io::Result<Outcome> {
+        self.line.clear();
+        writeln!(
+            self.line,
+            "Hello, world ({}) client {} line {sequence}",
+            std::process::id(),
+            self.client
+        )?;
+        let mut stream = self.echoes.get_ref().get_ref();
+        stream.write_all(&self.line)?;
+        let sent = &self.line[..self.line.len() - 1];
+        match self.echoes.read_line() {
+            Ok(Some(echo)) if echo == sent => Ok(Outcome::Correct),
+            Ok(Some(echo)) if echo.starts_with(b"error: ") => {
+                Err(io::Error::other(format!("the server says: {}", as_text(&echo[7..]))))
+            }
+            Ok(Some(_)) => Ok(Outcome::Wrong),
+            Ok(None) => Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the server closed the connection",
+            )),
+            // Over TCP a missing echo means a stuck server or connection, not a lost
+            // packet (TCP resends those): this client stops.
+            Err(LineError::Io(error)) if is_timeout(&error) => {
+                Err(io::Error::new(io::ErrorKind::TimedOut, "no echo within the timeout"))
+            }
+            Err(LineError::Io(error)) => Err(error),
+            Err(error @ LineError::TooLong { .. }) => Err(io::Error::other(error.to_string())),
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! One connection, served by its own thread: the notebook's `EchoThread.run`.
+//!
+//! ```python
+//! numLines = 0
+//! while True:
+//!     data = self.conn.recv(1024)
+//!     if not data:
+//!         print("end of data, stopping")
+//!         return
+//!     self.conn.sendall(data)
+//!     numLines += 1
+//! ```
+//!
+//! The notebook counts every `recv` as a line. TCP does not keep the sender's boundaries:
+//! `recv` may return half a line, or several lines at once, so that count is only right
+//! when the network happens to deliver one line per segment. Here a
+//! [`LineReader`](shared::framing::LineReader) reassembles the stream into lines, and
+//! each line is echoed (with a `\n`) and counted once.
+//!
+//! The client's context, its line count, lives in this thread's local variable, exactly
+//! as in the notebook: no other thread needs it, so no lock is needed.
+
+use std::fmt;
+use std::io::{self, BufReader, Write};
+use std::net::{SocketAddr, TcpStream};
+
+use shared::datagram::bytes_literal;
+use shared::framing::{LineError, LineReader};
+use shared::report::Log;
+
+/// The read buffer of each connection. Small, because there may be 10,000 connections;
+/// a longer line is still read whole (the reader keeps assembling it up to `--max-line`).
+const READ_BUFFER: usize = 2 * 1024;
+
+/// How many bytes of a line the log shows.
+const SHOWN_BYTES: usize = 80;
+
+/// How a connection ended, with the number of lines it echoed.
+#[derive(Debug)]
+pub enum Ending {
+    /// The client closed the connection (end of data).
+    Closed,
+    /// The client sent a line longer than the limit; it was told so and disconnected.
+    LineTooLong,
+    /// The connection failed: reset by the client, or closed by the server's shutdown.
+    Failed(io::Error),
+}
+
+impl fmt::Display for Ending {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Ending::Closed => f.write_str("end of data"),
+            Ending::LineTooLong => f.write_str("line too long"),
+            Ending::Failed(error) => f.write_str(&shared::error::describe_io_error(error)),
+        }
+    }
+}
+
+/// What a connection thread knows: who it serves, what it is called, its limits, its log.
+pub struct Connection<'a> {
+    /// The client's address.
+    pub peer: SocketAddr,
+    /// The thread's name (`echo-7`), which starts each of its log lines.
+    pub name: &'a str,
+    /// The longest line accepted, in bytes.
+    pub max_line: usize,
+    /// Where to log.
+    pub log: &'a Log,
+}
+
+impl Connection<'_> {
+    /// Echoes `stream` line by line until the client is done; returns how many lines were
+    /// echoed and how the connection ended.
+    pub fn serve(&self, stream: &TcpStream) -> (u64, Ending) {
+        self.log.message(format_args!("{}: echoing {}", self.name, self.peer));
+        let mut lines =
+            LineReader::new(BufReader::with_capacity(READ_BUFFER, stream), self.max_line);
+        let mut echo = Vec::new();
+        let mut count = 0;
+        // BEGIN SOLUTION
+        loop {
+            let line = match lines.read_line() {
+                Ok(Some(line)) => line,
+                Ok(None) => return (count, Ending::Closed),
+                Err(LineError::TooLong { max }) => {
+                    // Tell the client why it is cut off; it may not be listening, so a failed
+                    // write changes nothing.
+                    let _ = writeln!(
+                        &*stream,
+                        "error: line longer than {max} bytes; closing the connection"
+                    );
+                    return (count, Ending::LineTooLong);
+                }
+                Err(LineError::Io(error)) => return (count, Ending::Failed(error)),
+            };
+            // One write per line (line and newline together): one system call, one segment.
+            echo.clear();
+            echo.extend_from_slice(line);
+            echo.push(b'\n');
+            if let Err(error) = (&*stream).write_all(&echo) {
+                return (count, Ending::Failed(error));
+            }
+            count += 1;
+            self.log_line(&echo[..echo.len() - 1], count);
+        }
+        // END SOLUTION
+    }
+
+    /// The notebook's two lines for each line received.
+    fn log_line(&self, line: &[u8], count: u64) {
+        if !self.log.is_quiet() {
+            self.log.message(format_args!(
+                "{}: received data from {}\n  data: {}, count: {count}",
+                self.name,
+                self.peer,
+                bytes_literal(line, SHOWN_BYTES)
+            ));
+        }
+    }
+}

@@ -1,0 +1,49 @@
+//! # Module 3g: multiple client connections for TCP sockets
+//!
+//! TCP is connection-oriented, which makes many clients harder than over UDP: the server
+//! must accept new connections *and* serve the ones it already has, at the same time. The
+//! notebook's answer is threads:
+//!
+//! - the **main thread** does nothing but `accept`: it waits for a connection, hands it to
+//!   a new thread, and goes back to waiting;
+//! - each **connection thread** serves one client: it reads what the client sends and
+//!   echoes it back, line by line, and keeps that client's context (its line count) in
+//!   its own local variables.
+//!
+//! Because every client has its own thread, a slow or silent client blocks only its own
+//! thread; the others, and the main thread, carry on.
+//!
+//! What this version adds to the notebook, each a lesson of its own:
+//! - **Lines, not `recv` calls.** TCP is a byte stream: one `recv` can return half a line
+//!   or three lines. The notebook counts `recv` calls as lines; here
+//!   [`shared::framing::LineReader`] finds the real lines.
+//! - **Limits.** At most `--max-clients` connections (one more gets a "busy" line and is
+//!   closed), at most `--max-line` bytes per line, small thread stacks so that 10,000
+//!   connections fit in memory, and a listen backlog (`--backlog`) large enough for a burst.
+//! - **A clean stop.** Ctrl-C stops the accepting, closes every connection, waits for every
+//!   thread, and prints a summary.
+//!
+//! - [`server`]: the accept loop and the connection registry.
+//! - [`connection`]: one connection's echo loop, run on its own thread.
+//! - [`client`]: the notebook's `TCPSimpleClient.py`, an interactive mode, and load mode.
+
+pub mod client;
+pub mod connection;
+pub mod server;
+
+#[cfg(test)]
+mod tests;
+
+use shared::address::AddressDefaults;
+
+/// The notebook's address: `HOST = '127.0.0.1'`, `PORT = 12354`.
+#[derive(Debug, Clone, Copy)]
+pub struct Course;
+
+impl AddressDefaults for Course {
+    const HOST: &'static str = "127.0.0.1";
+    const PORT: u16 = 12354;
+}
+
+/// The longest line (in bytes, without its `\n`) the server accepts by default.
+pub const DEFAULT_MAX_LINE: u32 = 64 * 1024;

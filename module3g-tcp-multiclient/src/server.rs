@@ -1,0 +1,359 @@
+//! The TCP multi-client echo server: the main thread accepts, a thread per connection echoes.
+//!
+//! The notebook's server, step by step, and where each step is here:
+//!
+//! | notebook | here |
+//! |---|---|
+//! | `s = socket.socket(AF_INET, SOCK_STREAM)`, `s.bind(...)`, `s.listen()` | [`listen`] (with a backlog you choose) |
+//! | `while True:` / `print("Main thread waiting for connections")` | the loop in [`Server::run`] |
+//! | `srvConn, addr = s.accept()` | `self.listener.accept()` |
+//! | `eThread = EchoThread(srvConn)`, `eThread.start()` | [`Server::spawn_echo_thread`] |
+//! | `EchoThread.run` | [`crate::connection::Connection::serve`] |
+//!
+//! **Stopping.** A thread blocked in `accept` cannot be interrupted in std. The server
+//! registers a waker with the shutdown signal: on Ctrl-C it connects to the server itself,
+//! `accept` returns, and the main thread sees the stop request. It then shuts down every
+//! open connection (their threads' blocked reads and writes return at once), and the
+//! [`std::thread::scope`] in which all connection threads run waits for every one of them
+//! before `run` returns: no thread outlives the server.
+//!
+//! **Limits.** The registry of open connections holds at most `--max-clients`; one more is
+//! told the server is busy and closed. Connection threads get small stacks (most of a
+//! thread's default 2 MiB would go unused) so that 10,000 connections fit in memory.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io::{self, Write};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown as Both, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::{self, Scope};
+use std::time::Duration;
+
+use shared::address::AddressArgs;
+use shared::error::{Context, Result, describe_io_error};
+use shared::report::{Log, QuietArg, plural};
+use shared::shutdown::Shutdown;
+use socket2::{Domain, Protocol, Socket, Type};
+
+use crate::connection::{Connection, Ending};
+use crate::{Course, DEFAULT_MAX_LINE};
+
+/// Stack size of a connection thread. The echo loop needs a few KiB; 128 KiB leaves a wide
+/// margin, and only the pages a thread touches cost memory.
+const ECHO_THREAD_STACK: usize = 128 * 1024;
+
+/// How long the main thread pauses after a failed `accept` (e.g. out of file descriptors),
+/// so that a lasting failure does not spin.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Command-line arguments of `server`.
+#[derive(clap::Parser, Debug, Clone)]
+#[command(
+    name = "server",
+    version,
+    about = "TCP echo server for many clients (course module 3g): the main thread accepts \
+             connections, and each one gets its own thread that echoes it line by line.",
+    long_about = "TCP echo server for many clients (course module 3g): the main thread accepts \
+                  connections, and each one gets its own thread that echoes it line by line.\n\n\
+                  It logs what the notebook logs: each connection, each line with its count, and \
+                  how many lines each connection sent. On Ctrl-C it closes every connection and \
+                  prints a summary. Try it with nc or telnet: nc 127.0.0.1 12354"
+)]
+pub struct ServerArgs {
+    /// Where to listen.
+    #[command(flatten)]
+    pub address: AddressArgs<Course>,
+
+    /// `--quiet`.
+    #[command(flatten)]
+    pub output: QuietArg,
+
+    /// Most connections served at once; one more gets a line saying the server is busy and
+    /// is closed.
+    #[arg(long, value_name = "N", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_clients: u32,
+
+    /// Longest line accepted, in bytes; a longer one gets an error line and the connection
+    /// is closed.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_LINE,
+          value_parser = clap::value_parser!(u32).range(1..=16 * 1024 * 1024))]
+    pub max_line: u32,
+
+    /// Connections the kernel may queue before the main thread accepts them. std's
+    /// TcpListener uses 128, too few for a burst of thousands (they would wait seconds for
+    /// retries). Linux caps it at net.core.somaxconn.
+    #[arg(long, value_name = "N", default_value_t = 1024,
+          value_parser = clap::value_parser!(i32).range(1..=65_535))]
+    pub backlog: i32,
+}
+
+/// Binds and listens on `addr` with the given backlog: what `TcpListener::bind` does, but
+/// with a backlog of our choosing (through socket2, since std has no such option).
+pub fn listen(addr: SocketAddr, backlog: i32) -> Result<TcpListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
+        .context(|| "cannot create a TCP socket")?;
+    // As std does on Unix: a restarted server may bind its port at once, even while
+    // connections of its previous run linger in TIME_WAIT.
+    #[cfg(unix)]
+    socket.set_reuse_address(true).context(|| "cannot set SO_REUSEADDR")?;
+    socket.bind(&addr.into()).context(|| format!("cannot bind {addr}"))?;
+    socket.listen(backlog).context(|| format!("cannot listen on {addr}"))?;
+    Ok(socket.into())
+}
+
+/// A listening server, ready to [`run`](Server::run).
+pub struct Server {
+    listener: TcpListener,
+    log: Log,
+    max_clients: usize,
+    max_line: usize,
+}
+
+impl Server {
+    /// Binds and listens on the address `args` name (with `--port 0`, any free port).
+    pub fn bind(args: &ServerArgs, log: Log) -> Result<Server> {
+        let listener = listen(args.address.resolve()?, args.backlog)?;
+        Ok(Server {
+            listener,
+            log,
+            max_clients: args.max_clients as usize,
+            max_line: args.max_line as usize,
+        })
+    }
+
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> Result<SocketAddr> {
+        self.listener.local_addr().context(|| "cannot read the server's address")
+    }
+
+    /// Accepts and serves connections until `shutdown` is requested; then closes them all,
+    /// waits for their threads, prints the summary and returns it.
+    pub fn run(self, shutdown: &Shutdown) -> Result<Summary> {
+        let addr = self.local_addr()?;
+        wake_accept_on_shutdown(shutdown, addr);
+        self.log.info(format_args!("TCP echo server listening on {addr}; press Ctrl-C to stop."));
+
+        let open = OpenConnections::new(self.max_clients);
+        let tally = Tally::default();
+        thread::scope(|scope| {
+            self.accept_loop(scope, shutdown, &open, &tally);
+            // Stop every connection thread: their blocked reads and writes fail at once.
+            open.shut_all_down();
+        }); // <- here the scope has waited for every connection thread to finish
+        let summary = tally.summary();
+        self.log.info(format_args!("{summary}"));
+        Ok(summary)
+    }
+
+    /// The main thread's loop: wait for a connection, hand it to a thread, repeat.
+    fn accept_loop<'scope>(
+        &'scope self,
+        scope: &'scope Scope<'scope, '_>,
+        shutdown: &Shutdown,
+        open: &'scope OpenConnections,
+        tally: &'scope Tally,
+    ) {
+        // BEGIN SOLUTION
+        loop {
+            self.log.message(format_args!("Main thread waiting for connections"));
+            let accepted = self.listener.accept();
+            if shutdown.is_requested() {
+                return; // perhaps woken by our own waker's connection: drop it and stop
+            }
+            match accepted {
+                Ok((stream, peer)) => self.spawn_echo_thread(scope, stream, peer, open, tally),
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) => {
+                    // Out of file descriptors, say. The connection waits in the backlog.
+                    self.log.warn(format_args!("accept failed: {}", describe_io_error(&error)));
+                    thread::sleep(ACCEPT_BACKOFF);
+                }
+            }
+        }
+        // END SOLUTION
+    }
+
+    /// Registers the connection and starts its thread, or refuses it when the server is full.
+    fn spawn_echo_thread<'scope>(
+        &'scope self,
+        scope: &'scope Scope<'scope, '_>,
+        stream: TcpStream,
+        peer: SocketAddr,
+        open: &'scope OpenConnections,
+        tally: &'scope Tally,
+    ) {
+        let id = tally.accepted.fetch_add(1, Ordering::Relaxed) + 1;
+        let stream = Arc::new(stream);
+        if !open.insert(id, &stream) {
+            tally.refused.fetch_add(1, Ordering::Relaxed);
+            self.refuse_busy(&stream, peer);
+            return;
+        }
+        let name = format!("echo-{id}");
+        self.log.message(format_args!("connection from {peer}, spawning echo thread {name}"));
+        let spawned = thread::Builder::new()
+            .name(name.clone())
+            .stack_size(ECHO_THREAD_STACK)
+            .spawn_scoped(scope, move || {
+                let connection =
+                    Connection { peer, name: &name, max_line: self.max_line, log: &self.log };
+                let (lines, ending) = connection.serve(&stream);
+                open.remove(id);
+                tally.record(lines, &ending);
+                self.log_ending(&name, peer, lines, &ending);
+            });
+        if let Err(error) = spawned {
+            open.remove(id);
+            self.log.warn(format_args!(
+                "cannot start a thread for {peer}: {}",
+                describe_io_error(&error)
+            ));
+        }
+    }
+
+    /// Tells a connection over `--max-clients` that the server is busy, and closes it.
+    fn refuse_busy(&self, stream: &TcpStream, peer: SocketAddr) {
+        let line = format!(
+            "error: server busy ({} clients connected); try again later\n",
+            self.max_clients
+        );
+        // A new connection's send buffer is empty: this write does not block. Its result does
+        // not matter: the connection is dropped either way.
+        let _ = (&*stream).write_all(line.as_bytes());
+        self.log.message(format_args!(
+            "connection from {peer} refused: {} clients already connected",
+            self.max_clients
+        ));
+    }
+
+    fn log_ending(&self, name: &str, peer: SocketAddr, lines: u64, ending: &Ending) {
+        match ending {
+            Ending::Closed => self.log.message(format_args!(
+                "{name}: end of data, stopping: connection from {peer} closed after {}",
+                plural(lines, "line")
+            )),
+            _ => self.log.message(format_args!(
+                "{name}: {ending}: connection from {peer} closed after {}",
+                plural(lines, "line")
+            )),
+        }
+    }
+}
+
+/// On shutdown, connect to the server so that its blocked `accept` returns.
+fn wake_accept_on_shutdown(shutdown: &Shutdown, listening: SocketAddr) {
+    // A server on 0.0.0.0 (every interface) is reached through loopback.
+    let ip = match listening.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    let wake = SocketAddr::new(ip, listening.port());
+    shutdown.on_request(move || {
+        // Success or failure, the attempt is all that matters: the server is stopping.
+        let _ = TcpStream::connect_timeout(&wake, Duration::from_secs(1));
+    });
+}
+
+/// The open connections, so that a shutdown can close them all. Bounded by `max`.
+struct OpenConnections {
+    // The stream is shared with its thread (an `Arc`, not a second file descriptor from
+    // `try_clone`: with 10,000 connections, descriptors run short).
+    streams: Mutex<HashMap<u64, Arc<TcpStream>>>,
+    max: usize,
+}
+
+impl OpenConnections {
+    fn new(max: usize) -> Self {
+        OpenConnections { streams: Mutex::new(HashMap::new()), max }
+    }
+
+    /// Adds a connection; `false` (and nothing added) if `max` are already open.
+    fn insert(&self, id: u64, stream: &Arc<TcpStream>) -> bool {
+        let mut streams = self.streams.lock().unwrap_or_else(PoisonError::into_inner);
+        if streams.len() >= self.max {
+            return false;
+        }
+        streams.insert(id, Arc::clone(stream));
+        true
+    }
+
+    fn remove(&self, id: u64) {
+        self.streams.lock().unwrap_or_else(PoisonError::into_inner).remove(&id);
+    }
+
+    /// Shuts every open connection down in both directions: each thread's blocked read
+    /// returns "end of data" (or a write fails), and the thread ends.
+    fn shut_all_down(&self) {
+        for stream in self.streams.lock().unwrap_or_else(PoisonError::into_inner).values() {
+            // Already closed by the client? Then there is nothing left to do.
+            let _ = stream.shutdown(Both::Both);
+        }
+    }
+}
+
+/// Counters shared by all threads.
+#[derive(Default)]
+struct Tally {
+    accepted: AtomicU64,
+    refused: AtomicU64,
+    served: AtomicU64,
+    lines: AtomicU64,
+    too_long: AtomicU64,
+}
+
+impl Tally {
+    fn record(&self, lines: u64, ending: &Ending) {
+        self.served.fetch_add(1, Ordering::Relaxed);
+        self.lines.fetch_add(lines, Ordering::Relaxed);
+        if matches!(ending, Ending::LineTooLong) {
+            self.too_long.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn summary(&self) -> Summary {
+        Summary {
+            connections: self.served.load(Ordering::Relaxed),
+            lines: self.lines.load(Ordering::Relaxed),
+            refused_busy: self.refused.load(Ordering::Relaxed),
+            lines_too_long: self.too_long.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// What the server did, printed when it stops.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    /// Connections served (each by its own thread).
+    pub connections: u64,
+    /// Lines echoed, over all connections.
+    pub lines: u64,
+    /// Connections refused because `--max-clients` were open.
+    pub refused_busy: u64,
+    /// Connections closed for a line over `--max-line`.
+    pub lines_too_long: u64,
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Served {}, echoed {}",
+            plural(self.connections, "connection"),
+            plural(self.lines, "line")
+        )?;
+        if self.refused_busy > 0 {
+            write!(f, "; refused {} (busy)", plural(self.refused_busy, "connection"))?;
+        }
+        if self.lines_too_long > 0 {
+            write!(
+                f,
+                "; closed {} for a line too long",
+                plural(self.lines_too_long, "connection")
+            )?;
+        }
+        f.write_str(".")
+    }
+}

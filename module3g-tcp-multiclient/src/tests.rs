@@ -1,0 +1,378 @@
+//! The grading suite for module 3g.
+//!
+//! Every test starts the real server in this process on a free port (`--port 0`) and talks
+//! to it over real loopback TCP connections. Every read has a deadline, so an unfinished
+//! server fails a test instead of hanging the run.
+
+use std::io::{BufRead, BufReader, Cursor, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::thread;
+use std::time::Duration;
+
+use clap::Parser;
+use shared::error::Result;
+use shared::report::{CapturedLog, Log};
+use shared::shutdown::Shutdown;
+use shared::testing::ServerThread;
+
+use crate::client::{self, ClientArgs};
+use crate::server::{Server, ServerArgs, Summary};
+
+/// Long enough for a loaded 2-core machine; a correct server answers in microseconds.
+const PATIENCE: Duration = Duration::from_secs(10);
+
+struct Running {
+    addr: SocketAddr,
+    server: ServerThread<Result<Summary>>,
+    log: CapturedLog,
+}
+
+fn start_server(extra_args: &[&str]) -> Running {
+    let args =
+        ServerArgs::try_parse_from(["server", "--port", "0"].iter().chain(extra_args)).unwrap();
+    let (log, captured) = Log::capture(args.output.quiet);
+    let server = Server::bind(&args, log).unwrap();
+    let addr = server.local_addr().unwrap();
+    let server = ServerThread::spawn(move |shutdown| server.run(&shutdown));
+    Running { addr, server, log: captured }
+}
+
+impl Running {
+    /// Stops the server (within a second) and returns its summary.
+    fn stop(self) -> Summary {
+        self.server.stop_within(Duration::from_secs(1)).unwrap().0.unwrap()
+    }
+
+    fn expect_log(&self, needle: &str) -> String {
+        self.log.wait_for(needle, PATIENCE).unwrap_or_else(|| {
+            panic!("expected a log line with {needle:?}; log:\n{}", self.log.text())
+        })
+    }
+}
+
+/// A client connection: write to `stream`, read lines from `lines`.
+struct Client {
+    stream: TcpStream,
+    lines: BufReader<TcpStream>,
+}
+
+impl Client {
+    fn connect(server: SocketAddr) -> Client {
+        let stream = TcpStream::connect_timeout(&server, PATIENCE).unwrap();
+        stream.set_read_timeout(Some(PATIENCE)).unwrap();
+        stream.set_nodelay(true).unwrap();
+        let lines = BufReader::new(stream.try_clone().unwrap());
+        Client { stream, lines }
+    }
+
+    fn send(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).unwrap();
+    }
+
+    /// The next line from the server, without its `\n`; `None` at end of stream.
+    fn read_line(&mut self) -> Option<String> {
+        let mut line = String::new();
+        match self.lines.read_line(&mut line) {
+            Ok(0) => None,
+            Ok(_) => Some(line.trim_end_matches('\n').to_string()),
+            Err(e) => panic!("no line from the server within {PATIENCE:?}: {e}"),
+        }
+    }
+
+    fn echo(&mut self, text: &str) -> String {
+        self.send(format!("{text}\n").as_bytes());
+        self.read_line().unwrap_or_else(|| {
+            panic!("the server closed the connection instead of echoing {text:?}")
+        })
+    }
+
+    /// Reads until the server closes the connection; true if it did (rather than reset).
+    fn wait_for_close(&mut self) -> bool {
+        let mut rest = Vec::new();
+        self.lines.read_to_end(&mut rest).is_ok()
+    }
+}
+
+fn run_client(args: &[&str], input: &str) -> (Result<()>, String) {
+    let args = ClientArgs::try_parse_from(["client"].iter().chain(args)).unwrap();
+    let mut out = Vec::new();
+    let outcome = client::run(&args, &Shutdown::new(), Cursor::new(input), &mut out);
+    (outcome, String::from_utf8(out).unwrap())
+}
+
+#[test]
+fn echoes_each_line() {
+    let running = start_server(&[]);
+    let mut client = Client::connect(running.addr);
+    assert_eq!(client.echo("Hello, world (1)"), "Hello, world (1)");
+    assert_eq!(client.echo("second line"), "second line");
+    running.stop();
+}
+
+#[test]
+fn counts_lines_per_connection() {
+    let running = start_server(&[]);
+    let mut alice = Client::connect(running.addr);
+    let mut bob = Client::connect(running.addr);
+    for i in 0..3 {
+        alice.echo(&format!("alice {i}"));
+    }
+    bob.echo("bob 0");
+    let alice_port = alice.stream.local_addr().unwrap().to_string();
+    drop(alice);
+    let closed = running.expect_log(&format!("connection from {alice_port} closed after"));
+    assert!(closed.ends_with("closed after 3 lines"), "{closed}");
+    drop(bob);
+    running.expect_log("closed after 1 line");
+    let summary = running.stop();
+    assert_eq!((summary.connections, summary.lines), (2, 4));
+}
+
+#[test]
+fn a_line_split_across_packets_is_one_line() {
+    let running = start_server(&[]);
+    let mut client = Client::connect(running.addr);
+    client.send(b"Hello, ");
+    thread::sleep(Duration::from_millis(50)); // let the first half travel on its own
+    client.send(b"world\n");
+    assert_eq!(client.read_line().as_deref(), Some("Hello, world"));
+    running.expect_log("data: b'Hello, world', count: 1");
+    drop(client);
+    running.expect_log("closed after 1 line");
+    running.stop();
+}
+
+#[test]
+fn lines_joined_in_one_packet_are_separate_lines() {
+    let running = start_server(&[]);
+    let mut client = Client::connect(running.addr);
+    client.send(b"one\ntwo\nthree\n");
+    let echoes: Vec<_> = (0..3).map(|_| client.read_line().unwrap()).collect();
+    assert_eq!(echoes, ["one", "two", "three"]);
+    running.expect_log("data: b'three', count: 3");
+    running.stop();
+}
+
+#[test]
+fn an_unterminated_last_line_is_still_echoed_and_counted() {
+    let running = start_server(&[]);
+    let mut client = Client::connect(running.addr);
+    client.send(b"no newline at the end");
+    client.stream.shutdown(std::net::Shutdown::Write).unwrap();
+    assert_eq!(client.read_line().as_deref(), Some("no newline at the end"));
+    running.expect_log("closed after 1 line");
+    running.stop();
+}
+
+#[test]
+fn logs_like_the_notebook() {
+    let running = start_server(&[]);
+    running.expect_log("Main thread waiting for connections");
+    let mut client = Client::connect(running.addr);
+    client.echo("Hello, world (27556)");
+    let peer = client.stream.local_addr().unwrap();
+    let spawning = running.expect_log(&format!("connection from {peer}, spawning echo thread "));
+    let thread = spawning.rsplit(' ').next().unwrap().to_string();
+    let received = running.expect_log("data: b'Hello, world (27556)', count: 1");
+    assert_eq!(
+        received,
+        format!("{thread}: received data from {peer}\n  data: b'Hello, world (27556)', count: 1")
+    );
+    drop(client);
+    running.expect_log(&format!(
+        "{thread}: end of data, stopping: connection from {peer} closed after 1 line"
+    ));
+    running.stop();
+}
+
+#[test]
+fn several_concurrent_clients_are_independent() {
+    let running = start_server(&["--quiet"]);
+    let addr = running.addr;
+    let clients: Vec<_> = (0..8)
+        .map(|id| {
+            thread::spawn(move || {
+                let mut client = Client::connect(addr);
+                for line in 0..25 {
+                    let text = format!("client {id} line {line}");
+                    assert_eq!(client.echo(&text), text);
+                }
+            })
+        })
+        .collect();
+    for client in clients {
+        client.join().expect("a client got a wrong echo or none");
+    }
+    let summary = running.stop();
+    assert_eq!((summary.connections, summary.lines), (8, 200));
+}
+
+#[test]
+fn a_reset_client_does_not_disturb_the_others() {
+    let running = start_server(&[]);
+    let mut steady = Client::connect(running.addr);
+    steady.echo("before");
+    // Half a line, then an abrupt reset (SO_LINGER 0 makes close send RST, not FIN).
+    let mut rude = Client::connect(running.addr);
+    rude.send(b"half a li");
+    socket2::SockRef::from(&rude.stream).set_linger(Some(Duration::ZERO)).unwrap();
+    drop(rude);
+    running.expect_log("closed after 0 lines");
+    assert_eq!(steady.echo("after"), "after");
+    let summary = running.stop();
+    assert_eq!(summary.connections, 2);
+}
+
+#[test]
+fn a_client_that_never_reads_does_not_block_the_others() {
+    let running = start_server(&["--quiet"]);
+    // This client sends lines but never reads the echoes: the server's write to it blocks
+    // once the socket buffers are full. Only its own thread may be stuck.
+    let mut hog = Client::connect(running.addr);
+    hog.stream.set_write_timeout(Some(Duration::from_secs(2))).unwrap();
+    let line = [b'x'; 1000];
+    let mut lines = Vec::new();
+    for _ in 0..100 {
+        lines.extend_from_slice(&line);
+        lines.push(b'\n');
+    }
+    // Keep writing until our own send buffer is full too (the write times out).
+    for _ in 0..1000 {
+        if hog.stream.write_all(&lines).is_err() {
+            break;
+        }
+    }
+    let mut other = Client::connect(running.addr);
+    assert_eq!(other.echo("am I served?"), "am I served?");
+    // And shutdown still works with the hog's thread stuck in a write.
+    running.stop();
+}
+
+#[test]
+fn a_connection_over_max_clients_is_told_the_server_is_busy() {
+    let running = start_server(&["--max-clients", "2"]);
+    let mut first = Client::connect(running.addr);
+    let mut second = Client::connect(running.addr);
+    first.echo("1");
+    second.echo("2"); // both are registered now
+    let mut third = Client::connect(running.addr);
+    let reply = third.read_line();
+    assert_eq!(reply.as_deref(), Some("error: server busy (2 clients connected); try again later"));
+    assert!(third.wait_for_close(), "the busy connection should be closed");
+    assert_eq!(first.echo("still fine"), "still fine");
+    drop(first);
+    running.expect_log("closed after 2 lines");
+    let mut fourth = Client::connect(running.addr);
+    assert_eq!(fourth.echo("room again"), "room again");
+    assert_eq!(running.stop().refused_busy, 1);
+}
+
+#[test]
+fn a_line_over_max_line_gets_an_error_line_and_is_closed() {
+    let running = start_server(&["--max-line", "10"]);
+    let mut client = Client::connect(running.addr);
+    assert_eq!(client.echo("0123456789"), "0123456789"); // exactly the limit: fine
+    client.send(b"0123456789X\n");
+    assert_eq!(
+        client.read_line().as_deref(),
+        Some("error: line longer than 10 bytes; closing the connection")
+    );
+    assert!(client.wait_for_close());
+    let mut other = Client::connect(running.addr);
+    assert_eq!(other.echo("short"), "short");
+    let summary = running.stop();
+    assert_eq!(summary.lines_too_long, 1);
+}
+
+#[test]
+fn stops_within_a_second_with_clients_connected() {
+    let running = start_server(&["--quiet"]);
+    let mut clients: Vec<Client> = (0..50).map(|_| Client::connect(running.addr)).collect();
+    for (i, client) in clients.iter_mut().enumerate() {
+        client.echo(&format!("idle {i}"));
+    }
+    let log = running.log.clone();
+    let (summary, took) = running.server.stop_within(Duration::from_secs(1)).unwrap();
+    let summary = summary.unwrap();
+    assert!(took < Duration::from_secs(1), "took {took:?}");
+    assert_eq!((summary.connections, summary.lines), (50, 50));
+    assert!(log.text().contains("Served 50 connections, echoed 50 lines."), "{}", log.text());
+    for client in &mut clients {
+        assert!(client.wait_for_close(), "every connection must be closed by the shutdown");
+    }
+}
+
+#[test]
+fn refuses_to_start_on_a_port_already_in_use() {
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let args = ServerArgs::try_parse_from(["server", "--port", &port]).unwrap();
+    let error = Server::bind(&args, Log::capture(false).0).err().expect("bind should fail");
+    assert!(error.to_string().starts_with(&format!("cannot bind 127.0.0.1:{port}: ")), "{error}");
+}
+
+#[test]
+fn defaults_follow_the_notebook_and_the_limits() {
+    let args = ServerArgs::try_parse_from(["server"]).unwrap();
+    assert_eq!(args.address.resolve().unwrap(), "127.0.0.1:12354".parse().unwrap());
+    assert_eq!((args.max_clients, args.max_line, args.backlog), (10_000, 64 * 1024, 1024));
+    let args = ClientArgs::try_parse_from(["client"]).unwrap();
+    assert_eq!(args.address.resolve().unwrap(), "127.0.0.1:12354".parse().unwrap());
+}
+
+#[test]
+fn client_sends_hello_count_times_and_checks_each_echo() {
+    let running = start_server(&[]);
+    let port = running.addr.port().to_string();
+    let (outcome, out) = run_client(&["--port", &port, "--count", "3", "--interval", "0"], "");
+    outcome.unwrap();
+    let hello = format!("Received b'Hello, world ({})'", std::process::id());
+    assert_eq!(out.matches(&hello).count(), 3, "{out}");
+    assert!(out.ends_with("3 of 3 echoes came back.\n"), "{out}");
+    running.expect_log("closed after 3 lines");
+    running.stop();
+}
+
+#[test]
+fn client_interactive_sends_each_input_line() {
+    let running = start_server(&[]);
+    let port = running.addr.port().to_string();
+    let (outcome, out) = run_client(&["--port", &port, "--interactive"], "first\nsecond\n");
+    outcome.unwrap();
+    assert_eq!(out, "first\nsecond\n");
+    assert_eq!(running.stop().lines, 2);
+}
+
+#[test]
+fn client_reports_a_busy_server() {
+    let running = start_server(&["--max-clients", "1"]);
+    let mut holder = Client::connect(running.addr);
+    holder.echo("I was here first");
+    let port = running.addr.port().to_string();
+    let (outcome, _) = run_client(&["--port", &port, "--count", "1"], "");
+    let error = outcome.expect_err("the server is full").to_string();
+    assert!(error.contains("the server says: server busy"), "{error}");
+    running.stop();
+}
+
+#[test]
+fn client_says_so_when_no_server_is_listening() {
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
+    let (outcome, _) = run_client(&["--port", &port, "--count", "1"], "");
+    let error = outcome.expect_err("there is no server").to_string();
+    assert!(error.contains("no server is listening at 127.0.0.1:"), "{error}");
+}
+
+#[test]
+fn client_load_mode_checks_every_echo_over_many_connections() {
+    let running = start_server(&["--quiet"]);
+    let port = running.addr.port().to_string();
+    let (outcome, out) = run_client(&["--port", &port, "--clients", "20", "--count", "10"], "");
+    outcome.unwrap();
+    assert!(
+        out.contains("20 clients, ") && out.contains("200 requests, 200 replies, 0 lost, 0 wrong"),
+        "{out}"
+    );
+    let summary = running.stop();
+    assert_eq!((summary.connections, summary.lines), (20, 200));
+}
