@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# Benchmarks a UDP module's server against its bare loop example, in one session, on
-# loopback only. Every run stops by itself.
+# Benchmarks a module's server against its bare loop example, in one session, on loopback
+# only. Every run stops by itself.
 #
-#   bench/udp-vs-bare.sh udp-uppercase udp_uppercase_bare_loop [seconds per run] [rounds]
-#   bench/udp-vs-bare.sh module3h-udp-multiclient udp_multiclient_bare_echo 5 3
+#   bench/vs-bare.sh udp-uppercase udp_uppercase_bare_loop [seconds per run] [rounds]
+#   bench/vs-bare.sh module3h-udp-multiclient udp_multiclient_bare_echo 5 3
+#   CLIENTS="1 64 512" bench/vs-bare.sh module3g-tcp-multiclient tcp_multiclient_bare_echo 5 3
 #
 # Each round runs, one after the other, the bare loop, the server with --quiet, and the
-# server logging every datagram to a file, each with 1, 16 and 64 load clients; rounds are
-# interleaved so that a noisy moment on the machine does not favour one server. Take the
-# median over the rounds.
+# server logging every message to a file, each with 1, 16 and 64 load clients (or the
+# numbers in $CLIENTS); rounds are interleaved so that a noisy moment on the machine does
+# not favour one server. Take the median over the rounds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 package=$1 bare=$2 secs=${3:-5} rounds=${4:-3}
@@ -26,7 +27,7 @@ run() { # round, label, server command...
     local pid=$!
     # Wait for the ready line (every server and bare loop prints one).
     for _ in $(seq 50); do [ -s "$work/server.log" ] && break; sleep 0.1; done
-    for clients in 1 16 64; do
+    for clients in ${CLIENTS:-1 16 64}; do
         printf 'round %s  %-20s ' "$round" "$label"
         "$work/client" --port "$port" --clients "$clients" --duration "$secs" || true
     done
