@@ -5,12 +5,14 @@
 //! until the time is up (or `--count` requests are sent, or Ctrl-C). Then one line sums up:
 //!
 //! ```text
-//! 16 clients, 5.0 s: 204113 requests, 204113 replies, 0 lost, 0 wrong, 40822 requests/s, latency p50 0.361 ms, p99 0.812 ms, max 3.954 ms
+//! 16 clients, 5.0 s: 204113 requests, 204113 replies, 0 lost, 0 wrong, 40822 requests/s (fewest replies to one client: 12391), latency p50 0.361 ms, p99 0.812 ms, max 3.954 ms
 //! ```
 //!
 //! - **replies** are correct replies; **wrong** ones came back but were not what the request
 //!   should get; **lost** ones never came back within `--timeout` (UDP may drop datagrams).
-//! - **requests/s** counts every request sent, over the whole run.
+//! - **requests/s** counts every request sent, over the whole run; the **fewest replies**
+//!   any one client got shows whether the server was fair (a starved client would have
+//!   far fewer than the average).
 //! - **latency** is measured from just before sending to just after the reply arrived, for
 //!   correct replies: p50 is the median, p99 the value 99% of requests beat.
 //!
@@ -311,6 +313,9 @@ pub struct LoadSummary {
     pub first_error: Option<String>,
     /// Latencies of the correct replies.
     pub latency: Histogram,
+    /// The fewest correct replies any one client got: far below the average means some
+    /// clients were starved while others were served.
+    pub fewest_replies: Option<u64>,
 }
 
 impl LoadSummary {
@@ -320,6 +325,8 @@ impl LoadSummary {
         self.lost += tally.lost;
         self.wrong += tally.wrong;
         self.latency.merge(&tally.latency);
+        self.fewest_replies =
+            Some(self.fewest_replies.map_or(tally.correct, |fewest| fewest.min(tally.correct)));
         if let Some(error) = tally.error {
             self.failed_clients += 1;
             self.first_error.get_or_insert(error);
@@ -367,6 +374,9 @@ impl fmt::Display for LoadSummary {
             self.wrong,
             self.requests_per_second(),
         )?;
+        if let (Some(fewest), true) = (self.fewest_replies, self.clients > 1) {
+            write!(f, " (fewest replies to one client: {fewest})")?;
+        }
         match (self.latency.quantile(0.5), self.latency.quantile(0.99), self.latency.max()) {
             (Some(p50), Some(p99), Some(max)) => {
                 write!(
@@ -710,6 +720,8 @@ mod tests {
             (24, 12, 6, 6)
         );
         assert_eq!(summary.latency.count(), 12);
+        assert_eq!(summary.fewest_replies, Some(4));
+        assert!(summary.to_string().contains("(fewest replies to one client: 4)"), "{summary}");
         let error = summary.check().unwrap_err().to_string();
         assert_eq!(error, "6 of 24 requests lost, 6 wrong");
     }
