@@ -53,6 +53,10 @@ pub const MAX_LOST_IN_A_ROW: u32 = 5;
 const CLIENT_STACK_SIZE: usize = 128 * 1024;
 
 /// `--clients` and `--duration`, flattened into every client's arguments.
+///
+/// `--count` and `--timeout` are not here, though load mode uses them: every client has them
+/// in its normal mode too, with its own meaning and default (module 3h's `--count` is how
+/// many messages to send), so each client declares them and hands them to [`LoadArgs::plan`].
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct LoadArgs {
     /// Load mode: run N clients at once, each with its own socket, and print one summary line
