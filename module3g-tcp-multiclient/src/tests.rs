@@ -11,43 +11,19 @@ use std::time::Duration;
 
 use clap::Parser;
 use shared::error::Result;
-use shared::report::{CapturedLog, Log};
+use shared::report::Log;
 use shared::shutdown::Shutdown;
-use shared::testing::ServerThread;
+use shared::testing::{PATIENCE, TestServer};
 
 use crate::client::{self, ClientArgs};
 use crate::server::{Server, ServerArgs, Summary};
 
-/// Long enough for a loaded 2-core machine; a correct server answers in microseconds.
-const PATIENCE: Duration = Duration::from_secs(10);
-
-struct Running {
-    addr: SocketAddr,
-    server: ServerThread<Result<Summary>>,
-    log: CapturedLog,
-}
-
-fn start_server(extra_args: &[&str]) -> Running {
+fn start_server(extra_args: &[&str]) -> TestServer<Summary> {
     let args =
         ServerArgs::try_parse_from(["server", "--port", "0"].iter().chain(extra_args)).unwrap();
     let (log, captured) = Log::capture(args.output.quiet);
     let server = Server::bind(&args, log).unwrap();
-    let addr = server.local_addr().unwrap();
-    let server = ServerThread::spawn(move |shutdown| server.run(&shutdown));
-    Running { addr, server, log: captured }
-}
-
-impl Running {
-    /// Stops the server (within a second) and returns its summary.
-    fn stop(self) -> Summary {
-        self.server.stop_within(Duration::from_secs(1)).unwrap().0.unwrap()
-    }
-
-    fn expect_log(&self, needle: &str) -> String {
-        self.log.wait_for(needle, PATIENCE).unwrap_or_else(|| {
-            panic!("expected a log line with {needle:?}; log:\n{}", self.log.text())
-        })
-    }
+    TestServer::start(server.local_addr().unwrap(), captured, move |shutdown| server.run(shutdown))
 }
 
 /// A client connection: write to `stream`, read lines from `lines`.
@@ -292,8 +268,7 @@ fn stops_within_a_second_with_clients_connected() {
         client.echo(&format!("idle {i}"));
     }
     let log = running.log.clone();
-    let (summary, took) = running.server.stop_within(Duration::from_secs(1)).unwrap();
-    let summary = summary.unwrap();
+    let (summary, took) = running.stop_timed();
     assert!(took < Duration::from_secs(1), "took {took:?}");
     assert_eq!((summary.connections, summary.lines), (50, 50));
     assert!(log.text().contains("Served 50 connections, echoed 50 lines."), "{}", log.text());

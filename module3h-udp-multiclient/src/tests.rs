@@ -9,53 +9,21 @@ use std::thread;
 use std::time::Duration;
 
 use clap::Parser;
-use shared::datagram::{MAX_UDP_PAYLOAD, RECV_BUFFER_SIZE, bind_udp, connect_udp};
+use shared::datagram::{MAX_UDP_PAYLOAD, bind_udp};
 use shared::error::Result;
-use shared::report::{CapturedLog, Log};
+use shared::report::Log;
 use shared::shutdown::Shutdown;
-use shared::testing::ServerThread;
+use shared::testing::{PATIENCE, TestServer, udp_client, udp_exchange};
 
 use crate::client::{self, ClientArgs};
 use crate::server::{Server, ServerArgs, Summary};
 
-/// Long enough for a loaded 2-core machine; a correct server answers in microseconds.
-const PATIENCE: Duration = Duration::from_secs(10);
-
-struct Running {
-    addr: SocketAddr,
-    server: ServerThread<Result<Summary>>,
-    log: CapturedLog,
-}
-
-fn start_server(extra_args: &[&str]) -> Running {
+fn start_server(extra_args: &[&str]) -> TestServer<Summary> {
     let args =
         ServerArgs::try_parse_from(["server", "--port", "0"].iter().chain(extra_args)).unwrap();
     let (log, captured) = Log::capture(args.output.quiet);
     let server = Server::bind(&args, log).unwrap();
-    let addr = server.local_addr().unwrap();
-    let server = ServerThread::spawn(move |shutdown| server.run(&shutdown));
-    Running { addr, server, log: captured }
-}
-
-impl Running {
-    fn stop(self) -> Summary {
-        self.server.stop_within(Duration::from_secs(1)).unwrap().0.unwrap()
-    }
-}
-
-fn client_socket(server: SocketAddr) -> UdpSocket {
-    let socket = connect_udp(server).unwrap();
-    socket.set_read_timeout(Some(PATIENCE)).unwrap();
-    socket
-}
-
-fn exchange(socket: &UdpSocket, data: &[u8]) -> Vec<u8> {
-    socket.send(data).unwrap();
-    let mut reply = vec![0; RECV_BUFFER_SIZE];
-    let len =
-        socket.recv(&mut reply).unwrap_or_else(|e| panic!("no echo of {} bytes: {e}", data.len()));
-    reply.truncate(len);
-    reply
+    TestServer::start(server.local_addr().unwrap(), captured, move |shutdown| server.run(shutdown))
 }
 
 fn run_client(args: &[&str]) -> (Result<()>, String) {
@@ -68,19 +36,19 @@ fn run_client(args: &[&str]) -> (Result<()>, String) {
 #[test]
 fn echoes_each_datagram_to_its_sender() {
     let running = start_server(&[]);
-    let (alice, bob) = (client_socket(running.addr), client_socket(running.addr));
-    assert_eq!(exchange(&alice, b"from alice"), b"from alice");
-    assert_eq!(exchange(&bob, b"from bob"), b"from bob");
+    let (alice, bob) = (udp_client(running.addr), udp_client(running.addr));
+    assert_eq!(udp_exchange(&alice, b"from alice"), b"from alice");
+    assert_eq!(udp_exchange(&bob, b"from bob"), b"from bob");
     running.stop();
 }
 
 #[test]
 fn counts_datagrams_per_client_with_clients_interleaved() {
     let running = start_server(&[]);
-    let (alice, bob) = (client_socket(running.addr), client_socket(running.addr));
+    let (alice, bob) = (udp_client(running.addr), udp_client(running.addr));
     for data in [&b"a1"[..], b"a2", b"a3"] {
-        exchange(&alice, data);
-        exchange(&bob, b"b");
+        udp_exchange(&alice, data);
+        udp_exchange(&bob, b"b");
     }
     let alice_addr = alice.local_addr().unwrap();
     let summary = running.stop();
@@ -98,12 +66,11 @@ fn counts_datagrams_per_client_with_clients_interleaved() {
 #[test]
 fn logs_data_sender_bytes_and_count_like_the_notebook() {
     let running = start_server(&[]);
-    let socket = client_socket(running.addr);
-    exchange(&socket, b"Hello, world (42)");
-    exchange(&socket, b"Hello, world (42)");
+    let socket = udp_client(running.addr);
+    udp_exchange(&socket, b"Hello, world (42)");
+    udp_exchange(&socket, b"Hello, world (42)");
     let sender = socket.local_addr().unwrap();
-    let line = running.log.wait_for("client count: 2", PATIENCE);
-    let line = line.unwrap_or_else(|| panic!("no second count; log:\n{}", running.log.text()));
+    let line = running.expect_log("client count: 2");
     assert_eq!(
         line,
         format!(
@@ -116,14 +83,13 @@ fn logs_data_sender_bytes_and_count_like_the_notebook() {
 #[test]
 fn a_full_table_evicts_the_least_recently_seen_client_and_logs_it() {
     let running = start_server(&["--max-clients", "2"]);
-    let clients: Vec<UdpSocket> = (0..3).map(|_| client_socket(running.addr)).collect();
-    exchange(&clients[0], b"first");
-    exchange(&clients[1], b"second");
-    exchange(&clients[0], b"first again"); // now clients[1] is the least recent
-    exchange(&clients[2], b"third"); // table full: clients[1] must go
+    let clients: Vec<UdpSocket> = (0..3).map(|_| udp_client(running.addr)).collect();
+    udp_exchange(&clients[0], b"first");
+    udp_exchange(&clients[1], b"second");
+    udp_exchange(&clients[0], b"first again"); // now clients[1] is the least recent
+    udp_exchange(&clients[2], b"third"); // table full: clients[1] must go
     let evicted = clients[1].local_addr().unwrap();
-    let line = running.log.wait_for("client table full", PATIENCE);
-    let line = line.unwrap_or_else(|| panic!("no eviction logged; log:\n{}", running.log.text()));
+    let line = running.expect_log("client table full");
     assert!(line.contains(&format!("forgot {evicted}")), "{line}");
     let summary = running.stop();
     assert_eq!(summary.evictions, 1);
@@ -143,12 +109,12 @@ fn a_flood_of_new_addresses_keeps_the_table_bounded_and_the_server_answering() {
         socket.connect(running.addr).unwrap();
         socket.set_read_timeout(Some(PATIENCE)).unwrap();
         assert_eq!(
-            exchange(&socket, format!("flood {i}").as_bytes()),
+            udp_exchange(&socket, format!("flood {i}").as_bytes()),
             format!("flood {i}").as_bytes()
         );
     }
-    let regular = client_socket(running.addr);
-    assert_eq!(exchange(&regular, b"still there?"), b"still there?");
+    let regular = udp_client(running.addr);
+    assert_eq!(udp_exchange(&regular, b"still there?"), b"still there?");
     let summary = running.stop();
     assert_eq!(summary.clients.len(), 50, "the table must stay at --max-clients");
     assert_eq!(summary.evictions, 1_001 - 50);
@@ -158,12 +124,12 @@ fn a_flood_of_new_addresses_keeps_the_table_bounded_and_the_server_answering() {
 #[test]
 fn survives_invalid_utf8_empty_and_maximum_size_datagrams() {
     let running = start_server(&[]);
-    let socket = client_socket(running.addr);
-    assert_eq!(exchange(&socket, b"\xff\xfe\x00bytes"), b"\xff\xfe\x00bytes");
-    assert_eq!(exchange(&socket, b""), b"");
+    let socket = udp_client(running.addr);
+    assert_eq!(udp_exchange(&socket, b"\xff\xfe\x00bytes"), b"\xff\xfe\x00bytes");
+    assert_eq!(udp_exchange(&socket, b""), b"");
     let biggest = vec![b'x'; MAX_UDP_PAYLOAD];
-    assert_eq!(exchange(&socket, &biggest).len(), MAX_UDP_PAYLOAD, "the echo was cut short");
-    assert_eq!(exchange(&socket, b"after"), b"after");
+    assert_eq!(udp_exchange(&socket, &biggest).len(), MAX_UDP_PAYLOAD, "the echo was cut short");
+    assert_eq!(udp_exchange(&socket, b"after"), b"after");
     let log = running.log.clone();
     let summary = running.stop();
     assert_eq!(
@@ -176,11 +142,12 @@ fn survives_invalid_utf8_empty_and_maximum_size_datagrams() {
 #[test]
 fn stops_within_a_second_and_lists_the_clients() {
     let running = start_server(&[]);
-    let socket = client_socket(running.addr);
-    exchange(&socket, b"12345");
+    let socket = udp_client(running.addr);
+    udp_exchange(&socket, b"12345");
     let log = running.log.clone();
-    let (summary, took) = running.server.stop_within(Duration::from_secs(1)).unwrap();
-    assert!(summary.is_ok() && took < Duration::from_secs(1));
+    let (summary, took) = running.stop_timed();
+    assert_eq!(summary.datagrams, 1);
+    assert!(took < Duration::from_secs(1), "took {took:?}");
     let expected = format!(
         "Echoed 1 datagram for 1 client:\n  {}: 1 datagram, 5 bytes",
         socket.local_addr().unwrap()
@@ -191,7 +158,7 @@ fn stops_within_a_second_and_lists_the_clients() {
 #[test]
 fn quiet_logs_no_datagrams_but_still_the_summary() {
     let running = start_server(&["--quiet"]);
-    exchange(&client_socket(running.addr), b"shh");
+    udp_exchange(&udp_client(running.addr), b"shh");
     let log = running.log.clone();
     running.stop();
     assert!(!log.text().contains("data:"), "{}", log.text());

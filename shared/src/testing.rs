@@ -4,12 +4,72 @@
 //! then stop it. A server that never stops must fail the test, not hang the test run, so
 //! [`ServerThread::stop_within`] waits only so long. And a test that fails half-way must
 //! not leave its server running: dropping a [`ServerThread`] requests shutdown.
+//!
+//! [`TestServer`] is what the grading suites use: a server on its thread, its address and
+//! its captured log, with assertions that fail the test (by panicking, as tests do) when the
+//! server does not stop in time or does not log what it should.
 
+use std::net::{SocketAddr, UdpSocket};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::datagram::{RECV_BUFFER_SIZE, as_text, connect_udp};
+use crate::error::Result;
+use crate::report::CapturedLog;
 use crate::shutdown::Shutdown;
+
+/// How long a server under test may take to stop: the workspace's promise to students.
+pub const STOP_LIMIT: Duration = Duration::from_secs(1);
+
+/// How long a test waits for a reply or a log line: generous, for a loaded 2-core machine
+/// (a correct server answers in microseconds).
+pub const PATIENCE: Duration = Duration::from_secs(10);
+
+/// A server under test: running on its own thread, with its address and its log.
+pub struct TestServer<S> {
+    /// The address the server is bound to.
+    pub addr: SocketAddr,
+    /// What the server has logged so far.
+    pub log: CapturedLog,
+    thread: ServerThread<Result<S>>,
+}
+
+#[allow(clippy::panic, reason = "test helpers fail the test by panicking, with a message")]
+impl<S: Send + 'static> TestServer<S> {
+    /// Runs `run` (the server's loop, returning its summary) on its own thread.
+    pub fn start(
+        addr: SocketAddr,
+        log: CapturedLog,
+        run: impl FnOnce(&Shutdown) -> Result<S> + Send + 'static,
+    ) -> Self {
+        TestServer { addr, log, thread: ServerThread::spawn(move |shutdown| run(&shutdown)) }
+    }
+
+    /// Stops the server and returns its summary; fails the test if the server takes more
+    /// than [`STOP_LIMIT`] or returns an error.
+    pub fn stop(self) -> S {
+        self.stop_timed().0
+    }
+
+    /// Like [`stop`](Self::stop), and also says how long the stop took.
+    pub fn stop_timed(self) -> (S, Duration) {
+        let log = self.log.clone();
+        match self.thread.stop_within(STOP_LIMIT) {
+            Ok((Ok(summary), took)) => (summary, took),
+            Ok((Err(error), _)) => panic!("the server failed: {error}; log:\n{}", log.text()),
+            Err(why) => panic!("{why}; log:\n{}", log.text()),
+        }
+    }
+
+    /// Waits (up to [`PATIENCE`]) for a log line containing `needle` and returns it;
+    /// fails the test, showing the whole log, if none comes.
+    pub fn expect_log(&self, needle: &str) -> String {
+        self.log.wait_for(needle, PATIENCE).unwrap_or_else(|| {
+            panic!("expected a log line with {needle:?}; the log:\n{}", self.log.text())
+        })
+    }
+}
 
 /// A server running on its own thread, with the [`Shutdown`] that stops it.
 pub struct ServerThread<T> {
@@ -57,6 +117,32 @@ impl<T> Drop for ServerThread<T> {
     fn drop(&mut self) {
         self.shutdown.request();
     }
+}
+
+/// A UDP client socket for a test: connected to `server`, waiting at most [`PATIENCE`] for
+/// each reply.
+#[allow(clippy::unwrap_used, reason = "a test helper: a failure fails the test")]
+pub fn udp_client(server: SocketAddr) -> UdpSocket {
+    let socket = connect_udp(server).unwrap();
+    socket.set_read_timeout(Some(PATIENCE)).unwrap();
+    socket
+}
+
+/// Sends one datagram on a [`udp_client`] socket and returns the reply; fails the test if
+/// none comes within [`PATIENCE`].
+#[allow(clippy::unwrap_used, clippy::panic, reason = "a test helper: a failure fails the test")]
+pub fn udp_exchange(socket: &UdpSocket, datagram: &[u8]) -> Vec<u8> {
+    socket.send(datagram).unwrap();
+    let mut reply = vec![0; RECV_BUFFER_SIZE];
+    let len = socket.recv(&mut reply).unwrap_or_else(|e| {
+        panic!(
+            "no reply to a datagram of {} bytes ({:?}...): {e}",
+            datagram.len(),
+            as_text(&datagram[..datagram.len().min(40)])
+        )
+    });
+    reply.truncate(len);
+    reply
 }
 
 #[cfg(test)]

@@ -5,67 +5,29 @@
 //! an unfinished server fails a test instead of hanging the run.
 
 use std::io::{self, Cursor};
-use std::net::{SocketAddr, UdpSocket};
+use std::net::SocketAddr;
 use std::thread;
 use std::time::Duration;
 
 use clap::Parser;
-use shared::datagram::{MAX_UDP_PAYLOAD, RECV_BUFFER_SIZE, bind_udp, connect_udp};
+use shared::datagram::{MAX_UDP_PAYLOAD, bind_udp};
 use shared::error::Result;
-use shared::report::{CapturedLog, Log};
-use shared::testing::ServerThread;
+use shared::report::Log;
+use shared::testing::{PATIENCE, TestServer, udp_client, udp_exchange};
 
 use crate::client::{self, ClientArgs, PROMPT};
 use crate::server::{Server, ServerArgs, Summary};
 
-/// Long enough for a loaded 2-core machine; a correct server answers in microseconds.
-const PATIENCE: Duration = Duration::from_secs(10);
-
-/// A running server and what it logs.
-struct Running {
-    addr: SocketAddr,
-    server: ServerThread<Result<Summary>>,
-    log: CapturedLog,
-}
-
-fn start_server(extra_args: &[&str]) -> Running {
+fn start_server(extra_args: &[&str]) -> TestServer<Summary> {
     let args =
         ServerArgs::try_parse_from(["server", "--port", "0"].iter().chain(extra_args)).unwrap();
     let (log, captured) = Log::capture(args.output.quiet);
     let server = Server::bind(&args, log).unwrap();
-    let addr = server.local_addr().unwrap();
-    let server = ServerThread::spawn(move |shutdown| server.run(&shutdown));
-    Running { addr, server, log: captured }
-}
-
-impl Running {
-    /// Stops the server (it must stop within a second) and returns its summary.
-    fn stop(self) -> Summary {
-        let (summary, _took) = self.server.stop_within(Duration::from_secs(1)).unwrap();
-        summary.unwrap()
-    }
-}
-
-/// A client socket connected to the server, with a deadline on every reply.
-fn client_socket(server: SocketAddr) -> UdpSocket {
-    let socket = connect_udp(server).unwrap();
-    socket.set_read_timeout(Some(PATIENCE)).unwrap();
-    socket
-}
-
-/// Sends one datagram and returns the reply.
-fn exchange(socket: &UdpSocket, message: &[u8]) -> Vec<u8> {
-    socket.send(message).unwrap();
-    let mut reply = vec![0; RECV_BUFFER_SIZE];
-    let len = socket
-        .recv(&mut reply)
-        .unwrap_or_else(|e| panic!("no reply to {:?}: {e}", String::from_utf8_lossy(message)));
-    reply.truncate(len);
-    reply
+    TestServer::start(server.local_addr().unwrap(), captured, move |shutdown| server.run(shutdown))
 }
 
 fn ask(server: SocketAddr, message: &[u8]) -> Vec<u8> {
-    exchange(&client_socket(server), message)
+    udp_exchange(&udp_client(server), message)
 }
 
 /// Runs the client through its library entry point with these arguments and input.
@@ -95,21 +57,25 @@ fn uppercases_unicode_letters_not_just_ascii() {
 #[test]
 fn replaces_invalid_utf8_and_keeps_serving() {
     let running = start_server(&[]);
-    let socket = client_socket(running.addr);
+    let socket = udp_client(running.addr);
     assert_eq!(
-        String::from_utf8(exchange(&socket, b"abc\xff\xfedef")).unwrap(),
+        String::from_utf8(udp_exchange(&socket, b"abc\xff\xfedef")).unwrap(),
         "ABC\u{FFFD}\u{FFFD}DEF"
     );
-    assert_eq!(exchange(&socket, b"still here"), b"STILL HERE");
+    assert_eq!(udp_exchange(&socket, b"still here"), b"STILL HERE");
     running.stop();
 }
 
 #[test]
 fn answers_an_empty_datagram_with_an_empty_reply() {
     let running = start_server(&[]);
-    let socket = client_socket(running.addr);
-    assert_eq!(exchange(&socket, b""), b"");
-    assert_eq!(exchange(&socket, b"next"), b"NEXT", "the empty datagram must not upset the server");
+    let socket = udp_client(running.addr);
+    assert_eq!(udp_exchange(&socket, b""), b"");
+    assert_eq!(
+        udp_exchange(&socket, b"next"),
+        b"NEXT",
+        "the empty datagram must not upset the server"
+    );
     running.stop();
 }
 
@@ -128,11 +94,10 @@ fn survives_a_reply_too_large_for_one_datagram() {
     // 'ɐ' is 2 bytes and its uppercase 'Ɐ' is 3: 30,000 of them make a legal 60,000-byte
     // datagram whose uppercase (90,000 bytes) no datagram can carry.
     let running = start_server(&[]);
-    let socket = client_socket(running.addr);
+    let socket = udp_client(running.addr);
     socket.send("ɐ".repeat(30_000).as_bytes()).unwrap();
-    let warning = running.log.wait_for("could not reply", PATIENCE);
-    assert!(warning.is_some(), "expected a warning about the reply; log:\n{}", running.log.text());
-    assert_eq!(exchange(&socket, b"after"), b"AFTER", "the server must go on serving");
+    running.expect_log("could not reply");
+    assert_eq!(udp_exchange(&socket, b"after"), b"AFTER", "the server must go on serving");
     let summary = running.stop();
     assert_eq!(summary.failed_replies, 1);
 }
@@ -144,10 +109,10 @@ fn gives_each_of_several_concurrent_clients_its_own_reply() {
     let clients: Vec<_> = (0..8)
         .map(|client| {
             thread::spawn(move || {
-                let socket = client_socket(addr);
+                let socket = udp_client(addr);
                 for request in 0..25 {
                     let message = format!("client {client} request {request}");
-                    let reply = exchange(&socket, message.as_bytes());
+                    let reply = udp_exchange(&socket, message.as_bytes());
                     assert_eq!(String::from_utf8(reply).unwrap(), message.to_uppercase());
                 }
             })
@@ -164,8 +129,7 @@ fn gives_each_of_several_concurrent_clients_its_own_reply() {
 #[test]
 fn announces_that_it_is_ready_with_its_address() {
     let running = start_server(&[]);
-    let ready = running.log.wait_for("The server is ready to receive.", PATIENCE);
-    let ready = ready.unwrap_or_else(|| panic!("no ready line; log:\n{}", running.log.text()));
+    let ready = running.expect_log("The server is ready to receive.");
     assert!(
         ready.contains(&running.addr.to_string()),
         "the ready line should show the address: {ready}"
@@ -176,13 +140,10 @@ fn announces_that_it_is_ready_with_its_address() {
 #[test]
 fn logs_each_datagram_with_its_sender_and_reply() {
     let running = start_server(&[]);
-    let socket = client_socket(running.addr);
-    exchange(&socket, b"log me");
+    let socket = udp_client(running.addr);
+    udp_exchange(&socket, b"log me");
     let sender = socket.local_addr().unwrap().port().to_string();
-    let line = running
-        .log
-        .wait_for("'log me'", PATIENCE)
-        .unwrap_or_else(|| panic!("no line; log:\n{}", running.log.text()));
+    let line = running.expect_log("'log me'");
     assert!(line.contains(&sender), "the line should name the sender's port {sender}: {line}");
     assert!(line.contains("'LOG ME'"), "the line should show the reply: {line}");
     running.stop();
@@ -208,8 +169,7 @@ fn stops_within_a_second_on_shutdown_and_summarises() {
     ask(running.addr, b"one");
     ask(running.addr, b"two");
     let log = running.log.clone();
-    let (summary, took) = running.server.stop_within(Duration::from_secs(1)).unwrap();
-    let summary = summary.unwrap();
+    let (summary, took) = running.stop_timed();
     assert!(took < Duration::from_secs(1), "took {took:?} to stop");
     assert_eq!((summary.datagrams, summary.distinct_clients()), (2, 2));
     assert!(
