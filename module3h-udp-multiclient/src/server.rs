@@ -6,10 +6,10 @@
 //! |---|---|
 //! | `s = socket.socket(AF_INET, SOCK_DGRAM)`, `s.bind((HOST, PORT))` | [`Server::bind`] |
 //! | `CLIENT_TABLE = {}` | [`ClientTable`], bounded by `--max-clients` |
-//! | `while True:` / `data, addr = s.recvfrom(1024)` | the loop in [`Server::run`] |
-//! | `res = s.sendto(data, addr)` | [`Server::echo`] |
+//! | `while True:` / `data, addr = s.recvfrom(1024)` | [`serve_datagrams`] in [`Server::run`] |
+//! | `res = s.sendto(data, addr)` | [`echo_to`] |
 //! | `CLIENT_TABLE[addr] += 1` | [`ClientTable::record`] |
-//! | the three `print`s | [`Server::echo`], same three lines |
+//! | the three `print`s | the loop's body in [`Server::run`], same three lines |
 //!
 //! The loop is single-threaded, like the notebook's: one socket, one datagram at a time,
 //! and the table needs no lock. The source address does all the work of telling clients
@@ -21,10 +21,10 @@ use std::net::{SocketAddr, UdpSocket};
 use std::time::Instant;
 
 use shared::address::AddressArgs;
-use shared::datagram::{RECV_BUFFER_SIZE, bind_udp, bytes_literal, is_harmless_receive_error};
+use shared::datagram::{bind_udp, bytes_literal, serve_datagrams};
 use shared::error::{Context, Result, describe_io_error};
 use shared::report::{Log, QuietArg, plural};
-use shared::shutdown::{POLL_INTERVAL, Shutdown};
+use shared::shutdown::Shutdown;
 
 use crate::Course;
 use crate::table::{ClientContext, ClientTable, Eviction};
@@ -82,43 +82,32 @@ impl Server {
     }
 
     /// Echoes datagrams until `shutdown` is requested; then prints and returns the summary.
-    pub fn run(mut self, shutdown: &Shutdown) -> Result<Summary> {
+    pub fn run(self, shutdown: &Shutdown) -> Result<Summary> {
         let addr = self.local_addr()?;
-        // Wake up every POLL_INTERVAL to notice a shutdown request (see shared::shutdown).
-        self.socket
-            .set_read_timeout(Some(POLL_INTERVAL))
-            .context(|| "cannot set the read timeout")?;
-        self.log.info(format_args!("UDP echo server listening on {addr}; press Ctrl-C to stop."));
-
-        let mut buffer = vec![0u8; RECV_BUFFER_SIZE];
-        while !shutdown.is_requested() {
-            match self.socket.recv_from(&mut buffer) {
-                Ok((len, client)) => self.echo(&buffer[..len], client),
-                Err(error) if is_harmless_receive_error(&error) => {}
+        let Server { socket, log, mut table, mut datagrams } = self;
+        log.info(format_args!("UDP echo server listening on {addr}; press Ctrl-C to stop."));
+        // The notebook's `while True: data, addr = s.recvfrom(1024)`, with a stop on Ctrl-C;
+        // the closure is the loop's body.
+        serve_datagrams(&socket, shutdown, &log, |data, client| {
+            let sent = echo_to(&socket, data, client);
+            datagrams += 1;
+            let (context, evicted) = table.record(client, data.len(), Instant::now());
+            match sent {
+                Ok(bytes) => log_echo(&log, data, client, bytes, context),
                 Err(error) => {
-                    self.log.warn(format_args!("receive failed: {}", describe_io_error(&error)));
+                    log.warn(format_args!(
+                        "echo to {client} failed: {}",
+                        describe_io_error(&error)
+                    ));
                 }
             }
-        }
-        let summary = Summary::of(&self.table, self.datagrams);
-        self.log.info(format_args!("{summary}"));
+            if let Some(eviction) = evicted {
+                log_eviction(&log, &eviction, table.max_clients());
+            }
+        })?;
+        let summary = Summary::of(&table, datagrams);
+        log.info(format_args!("{summary}"));
         Ok(summary)
-    }
-
-    /// Echoes one datagram to its sender and records it in the sender's context.
-    pub fn echo(&mut self, data: &[u8], client: SocketAddr) {
-        let sent = echo_to(&self.socket, data, client);
-        self.datagrams += 1;
-        let (context, evicted) = self.table.record(client, data.len(), Instant::now());
-        match sent {
-            Ok(bytes) => log_echo(&self.log, data, client, bytes, context),
-            Err(error) => self
-                .log
-                .warn(format_args!("echo to {client} failed: {}", describe_io_error(&error))),
-        }
-        if let Some(eviction) = evicted {
-            log_eviction(&self.log, &eviction, self.table.max_clients());
-        }
     }
 }
 

@@ -6,10 +6,9 @@
 //! |---|---|
 //! | `serverSocket = socket(AF_INET, SOCK_DGRAM)` and `bind(('', 12000))` | [`Server::bind`] |
 //! | `print("The server is ready to receive.")` | the first line of [`Server::run`] |
-//! | `while True:` | the loop in [`Server::run`], which also watches for Ctrl-C |
-//! | `message, clientAddress = serverSocket.recvfrom(2048)` | `recv_from` into a 64 KiB buffer |
+//! | `while True:` / `message, clientAddress = serverSocket.recvfrom(2048)` | [`serve_datagrams`] in [`Server::run`]: `recv_from` into a 64 KiB buffer, until Ctrl-C |
 //! | `modifiedMessage = message.decode().upper()` | [`crate::uppercase`] |
-//! | `serverSocket.sendto(modifiedMessage.encode(), clientAddress)` | [`Server::answer`] |
+//! | `serverSocket.sendto(modifiedMessage.encode(), clientAddress)` | [`reply_to`], called by [`Server::answer`] |
 //!
 //! What it adds to the notebook: a buffer big enough for any datagram (the notebook's 2048
 //! bytes silently cut longer ones), bytes that are not UTF-8 survive, one log line per
@@ -21,12 +20,10 @@ use std::io;
 use std::net::{SocketAddr, UdpSocket};
 
 use shared::address::AddressArgs;
-use shared::datagram::{
-    PREVIEW_CHARS, RECV_BUFFER_SIZE, bind_udp, is_harmless_receive_error, preview,
-};
+use shared::datagram::{PREVIEW_CHARS, bind_udp, preview, serve_datagrams};
 use shared::error::{Context, Result, describe_io_error};
 use shared::report::{Log, QuietArg, plural};
-use shared::shutdown::{POLL_INTERVAL, Shutdown};
+use shared::shutdown::Shutdown;
 
 use crate::{Textbook, uppercase};
 
@@ -80,30 +77,15 @@ impl Server {
     /// returns the summary.
     pub fn run(self, shutdown: &Shutdown) -> Result<Summary> {
         let addr = self.local_addr()?;
-        // Wake up every POLL_INTERVAL even when no datagram comes, to notice a shutdown
-        // request (std cannot interrupt a blocked recv_from; see shared::shutdown).
-        self.socket
-            .set_read_timeout(Some(POLL_INTERVAL))
-            .context(|| "cannot set the socket's read timeout")?;
         self.log.info(format_args!(
             "The server is ready to receive. Listening on {addr} (UDP); press Ctrl-C to stop."
         ));
-
-        // One buffer for the server's whole life, large enough for the largest datagram.
-        let mut buffer = vec![0u8; RECV_BUFFER_SIZE];
         let mut summary = Summary::new(self.max_tracked_clients);
-        while !shutdown.is_requested() {
-            match self.socket.recv_from(&mut buffer) {
-                Ok((len, client)) => self.answer(&buffer[..len], client, &mut summary),
-                // Nothing arrived this interval, Ctrl-C interrupted the wait, or (Windows) a
-                // client left before its reply: go round and check for shutdown.
-                Err(error) if is_harmless_receive_error(&error) => {}
-                // A failed receive concerns one datagram, not the server: note it, go on.
-                Err(error) => {
-                    self.log.warn(format_args!("receive failed: {}", describe_io_error(&error)));
-                }
-            }
-        }
+        // The notebook's `while True: message, clientAddress = serverSocket.recvfrom(2048)`,
+        // with a stop on Ctrl-C and a buffer big enough for any datagram.
+        serve_datagrams(&self.socket, shutdown, &self.log, |message, client| {
+            self.answer(message, client, &mut summary);
+        })?;
         self.log.info(format_args!("{summary}"));
         Ok(summary)
     }
