@@ -11,6 +11,7 @@
 use std::borrow::Cow;
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+use std::time::Duration;
 
 use crate::error::{Context, Error, Result, describe_io_error};
 use crate::report::Log;
@@ -150,6 +151,20 @@ pub fn udp_client_error(server: SocketAddr, error: io::Error) -> Error {
     }
 }
 
+/// The error for a client's request that got no reply: `error` is what the receive
+/// returned after waiting `timeout` (a timeout, or one of [`udp_client_error`]'s cases).
+pub fn no_reply_error(server: SocketAddr, timeout: Duration, error: io::Error) -> Error {
+    if is_timeout(&error) {
+        Error::msg(format!(
+            "no reply from {server} within {} s: is the server running? (UDP says nothing when a \
+             datagram or its reply is lost, or when a reply is too large to send)",
+            timeout.as_secs_f64()
+        ))
+    } else {
+        udp_client_error(server, error)
+    }
+}
+
 /// Whether a UDP socket's error is the ICMP "port unreachable" that came back for an
 /// earlier datagram: `ConnectionRefused` on Linux and macOS, `ConnectionReset` on Windows.
 /// A server sees it too (on Windows), when a client has gone before its reply arrived:
@@ -180,7 +195,6 @@ pub fn is_harmless_receive_error(error: &io::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[test]
     fn text_drops_one_trailing_newline() {

@@ -20,9 +20,7 @@ use std::net::{SocketAddr, UdpSocket};
 use std::time::Duration;
 
 use shared::address::AddressArgs;
-use shared::datagram::{
-    MAX_UDP_PAYLOAD, RECV_BUFFER_SIZE, as_text, connect_udp, is_timeout, udp_client_error,
-};
+use shared::datagram::{MAX_UDP_PAYLOAD, RECV_BUFFER_SIZE, as_text, connect_udp, no_reply_error};
 use shared::error::{Context, Error, Result};
 use shared::framing::{LineError, LineReader};
 use shared::load::{self, LoadArgs, Request, parse_seconds};
@@ -143,17 +141,7 @@ pub fn ask(
             message.len()
         )));
     }
-    send_and_receive(socket, message, reply).map_err(|error| {
-        if is_timeout(&error) {
-            Error::msg(format!(
-                "no reply from {server} within {} s: is the server running? (UDP says nothing \
-                 when a datagram or its reply is lost, or when a reply is too large to send)",
-                timeout.as_secs_f64()
-            ))
-        } else {
-            udp_client_error(server, error)
-        }
-    })
+    send_and_receive(socket, message, reply).map_err(|error| no_reply_error(server, timeout, error))
 }
 
 /// The heart of the client: send the message to the server (the socket is connected to

@@ -1,0 +1,21 @@
+//! `cargo run -p udp-threaded --bin client`: the seed's UDP client, and load mode.
+//! Everything it does is in the library (`udp_threaded::client`).
+
+use std::io;
+use std::process::ExitCode;
+
+use clap::Parser;
+use shared::error::{Result, exit_code};
+use shared::shutdown::{Shutdown, install_ctrl_c};
+use udp_threaded::client::{self, ClientArgs};
+
+fn main() -> ExitCode {
+    exit_code(talk(&ClientArgs::parse()))
+}
+
+fn talk(args: &ClientArgs) -> Result<()> {
+    // Ctrl-C stops a load run early; the summary still prints.
+    let shutdown = Shutdown::new();
+    install_ctrl_c(&shutdown)?;
+    client::run(args, &shutdown, &mut io::stdout().lock())
+}
