@@ -60,12 +60,14 @@ pub struct ClientArgs {
     pub load: LoadArgs,
 }
 
-/// Runs the client, writing what it sees to `out`; `input` is read in `--interactive` mode.
+/// Runs the client, writing what it sees to `out`; `input` is read in `--interactive` mode,
+/// after a one-line hint if `hint` is set (the binary sets it when stdin is a terminal).
 /// `Ok` only if every echo came back unchanged.
 pub fn run(
     args: &ClientArgs,
     shutdown: &Shutdown,
     input: impl BufRead,
+    hint: bool,
     out: &mut impl Write,
 ) -> Result<()> {
     let server = args.address.resolve()?;
@@ -81,6 +83,12 @@ pub fn run(
     let stream = connect(server, timeout)?;
     let mut echoes = LineReader::new(BufReader::new(&stream), DEFAULT_MAX_LINE as usize);
     if args.interactive {
+        if hint {
+            output_line(
+                out,
+                format_args!("Connected to {server}. Type lines to send them; Ctrl-D quits."),
+            )?;
+        }
         return echo_input(&stream, &mut echoes, input, out);
     }
     let message = args.echo.message();

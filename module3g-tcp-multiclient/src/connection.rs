@@ -42,8 +42,10 @@ pub enum Ending {
     Closed,
     /// The client sent a line longer than the limit; it was told so and disconnected.
     LineTooLong,
-    /// The connection failed: reset by the client, or closed by the server's shutdown.
+    /// The connection failed (reset by the client, say).
     Failed(io::Error),
+    /// The server is stopping and closed the connection.
+    ServerStopping,
 }
 
 impl fmt::Display for Ending {
@@ -52,6 +54,7 @@ impl fmt::Display for Ending {
             Ending::Closed => f.write_str("end of data"),
             Ending::LineTooLong => f.write_str("line too long"),
             Ending::Failed(error) => f.write_str(&shared::error::describe_io_error(error)),
+            Ending::ServerStopping => f.write_str("server stopping"),
         }
     }
 }

@@ -25,7 +25,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown as Both, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, Scope};
 use std::time::Duration;
@@ -58,7 +58,7 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
                   connections, and each one gets its own thread that echoes it line by line.\n\n\
                   It logs what the notebook logs: each connection, each line with its count, and \
                   how many lines each connection sent. On Ctrl-C it closes every connection and \
-                  prints a summary. Try it with nc or telnet: nc 127.0.0.1 12354"
+                  prints a summary. Type to it with the client's --interactive (or nc 127.0.0.1 12354)."
 )]
 pub struct ServerArgs {
     /// Where to listen.
@@ -199,7 +199,11 @@ impl Server {
             .spawn_scoped(scope, move || {
                 let connection =
                     Connection { peer, name: &name, max_line: self.max_line, log: &self.log };
-                let (lines, ending) = connection.serve(&stream);
+                let (lines, mut ending) = connection.serve(&stream);
+                if open.is_closing() && !matches!(ending, Ending::LineTooLong) {
+                    // Our own shutdown ended the read or write, not the client.
+                    ending = Ending::ServerStopping;
+                }
                 open.remove(id);
                 tally.record(lines, &ending);
                 self.log_ending(&name, peer, lines, &ending);
@@ -215,17 +219,13 @@ impl Server {
 
     /// Tells a connection over `--max-clients` that the server is busy, and closes it.
     fn refuse_busy(&self, stream: &TcpStream, peer: SocketAddr) {
-        let line = format!(
-            "error: server busy ({} clients connected); try again later\n",
-            self.max_clients
-        );
+        let connected = plural(self.max_clients as u64, "client");
+        let line = format!("error: server busy ({connected} connected); try again later\n");
         // A new connection's send buffer is empty: this write does not block. Its result does
         // not matter: the connection is dropped either way.
         let _ = (&*stream).write_all(line.as_bytes());
-        self.log.message(format_args!(
-            "connection from {peer} refused: {} clients already connected",
-            self.max_clients
-        ));
+        self.log
+            .message(format_args!("connection from {peer} refused: {connected} already connected"));
     }
 
     fn log_ending(&self, name: &str, peer: SocketAddr, lines: u64, ending: &Ending) {
@@ -259,6 +259,8 @@ fn wake_accept_on_shutdown(shutdown: &Shutdown, listening: SocketAddr) {
 
 /// The open connections, so that a shutdown can close them all. Bounded by `max`.
 struct OpenConnections {
+    /// Set when the server starts closing every connection.
+    closing: AtomicBool,
     // The stream is shared with its thread (an `Arc`, not a second file descriptor from
     // `try_clone`: with 10,000 connections, descriptors run short).
     streams: Mutex<HashMap<u64, Arc<TcpStream>>>,
@@ -267,7 +269,11 @@ struct OpenConnections {
 
 impl OpenConnections {
     fn new(max: usize) -> Self {
-        OpenConnections { streams: Mutex::new(HashMap::new()), max }
+        OpenConnections {
+            closing: AtomicBool::new(false),
+            streams: Mutex::new(HashMap::new()),
+            max,
+        }
     }
 
     /// Adds a connection; `false` (and nothing added) if `max` are already open.
@@ -280,6 +286,11 @@ impl OpenConnections {
         true
     }
 
+    /// Whether [`shut_all_down`](Self::shut_all_down) has begun.
+    fn is_closing(&self) -> bool {
+        self.closing.load(Ordering::SeqCst)
+    }
+
     fn remove(&self, id: u64) {
         self.streams.lock().unwrap_or_else(PoisonError::into_inner).remove(&id);
     }
@@ -287,6 +298,7 @@ impl OpenConnections {
     /// Shuts every open connection down in both directions: each thread's blocked read
     /// returns "end of data" (or a write fails), and the thread ends.
     fn shut_all_down(&self) {
+        self.closing.store(true, Ordering::SeqCst);
         for stream in self.streams.lock().unwrap_or_else(PoisonError::into_inner).values() {
             // Already closed by the client? Then there is nothing left to do.
             let _ = stream.shutdown(Both::Both);

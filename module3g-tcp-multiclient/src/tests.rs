@@ -72,7 +72,7 @@ impl Client {
 fn run_client(args: &[&str], input: &str) -> (Result<()>, String) {
     let args = ClientArgs::try_parse_from(["client"].iter().chain(args)).unwrap();
     let mut out = Vec::new();
-    let outcome = client::run(&args, &Shutdown::new(), Cursor::new(input), &mut out);
+    let outcome = client::run(&args, &Shutdown::new(), Cursor::new(input), false, &mut out);
     (outcome, String::from_utf8(out).unwrap())
 }
 
@@ -262,7 +262,7 @@ fn a_line_over_max_line_gets_an_error_line_and_is_closed() {
 
 #[test]
 fn stops_within_a_second_with_clients_connected() {
-    let running = start_server(&["--quiet"]);
+    let running = start_server(&[]);
     let mut clients: Vec<Client> = (0..50).map(|_| Client::connect(running.addr)).collect();
     for (i, client) in clients.iter_mut().enumerate() {
         client.echo(&format!("idle {i}"));
@@ -272,6 +272,7 @@ fn stops_within_a_second_with_clients_connected() {
     assert!(took < Duration::from_secs(1), "took {took:?}");
     assert_eq!((summary.connections, summary.lines), (50, 50));
     assert!(log.text().contains("Served 50 connections, echoed 50 lines."), "{}", log.text());
+    assert!(log.text().contains("server stopping: connection from"), "{}", log.text());
     for client in &mut clients {
         assert!(client.wait_for_close(), "every connection must be closed by the shutdown");
     }

@@ -171,11 +171,7 @@ impl fmt::Display for Summary {
             plural(self.clients.len() as u64, "client")
         )?;
         if self.evictions > 0 {
-            write!(
-                f,
-                " in the table ({} evicted to make room)",
-                plural(self.evictions, "more client")
-            )?;
+            write!(f, " in the table ({} to make room)", plural(self.evictions, "eviction"))?;
         }
         f.write_str(if self.clients.is_empty() { "." } else { ":" })?;
         for (addr, datagrams, bytes) in &self.clients {

@@ -205,7 +205,7 @@ fn client_counts_a_missing_echo_and_fails() {
     let error = outcome.expect_err("one echo was missing").to_string();
     assert!(out.contains("No echo within 0.3 s (2 of 2): lost"), "{out}");
     assert!(out.ends_with("1 of 2 echoes came back.\n"), "{out}");
-    assert_eq!(error, "1 of 2 echoes did not come back unchanged");
+    assert_eq!(error, "of 2 echoes, 1 did not come back and 0 came back changed");
     drop(answer_once.join().unwrap());
 }
 

@@ -31,7 +31,8 @@ const SHOWN_BYTES: usize = 80;
 /// The echo clients' flags.
 #[derive(clap::Args, Debug, Clone)]
 pub struct EchoArgs {
-    /// Messages to send [default: 5]. In load mode: the most each client sends.
+    /// Messages to send [default: 5]. In load mode: the most each client sends (default: no
+    /// limit, until --duration is up).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
 
@@ -85,28 +86,32 @@ pub fn repeat_and_check(
     mut send_and_check: impl FnMut(&[u8]) -> Result<Echo>,
 ) -> Result<()> {
     let count = args.count.unwrap_or(DEFAULT_COUNT);
-    let mut echoed = 0;
+    let (mut echoed, mut lost, mut wrong) = (0, 0, 0);
     for number in 1..=count {
         if number > 1 && !shutdown.sleep(args.interval) {
             break;
         }
-        let echo = send_and_check(message)?;
         let progress = format!("({number} of {count})");
-        match &echo {
-            Echo::Same => output_line(
-                out,
-                format_args!("Received {} {progress}", bytes_literal(message, SHOWN_BYTES)),
-            )?,
+        match send_and_check(message)? {
+            Echo::Same => {
+                echoed += 1;
+                output_line(
+                    out,
+                    format_args!("Received {} {progress}", bytes_literal(message, SHOWN_BYTES)),
+                )?;
+            }
             Echo::Different(reply) => {
+                wrong += 1;
                 output_line(
                     out,
                     format_args!(
                         "Wrong echo {progress}: got {}",
-                        bytes_literal(reply, SHOWN_BYTES)
+                        bytes_literal(&reply, SHOWN_BYTES)
                     ),
                 )?;
             }
             Echo::Missing => {
+                lost += 1;
                 output_line(
                     out,
                     format_args!(
@@ -116,15 +121,14 @@ pub fn repeat_and_check(
                 )?;
             }
         }
-        if echo == Echo::Same {
-            echoed += 1;
-        }
     }
     output_line(out, format_args!("{echoed} of {count} echoes came back."))?;
-    if echoed == count {
-        Ok(())
-    } else {
-        Err(Error::msg(format!("{} of {count} echoes did not come back unchanged", count - echoed)))
+    match (lost, wrong) {
+        (0, 0) if echoed == count => Ok(()),
+        (0, 0) => Err(Error::msg(format!("stopped after {echoed} of {count} messages"))),
+        _ => Err(Error::msg(format!(
+            "of {count} echoes, {lost} did not come back and {wrong} came back changed"
+        ))),
     }
 }
 
@@ -175,7 +179,10 @@ mod tests {
         assert!(out.contains("No echo within 0.5 s (1 of 3): lost\n"), "{out}");
         assert!(out.contains("Wrong echo (2 of 3): got b'ho'\n"), "{out}");
         assert!(out.ends_with("1 of 3 echoes came back.\n"), "{out}");
-        assert_eq!(outcome.unwrap_err().to_string(), "2 of 3 echoes did not come back unchanged");
+        assert_eq!(
+            outcome.unwrap_err().to_string(),
+            "of 3 echoes, 1 did not come back and 1 came back changed"
+        );
     }
 
     #[test]

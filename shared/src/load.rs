@@ -10,6 +10,8 @@
 //!
 //! - **replies** are correct replies; **wrong** ones came back but were not what the request
 //!   should get; **lost** ones never came back within `--timeout` (UDP may drop datagrams).
+//! - The run's time starts when every client has connected; when that took a while (thousands
+//!   of TCP connections), the line says how long, e.g. `10000 clients (connected in 3.2 s)`.
 //! - **requests/s** counts every request sent, over the whole run; the **fewest replies**
 //!   any one client got shows whether the server was fair (a starved client would have
 //!   far fewer than the average).
@@ -60,7 +62,8 @@ const CLIENT_STACK_SIZE: usize = 128 * 1024;
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct LoadArgs {
     /// Load mode: run N clients at once, each with its own socket, and print one summary line
-    /// (requests, replies, lost, wrong, requests/s, latency).
+    /// (requests, replies, lost, wrong, requests/s, latency). Default 1 when only --duration
+    /// (or --count) is given.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_CLIENTS)))]
     pub clients: Option<u32>,
 
@@ -148,6 +151,7 @@ where
 {
     let connect = &connect;
     let gate = &StartGate::default();
+    let setting_up = Instant::now();
     let (tallies, started, spawn_error) = thread::scope(|scope| {
         let mut clients = Vec::new();
         let mut spawn_error = None;
@@ -187,8 +191,12 @@ where
     if let Some(error) = spawn_error {
         return Err(error);
     }
-    let mut summary =
-        LoadSummary { clients: plan.clients, elapsed: started.elapsed(), ..LoadSummary::default() };
+    let mut summary = LoadSummary {
+        clients: plan.clients,
+        connecting: started - setting_up,
+        elapsed: started.elapsed(),
+        ..LoadSummary::default()
+    };
     for tally in tallies {
         summary.add(tally);
     }
@@ -301,7 +309,9 @@ fn run_client(
 pub struct LoadSummary {
     /// Clients that ran.
     pub clients: u32,
-    /// Wall-clock time of the whole run.
+    /// Time to start the clients and connect them all, before the run's clock started.
+    pub connecting: Duration,
+    /// Wall-clock time of the run, from the moment every client was connected.
     pub elapsed: Duration,
     /// Requests sent.
     pub requests: u64,
@@ -367,10 +377,15 @@ impl LoadSummary {
 
 impl fmt::Display for LoadSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", plural(self.clients, "client"))?;
+        // Worth mentioning only when connecting took a noticeable time (thousands of TCP
+        // connections), so that the run's seconds are not mistaken for the whole wait.
+        if self.connecting >= Duration::from_millis(100) {
+            write!(f, " (connected in {:.1} s)", self.connecting.as_secs_f64())?;
+        }
         write!(
             f,
-            "{}, {:.1} s: {} requests, {} replies, {} lost, {} wrong, {:.0} requests/s",
-            plural(self.clients, "client"),
+            ", {:.1} s: {} requests, {} replies, {} lost, {} wrong, {:.0} requests/s",
             self.elapsed.as_secs_f64(),
             self.requests,
             self.replies,

@@ -1,7 +1,7 @@
 //! `cargo run -p module3g-tcp-multiclient --bin client`: the notebook's `TCPSimpleClient.py`.
 //! Everything it does is in the library (`module3g_tcp_multiclient::client`).
 
-use std::io;
+use std::io::{self, IsTerminal};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -20,5 +20,7 @@ fn talk(args: &ClientArgs) -> Result<()> {
     if !args.interactive {
         install_ctrl_c(&shutdown)?;
     }
-    client::run(args, &shutdown, io::stdin().lock(), &mut io::stdout().lock())
+    let stdin = io::stdin();
+    let hint = stdin.is_terminal();
+    client::run(args, &shutdown, stdin.lock(), hint, &mut io::stdout().lock())
 }
