@@ -1,0 +1,24 @@
+//! `cargo run -p udp-groupchat --bin client`: the chat client.
+//! Everything it does is in the library (`udp_groupchat::client`).
+
+use std::io::{self, BufReader, IsTerminal};
+use std::process::ExitCode;
+
+use clap::Parser;
+use shared::error::{Result, exit_code};
+use shared::shutdown::{Shutdown, install_ctrl_c};
+use udp_groupchat::client::{self, ClientArgs};
+
+fn main() -> ExitCode {
+    exit_code(talk(&ClientArgs::parse()))
+}
+
+fn talk(args: &ClientArgs) -> Result<()> {
+    // Ctrl-C leaves the chat politely (a LEAVE to the server) instead of just vanishing.
+    let shutdown = Shutdown::new();
+    install_ctrl_c(&shutdown)?;
+    let terminal = io::stdin().is_terminal();
+    // The keyboard thread owns its reader, so it gets its own handle to stdin.
+    let input = BufReader::new(io::stdin());
+    client::run(args, &shutdown, input, terminal, &mut io::stdout().lock())
+}
