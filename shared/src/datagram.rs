@@ -68,7 +68,20 @@ pub fn serve_datagrams(
     socket: &UdpSocket,
     shutdown: &Shutdown,
     log: &Log,
+    handle: impl FnMut(&[u8], SocketAddr),
+) -> Result<()> {
+    serve_datagrams_with_ticks(socket, shutdown, log, handle, || {})
+}
+
+/// [`serve_datagrams`], plus `tick`, called after every datagram and at least every
+/// [`POLL_INTERVAL`] when none arrives: for work that must happen even when all is quiet
+/// (the chat hub drops members that have gone silent).
+pub fn serve_datagrams_with_ticks(
+    socket: &UdpSocket,
+    shutdown: &Shutdown,
+    log: &Log,
     mut handle: impl FnMut(&[u8], SocketAddr),
+    mut tick: impl FnMut(),
 ) -> Result<()> {
     socket
         .set_read_timeout(Some(POLL_INTERVAL))
@@ -84,6 +97,7 @@ pub fn serve_datagrams(
             // A failed receive concerns one datagram, not the server: note it, go on.
             Err(error) => log.warn(format_args!("receive failed: {}", describe_io_error(&error))),
         }
+        tick();
     }
     Ok(())
 }

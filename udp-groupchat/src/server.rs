@@ -18,6 +18,7 @@
 //! computes it again. So forged `JOIN`s cost the server no memory at all (the idea of TCP's
 //! SYN cookies).
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasher, RandomState};
@@ -25,7 +26,9 @@ use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
 use shared::address::AddressArgs;
-use shared::datagram::{PREVIEW_CHARS, bind_udp, preview, serve_datagrams};
+use shared::datagram::{
+    PREVIEW_CHARS, bind_udp, preview, serve_datagrams, serve_datagrams_with_ticks,
+};
 use shared::error::{Context, Result, describe_io_error};
 use shared::report::{Log, QuietArg, plural};
 use shared::shutdown::Shutdown;
@@ -116,11 +119,17 @@ impl Server {
             return run_broadcast(&self, shutdown, SocketAddr::new(broadcast, addr.port()));
         }
         self.log.info(format_args!("Chat hub ready on {addr}; press Ctrl-C to stop."));
-        let mut hub = Hub::new(&self);
-        serve_datagrams(&self.socket, shutdown, &self.log, |datagram, from| {
-            hub.handle(datagram, from);
-            hub.drop_idle_members();
-        })?;
+        // The hub's state is shared by the two closures below, one at a time: a RefCell
+        // says so to the borrow checker (the loop never runs them at once).
+        let hub = RefCell::new(Hub::new(&self));
+        serve_datagrams_with_ticks(
+            &self.socket,
+            shutdown,
+            &self.log,
+            |datagram, from| hub.borrow_mut().handle(datagram, from),
+            || hub.borrow_mut().drop_idle_members(),
+        )?;
+        let mut hub = hub.into_inner();
         hub.close();
         self.log.info(format_args!("{}", hub.summary));
         Ok(hub.summary)
@@ -356,7 +365,7 @@ fn run_broadcast(server: &Server, shutdown: &Shutdown, broadcast: SocketAddr) ->
             }
         }
     })?;
-    log.info(format_args!("{summary}"));
+    log.info(format_args!("Broadcast {} to {broadcast}.", plural(summary.messages, "message")));
     Ok(summary)
 }
 
