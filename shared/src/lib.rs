@@ -6,6 +6,7 @@
 //!
 //! | module | what it gives |
 //! |---|---|
+//! | [`binary`] | the life of a server binary: Ctrl-C, bind, run, exit code |
 //! | [`address`] | `--host` and `--port` flags with per-module defaults, resolved to a socket address |
 //! | [`error`] | one error type, one-line messages (`error: cannot bind ...`), exit codes |
 //! | [`datagram`] | UDP sizes, and showing a datagram as text without ever panicking |
@@ -17,6 +18,7 @@
 //! | [`testing`] | running a server on a thread in a test, with a deadline |
 
 pub mod address;
+pub mod binary;
 pub mod datagram;
 pub mod echo;
 pub mod error;

@@ -4,19 +4,11 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use shared::error::{Result, exit_code};
-use shared::report::Log;
-use shared::shutdown::{Shutdown, install_ctrl_c};
+use shared::binary::serve_until_ctrl_c;
 use udp_uppercase::server::{Server, ServerArgs};
 
 fn main() -> ExitCode {
-    exit_code(serve(&ServerArgs::parse()))
-}
-
-fn serve(args: &ServerArgs) -> Result<()> {
-    let shutdown = Shutdown::new();
-    install_ctrl_c(&shutdown)?;
-    let server = Server::bind(args, Log::stdout(args.output.quiet))?;
-    server.run(&shutdown)?;
-    Ok(())
+    let args = ServerArgs::parse();
+    // Ctrl-C stops the server; an error is one line on stderr and exit status 1.
+    serve_until_ctrl_c(args.output.quiet, |log| Server::bind(&args, log), Server::run)
 }
