@@ -32,6 +32,9 @@ use shared::report::Log;
 /// a longer line is still read whole (the reader keeps assembling it up to `--max-line`).
 const READ_BUFFER: usize = 2 * 1024;
 
+/// A connection's buffers are kept between lines up to this size; larger ones are freed.
+const KEEP_BUFFER: usize = 4 * 1024;
+
 /// How many bytes of a line the log shows.
 const SHOWN_BYTES: usize = 80;
 
@@ -75,41 +78,32 @@ impl Connection<'_> {
     /// Echoes `stream` line by line until the client is done; returns how many lines were
     /// echoed and how the connection ended.
     pub fn serve(&self, stream: &TcpStream) -> (u64, Ending) {
+        // BEGIN SOLUTION: read lines with a LineReader (at most self.max_line bytes), echo each with echo_line, count and log them (log_line), refuse a line too long (refuse_long_line), and say how the connection ended
         self.log.message(format_args!("{}: echoing {}", self.name, self.peer));
         let mut lines =
             LineReader::new(BufReader::with_capacity(READ_BUFFER, stream), self.max_line);
-        let mut echo = Vec::new();
+        let mut echo: Vec<u8> = Vec::new();
         let mut count = 0;
-        // BEGIN SOLUTION
         loop {
             let line = match lines.read_line() {
                 Ok(Some(line)) => line,
                 Ok(None) => return (count, Ending::Closed),
                 Err(LineError::TooLong { max }) => {
-                    // Tell the client why it is cut off; it may not be listening, so a failed
-                    // write changes nothing.
-                    let _ = writeln!(
-                        &*stream,
-                        "error: line longer than {max} bytes; closing the connection"
-                    );
+                    refuse_long_line(stream, max);
                     return (count, Ending::LineTooLong);
                 }
                 Err(LineError::Io(error)) => return (count, Ending::Failed(error)),
             };
-            // One write per line (line and newline together): one system call, one segment.
-            echo.clear();
-            echo.extend_from_slice(line);
-            echo.push(b'\n');
-            if let Err(error) = (&*stream).write_all(&echo) {
+            if let Err(error) = echo_line(stream, line, &mut echo) {
                 return (count, Ending::Failed(error));
             }
             count += 1;
-            self.log_line(&echo[..echo.len() - 1], count);
+            self.log_line(line, count);
         }
         // END SOLUTION
     }
 
-    /// The notebook's two lines for each line received.
+    /// The notebook's two lines for each line received (`line` without its `\n`).
     fn log_line(&self, line: &[u8], count: u64) {
         if !self.log.is_quiet() {
             self.log.message(format_args!(
@@ -120,4 +114,25 @@ impl Connection<'_> {
             ));
         }
     }
+}
+
+/// Sends `line` back followed by `\n`, in one write (one system call, one segment), using
+/// `buffer` to put the two together. A buffer grown by an unusually long line is let go
+/// afterwards: with thousands of idle connections, each keeping its longest line's worth of
+/// memory would add up.
+pub fn echo_line(mut stream: &TcpStream, line: &[u8], buffer: &mut Vec<u8>) -> io::Result<()> {
+    buffer.clear();
+    buffer.extend_from_slice(line);
+    buffer.push(b'\n');
+    let written = stream.write_all(buffer);
+    if buffer.capacity() > KEEP_BUFFER {
+        *buffer = Vec::new();
+    }
+    written
+}
+
+/// Tells a client its line was too long, before the connection is closed. It may not be
+/// listening any more, so a failed write changes nothing.
+pub fn refuse_long_line(mut stream: &TcpStream, max: usize) {
+    let _ = writeln!(stream, "error: line longer than {max} bytes; closing the connection");
 }

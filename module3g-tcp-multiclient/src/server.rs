@@ -163,7 +163,9 @@ impl Server {
                 return; // perhaps woken by our own waker's connection: drop it and stop
             }
             match accepted {
-                Ok((stream, peer)) => self.spawn_echo_thread(scope, stream, peer, open, tally),
+                Ok((stream, peer)) => {
+                    self.spawn_echo_thread(scope, stream, peer, open, tally, shutdown);
+                }
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
                 Err(error) => {
                     // Out of file descriptors, say. The connection waits in the backlog.
@@ -183,7 +185,13 @@ impl Server {
         peer: SocketAddr,
         open: &'scope OpenConnections,
         tally: &'scope Tally,
+        shutdown: &Shutdown,
     ) {
+        if shutdown.is_requested() {
+            // The server is stopping: this is probably its own wake-up connection (see
+            // `wake_accept_on_shutdown`), and in any case not a client to serve now.
+            return;
+        }
         let id = tally.accepted.fetch_add(1, Ordering::Relaxed) + 1;
         let stream = Arc::new(stream);
         if !open.insert(id, &stream) {
@@ -204,7 +212,11 @@ impl Server {
                     // Our own shutdown ended the read or write, not the client.
                     ending = Ending::ServerStopping;
                 }
-                open.remove(id);
+                if !open.is_closing() {
+                    // While closing, the registry is being emptied anyway: skipping the lock
+                    // keeps thousands of threads from queueing for it at shutdown.
+                    open.remove(id);
+                }
                 tally.record(lines, &ending);
                 self.log_ending(&name, peer, lines, &ending);
             });

@@ -205,7 +205,10 @@ fn a_client_that_never_reads_does_not_block_the_others() {
     // This client sends lines but never reads the echoes: the server's write to it blocks
     // once the socket buffers are full. Only its own thread may be stuck.
     let mut hog = Client::connect(running.addr);
-    hog.stream.set_write_timeout(Some(Duration::from_secs(2))).unwrap();
+    hog.stream.set_write_timeout(Some(Duration::from_millis(500))).unwrap();
+    // Small buffers on our side fill sooner.
+    socket2::SockRef::from(&hog.stream).set_send_buffer_size(16 * 1024).unwrap();
+    socket2::SockRef::from(&hog.stream).set_recv_buffer_size(16 * 1024).unwrap();
     let line = [b'x'; 1000];
     let mut lines = Vec::new();
     for _ in 0..100 {

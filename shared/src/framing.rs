@@ -36,6 +36,9 @@ impl fmt::Display for LineError {
 
 impl std::error::Error for LineError {}
 
+/// Capacity a reader keeps for its line between lines; more is freed.
+const KEEP_CAPACITY: usize = 4 * 1024;
+
 /// Splits a byte stream into lines of at most `max_len` bytes.
 pub struct LineReader<R> {
     reader: R,
@@ -59,6 +62,9 @@ impl<R: BufRead> LineReader<R> {
     /// [`crate::datagram::as_text`].
     pub fn read_line(&mut self) -> Result<Option<&[u8]>, LineError> {
         self.line.clear();
+        // After an unusually long line, give the memory back: a server with thousands of
+        // idle connections must not keep each one's longest line allocated.
+        self.line.shrink_to(KEEP_CAPACITY);
         loop {
             let available = match self.reader.fill_buf() {
                 Ok(bytes) => bytes,

@@ -160,8 +160,11 @@ where
                 .name(format!("load-client-{number}"))
                 .stack_size(CLIENT_STACK_SIZE)
                 .spawn_scoped(scope, move || {
+                    // The ticket counts this client as arrived even if `connect` panics, so
+                    // the others are never left waiting at the gate for it.
+                    let ticket = gate.ticket();
                     let client = connect(number);
-                    let started = gate.arrive_and_wait();
+                    let started = ticket.arrive_and_wait();
                     match client {
                         Ok(client) => run_client(client, plan, started + plan.duration, shutdown),
                         Err(error) => Tally::failed(error.to_string()),
@@ -217,7 +220,41 @@ struct GateState {
     opened_at: Option<Instant>,
 }
 
+/// A client's place at the gate: it arrives when it calls
+/// [`arrive_and_wait`](Ticket::arrive_and_wait), or when it is dropped without doing so.
+struct Ticket<'a> {
+    gate: &'a StartGate,
+    arrived: bool,
+}
+
+impl Ticket<'_> {
+    /// The client is ready; waits for the gate to open and returns when it did.
+    fn arrive_and_wait(mut self) -> Instant {
+        self.arrived = true;
+        self.gate.arrive_and_wait()
+    }
+}
+
+impl Drop for Ticket<'_> {
+    fn drop(&mut self) {
+        if !self.arrived {
+            self.gate.arrive();
+        }
+    }
+}
+
 impl StartGate {
+    fn ticket(&self) -> Ticket<'_> {
+        Ticket { gate: self, arrived: false }
+    }
+
+    /// Counts one client as arrived, without waiting.
+    fn arrive(&self) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.arrived += 1;
+        self.changed.notify_all();
+    }
+
     /// A client is ready; waits for the gate to open and returns when it did.
     fn arrive_and_wait(&self) -> Instant {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);

@@ -1,7 +1,7 @@
 //! Log lines, `--quiet`, and capturing a log in a test.
 //!
 //! Servers print three kinds of lines:
-//! - **info**: the ready line, the summary, evictions. Always printed.
+//! - **info**: the ready line, the summary. Always printed.
 //! - **message**: one line per datagram or line served. Silenced by `--quiet`, because at
 //!   tens of thousands of messages a second, printing them *is* the work.
 //! - **warn**: something went wrong with one client (a reply that could not be sent); the

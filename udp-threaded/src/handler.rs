@@ -36,10 +36,16 @@ pub struct Handler {
 }
 
 impl Handler {
-    /// Handles one datagram from `client`: log it, do the work, reply.
+    /// Handles one datagram from `client`, counting it while it runs and once it is done.
     pub fn handle(&self, data: &[u8], client: SocketAddr) {
         let _in_flight = self.stats.enter();
-        // BEGIN SOLUTION
+        self.respond(data, client);
+        self.stats.handled.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The seed's `handle_client`: log the datagram, do the (simulated) work, reply.
+    pub fn respond(&self, data: &[u8], client: SocketAddr) {
+        // BEGIN SOLUTION: log "Received data from CLIENT: TEXT" (unless quiet), sleep self.work if it is not zero, then send RESPONSE back to the client
         if !self.log.is_quiet() {
             self.log.message(format_args!(
                 "Received data from {client}: {}",
@@ -54,7 +60,6 @@ impl Handler {
                 .warn(format_args!("could not reply to {client}: {}", describe_io_error(&error)));
         }
         // END SOLUTION
-        self.stats.handled.fetch_add(1, Ordering::Relaxed);
     }
 }
 

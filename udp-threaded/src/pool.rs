@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::thread::{self, JoinHandle};
 
-use crossbeam_channel::{Sender, TrySendError};
+use crossbeam_channel::{Receiver, Sender, TrySendError};
 use shared::error::{Error, Result};
 use shared::shutdown::Shutdown;
 
@@ -66,18 +66,7 @@ impl WorkerPool {
             let worker = thread::Builder::new()
                 .name(format!("worker-{id}"))
                 .stack_size(WORKER_STACK)
-                .spawn(move || {
-                    // BEGIN SOLUTION
-                    // Ends when the queue is closed (the pool was dropped) and empty.
-                    for job in receiver {
-                        if shutdown.is_requested() {
-                            handler.stats.discarded_at_shutdown.fetch_add(1, Ordering::Relaxed);
-                            continue;
-                        }
-                        handler.handle(&job.data, job.client);
-                    }
-                    // END SOLUTION
-                });
+                .spawn(move || work(&receiver, &handler, &shutdown));
             match worker {
                 Ok(worker) => pool.workers.push(worker),
                 Err(error) => return Err(Error::io(format!("cannot start worker {id}"), error)),
@@ -94,6 +83,20 @@ impl WorkerPool {
             TrySendError::Full(job) | TrySendError::Disconnected(job) => job,
         })
     }
+}
+
+/// A worker's life: take jobs from the queue and handle them, until the queue is closed and
+/// empty. Jobs taken after a stop was requested are counted as discarded, not handled.
+fn work(queue: &Receiver<Job>, handler: &Handler, shutdown: &Shutdown) {
+    // BEGIN SOLUTION: take jobs from the queue until it is closed (a for loop over the receiver ends then); after a stop request count them in handler.stats.discarded_at_shutdown instead of handling them
+    for job in queue {
+        if shutdown.is_requested() {
+            handler.stats.discarded_at_shutdown.fetch_add(1, Ordering::Relaxed);
+            continue;
+        }
+        handler.handle(&job.data, job.client);
+    }
+    // END SOLUTION
 }
 
 impl Drop for WorkerPool {

@@ -149,23 +149,23 @@ impl Server {
 
     /// The seed's "without threading": the loop handles each datagram itself.
     fn run_single(&self, shutdown: &Shutdown) -> Result<()> {
+        // BEGIN SOLUTION: serve_datagrams on the handler's socket, handling each datagram right there in the loop
         let handler = &*self.handler;
         serve_datagrams(&handler.socket, shutdown, &handler.log, |data, client| {
-            // BEGIN SOLUTION
             handler.handle(data, client);
-            // END SOLUTION
         })
+        // END SOLUTION
     }
 
     /// The seed's server: a thread per datagram, at most `--max-threads` alive at once.
     fn run_thread_per_datagram(&self, shutdown: &Shutdown) -> Result<()> {
+        // BEGIN SOLUTION: inside thread::scope, serve_datagrams; for each datagram take a place from a ThreadLimit (count the waits), copy the data, and spawn a scoped thread that handles it and then frees its place
         let handler = &*self.handler;
         let limit = ThreadLimit::new(self.args.max_threads as usize);
         // Every handler thread runs inside this scope, and the scope does not end until all
         // of them have finished: that is how shutdown joins them.
         thread::scope(|scope| {
             serve_datagrams(&handler.socket, shutdown, &handler.log, |data, client| {
-                // BEGIN SOLUTION
                 let (permit, waited) = limit.acquire();
                 if waited {
                     handler.stats.waits_for_a_thread.fetch_add(1, Ordering::Relaxed);
@@ -186,13 +186,14 @@ impl Server {
                         describe_io_error(&error)
                     ));
                 }
-                // END SOLUTION
             })
         })
+        // END SOLUTION
     }
 
     /// Workers started once, fed through a bounded queue.
     fn run_pool(&self, shutdown: &Shutdown) -> Result<()> {
+        // BEGIN SOLUTION: start a WorkerPool, serve_datagrams submitting each datagram as a Job (count it in stats.dropped when the queue is full), then drop the pool to join its workers
         let handler = &self.handler;
         let pool = WorkerPool::new(
             self.args.workers as usize,
@@ -201,15 +202,14 @@ impl Server {
             shutdown,
         )?;
         serve_datagrams(&handler.socket, shutdown, &handler.log, |data, client| {
-            // BEGIN SOLUTION
             if pool.submit(Job { data: data.to_vec(), client }).is_err() {
                 // The queue is full: drop the datagram rather than wait (UDP's way).
                 handler.stats.dropped.fetch_add(1, Ordering::Relaxed);
             }
-            // END SOLUTION
         })?;
         drop(pool); // closes the queue and joins every worker
         Ok(())
+        // END SOLUTION
     }
 }
 
