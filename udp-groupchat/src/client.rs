@@ -160,6 +160,30 @@ pub fn join(
     }
 }
 
+/// What the main loop waits on.
+struct Events<'a> {
+    lines: &'a Receiver<Input>,
+    datagrams: Receiver<Vec<u8>>,
+    keepalive: Receiver<Instant>,
+}
+
+/// What the main loop remembers between events.
+struct State {
+    /// When the server was last heard from (any datagram counts).
+    last_heard: Instant,
+    /// Lines sent but not yet relayed back to us: at the end of input, we wait for them, so
+    /// that nothing we said is cut off by our leaving.
+    unconfirmed: u32,
+    /// When the input ended, if it has.
+    input_ended: Option<Instant>,
+}
+
+/// Whether the main loop goes on.
+enum Flow {
+    Continue,
+    Stop(Result<()>),
+}
+
 /// A joined member's session.
 struct Chat<'a> {
     socket: &'a UdpSocket,
@@ -178,72 +202,92 @@ impl Chat<'_> {
         out: &mut impl Write,
     ) -> Result<()> {
         let stop_listening = Shutdown::new();
-        let datagrams = self.listen_on_a_thread(&stop_listening)?;
-        let keepalive = tick(self.args.keepalive);
-        let mut last_heard = Instant::now();
-        // Lines sent but not yet relayed back to us; at the end of input, we wait for them so
-        // that nothing we said is cut off by our leaving.
-        let mut unconfirmed = 0u32;
-        let mut input_ended: Option<Instant> = None;
+        let events = Events {
+            lines,
+            datagrams: self.listen_on_a_thread(&stop_listening)?,
+            keepalive: tick(self.args.keepalive),
+        };
+        let mut state = State { last_heard: Instant::now(), unconfirmed: 0, input_ended: None };
         let outcome = loop {
             if shutdown.is_requested() {
                 break Ok(());
             }
-            if let Some(ended) = input_ended {
-                if unconfirmed == 0 || ended.elapsed() > self.args.timeout {
+            if let Some(ended) = state.input_ended {
+                // Leave once everything we said has come back (or we stop waiting for it).
+                if state.unconfirmed == 0 || ended.elapsed() > self.args.timeout {
                     break Ok(());
                 }
             }
-            // BEGIN SOLUTION
-            select! {
-                recv(lines) -> input => match input {
-                    Ok(Input::Line(line)) if line.trim() == "/quit" => break Ok(()),
-                    Ok(Input::Line(line)) => {
-                        if self.terminal {
-                            out.write_all(ERASE_TYPED_LINE.as_bytes()).context(|| "cannot write to the terminal")?;
-                        }
-                        self.send(&ClientMessage::Say(&line))?;
-                        unconfirmed += 1;
-                    }
-                    Ok(Input::End) | Err(_) => {
-                        input_ended.get_or_insert_with(Instant::now);
-                    }
-                },
-                recv(datagrams) -> datagram => {
-                    let Ok(datagram) = datagram else { break Err(Error::msg("lost the network thread")) };
-                    last_heard = Instant::now();
-                    match ServerMessage::parse(&datagram) {
-                        Some(ServerMessage::Chat { from, text }) => {
-                            if from == self.name {
-                                unconfirmed = unconfirmed.saturating_sub(1);
-                            }
-                            output_line(out, format_args!("{}: {}", clean_text(&from), clean_text(&text)))?;
-                        }
-                        Some(ServerMessage::Notice(text)) => output_line(out, format_args!("* {}", clean_text(&text)))?,
-                        Some(ServerMessage::Error(why)) => {
-                            break Err(Error::msg(format!("the server says: {}", clean_text(&why))));
-                        }
-                        Some(ServerMessage::Closing) => {
-                            output_line(out, format_args!("* the server is closing the chat"))?;
-                            return Ok(());
-                        }
-                        _ => {} // PONG (it already counted as hearing from the server), or noise
-                    }
-                },
-                recv(keepalive) -> _ => {
-                    if last_heard.elapsed() > self.args.keepalive * MISSED_KEEPALIVES {
-                        break Err(Error::msg(format!("the server at {} stopped answering", self.server)));
-                    }
-                    self.send(&ClientMessage::Ping)?;
-                },
-                default(POLL_INTERVAL) => {} // go round: check for Ctrl-C and the end of input
+            match self.next_event(&events, &mut state, out) {
+                Ok(Flow::Continue) => {}
+                Ok(Flow::Stop(result)) => break result,
+                Err(error) => break Err(error),
             }
-            // END SOLUTION
         };
-        // Say goodbye (if the server is gone, it does not matter that nobody hears it).
+        // Say goodbye (if the server is gone, it does not matter that nobody hears it), and
+        // stop the network thread.
         let _ = self.socket.send(ClientMessage::Leave.to_string().as_bytes());
         stop_listening.request();
         outcome
+    }
+
+    /// Waits for whichever comes first (a typed line, a datagram, a keep-alive tick, or
+    /// a tenth of a second passing) and deals with it.
+    fn next_event(
+        &self,
+        events: &Events<'_>,
+        state: &mut State,
+        out: &mut impl Write,
+    ) -> Result<Flow> {
+        // BEGIN SOLUTION: select! over events.lines (send SAY, erase the typed line on a terminal, /quit stops, the end of input starts the leaving), events.datagrams (print CHAT as "name: text" and NOTICE as "* text", stop on ERROR or CLOSING) and events.keepalive (send PING, or stop if the server has been silent for MISSED_KEEPALIVES intervals), with default(POLL_INTERVAL)
+        select! {
+            recv(events.lines) -> input => match input {
+                Ok(Input::Line(line)) if line.trim() == "/quit" => return Ok(Flow::Stop(Ok(()))),
+                Ok(Input::Line(line)) => {
+                    if self.terminal {
+                        out.write_all(ERASE_TYPED_LINE.as_bytes()).context(|| "cannot write to the terminal")?;
+                    }
+                    self.send(&ClientMessage::Say(&line))?;
+                    state.unconfirmed += 1;
+                }
+                Ok(Input::End) | Err(_) => {
+                    state.input_ended.get_or_insert_with(Instant::now);
+                }
+            },
+            recv(events.datagrams) -> datagram => {
+                let Ok(datagram) = datagram else {
+                    return Ok(Flow::Stop(Err(Error::msg("lost the network thread"))));
+                };
+                state.last_heard = Instant::now();
+                match ServerMessage::parse(&datagram) {
+                    Some(ServerMessage::Chat { from, text }) => {
+                        if from == self.name {
+                            state.unconfirmed = state.unconfirmed.saturating_sub(1);
+                        }
+                        output_line(out, format_args!("{}: {}", clean_text(&from), clean_text(&text)))?;
+                    }
+                    Some(ServerMessage::Notice(text)) => output_line(out, format_args!("* {}", clean_text(&text)))?,
+                    Some(ServerMessage::Error(why)) => {
+                        return Ok(Flow::Stop(Err(Error::msg(format!("the server says: {}", clean_text(&why))))));
+                    }
+                    Some(ServerMessage::Closing) => {
+                        output_line(out, format_args!("* the server is closing the chat"))?;
+                        return Ok(Flow::Stop(Ok(())));
+                    }
+                    _ => {} // PONG (it already counted as hearing from the server), or noise
+                }
+            },
+            recv(events.keepalive) -> _ => {
+                if state.last_heard.elapsed() > self.args.keepalive * MISSED_KEEPALIVES {
+                    let gone = Error::msg(format!("the server at {} stopped answering", self.server));
+                    return Ok(Flow::Stop(Err(gone)));
+                }
+                self.send(&ClientMessage::Ping)?;
+            },
+            default(POLL_INTERVAL) => {} // go round: check for Ctrl-C and the end of input
+        }
+        Ok(Flow::Continue)
+        // END SOLUTION
     }
 
     fn send(&self, message: &ClientMessage<'_>) -> Result<()> {
