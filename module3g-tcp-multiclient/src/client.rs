@@ -121,7 +121,7 @@ pub fn send_line_and_check(
     echoes: &mut LineReader<impl BufRead>,
     message: &[u8],
 ) -> Result<Echo> {
-    // BEGIN SOLUTION
+    // BEGIN SOLUTION: send the message and a '\n' in one write, read one line back with echoes.read_line(), and compare it; a line starting with 'error: ' is the server refusing, a timeout is an error
     let mut line = Vec::with_capacity(message.len() + 1);
     line.extend_from_slice(message);
     line.push(b'\n');

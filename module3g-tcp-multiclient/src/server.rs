@@ -155,7 +155,7 @@ impl Server {
         open: &'scope OpenConnections,
         tally: &'scope Tally,
     ) {
-        // BEGIN SOLUTION
+        // BEGIN SOLUTION: loop: log 'Main thread waiting for connections', accept, stop if shutdown was requested, otherwise hand the connection to spawn_echo_thread (an accept error: warn and sleep ACCEPT_BACKOFF)
         loop {
             self.log.message(format_args!("Main thread waiting for connections"));
             let accepted = self.listener.accept();

@@ -13,7 +13,7 @@ use clap::Parser;
 use shared::error::Result;
 use shared::report::Log;
 use shared::shutdown::Shutdown;
-use shared::testing::{PATIENCE, TestServer};
+use shared::testing::{TestServer, patience};
 
 use crate::client::{self, ClientArgs};
 use crate::server::{Server, ServerArgs, Summary};
@@ -34,8 +34,8 @@ struct Client {
 
 impl Client {
     fn connect(server: SocketAddr) -> Client {
-        let stream = TcpStream::connect_timeout(&server, PATIENCE).unwrap();
-        stream.set_read_timeout(Some(PATIENCE)).unwrap();
+        let stream = TcpStream::connect_timeout(&server, patience()).unwrap();
+        stream.set_read_timeout(Some(patience())).unwrap();
         stream.set_nodelay(true).unwrap();
         let lines = BufReader::new(stream.try_clone().unwrap());
         Client { stream, lines }
@@ -51,7 +51,7 @@ impl Client {
         match self.lines.read_line(&mut line) {
             Ok(0) => None,
             Ok(_) => Some(line.trim_end_matches('\n').to_string()),
-            Err(e) => panic!("no line from the server within {PATIENCE:?}: {e}"),
+            Err(e) => panic!("no line from the server within {:?}: {e}", patience()),
         }
     }
 

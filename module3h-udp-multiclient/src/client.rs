@@ -80,7 +80,7 @@ pub fn send_and_check(
     message: &[u8],
     reply: &mut [u8],
 ) -> Result<Echo> {
-    // BEGIN SOLUTION
+    // BEGIN SOLUTION: send the message, receive into reply, and say whether the echo is the same bytes, different, or missing (a timeout)
     socket.send(message).map_err(|error| udp_client_error(server, error))?;
     match socket.recv(reply) {
         Ok(len) if reply[..len] == *message => Ok(Echo::Same),

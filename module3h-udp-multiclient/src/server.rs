@@ -114,7 +114,7 @@ impl Server {
 /// The notebook's `res = s.sendto(data, addr)`: send the datagram back where it came from.
 /// Returns the number of bytes sent.
 pub fn echo_to(socket: &UdpSocket, data: &[u8], client: SocketAddr) -> io::Result<usize> {
-    // BEGIN SOLUTION
+    // BEGIN SOLUTION: send the datagram back to the client; return how many bytes were sent
     socket.send_to(data, client)
     // END SOLUTION
 }

@@ -73,7 +73,7 @@ impl ClientTable {
         len: usize,
         now: Instant,
     ) -> (&ClientContext, Option<Eviction>) {
-        // BEGIN SOLUTION
+        // BEGIN SOLUTION: evict the least recently seen client if the table is full and this address is new, then move this client to the most recent end of by_recency and count the datagram and its bytes
         let mut evicted = None;
         if !self.clients.contains_key(&addr) && self.clients.len() >= self.max_clients {
             evicted = self.evict_least_recent();

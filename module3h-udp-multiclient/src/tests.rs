@@ -13,7 +13,7 @@ use shared::datagram::{MAX_UDP_PAYLOAD, bind_udp};
 use shared::error::Result;
 use shared::report::Log;
 use shared::shutdown::Shutdown;
-use shared::testing::{PATIENCE, TestServer, udp_client, udp_exchange};
+use shared::testing::{TestServer, patience, udp_client, udp_exchange};
 
 use crate::client::{self, ClientArgs};
 use crate::server::{Server, ServerArgs, Summary};
@@ -108,7 +108,7 @@ fn a_flood_of_new_addresses_keeps_the_table_bounded_and_the_server_answering() {
         let [high, low] = i.to_be_bytes();
         let socket = UdpSocket::bind((Ipv4Addr::new(127, 1, high, low), 0)).unwrap();
         socket.connect(running.addr).unwrap();
-        socket.set_read_timeout(Some(PATIENCE)).unwrap();
+        socket.set_read_timeout(Some(patience())).unwrap();
         assert_eq!(
             udp_exchange(&socket, format!("flood {i}").as_bytes()),
             format!("flood {i}").as_bytes()
@@ -193,7 +193,7 @@ fn client_sends_hello_with_its_pid_count_times_and_checks_each_echo() {
 fn client_counts_a_missing_echo_and_fails() {
     // A server that answers the first datagram and then falls silent.
     let server = bind_udp("127.0.0.1:0".parse().unwrap()).unwrap();
-    server.set_read_timeout(Some(PATIENCE)).unwrap();
+    server.set_read_timeout(Some(patience())).unwrap();
     let port = server.local_addr().unwrap().port().to_string();
     let answer_once = thread::spawn(move || {
         let mut buf = [0; 256];
@@ -213,7 +213,7 @@ fn client_counts_a_missing_echo_and_fails() {
 #[test]
 fn client_reports_a_wrong_echo() {
     let server = bind_udp("127.0.0.1:0".parse().unwrap()).unwrap();
-    server.set_read_timeout(Some(PATIENCE)).unwrap();
+    server.set_read_timeout(Some(patience())).unwrap();
     let port = server.local_addr().unwrap().port().to_string();
     let garble = thread::spawn(move || {
         let mut buf = [0; 256];

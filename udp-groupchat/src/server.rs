@@ -170,7 +170,7 @@ impl<'a> Hub<'a> {
 
     /// Handles one datagram from `from`.
     fn handle(&mut self, datagram: &[u8], from: SocketAddr) {
-        // BEGIN SOLUTION
+        // BEGIN SOLUTION: note that a member was heard from, parse the datagram (refuse what does not parse), and act on JOIN, HELLO, SAY (members only, stamped with the member's name), PING and LEAVE
         if let Some(member) = self.members.get_mut(&from) {
             member.last_heard = Instant::now();
         }

@@ -16,7 +16,7 @@ use crossbeam_channel::{Receiver, Sender, unbounded};
 use shared::datagram::{RECV_BUFFER_SIZE, bind_udp, connect_udp};
 use shared::report::Log;
 use shared::shutdown::Shutdown;
-use shared::testing::{PATIENCE, TestServer};
+use shared::testing::{TestServer, patience};
 
 use crate::bind_shared_port;
 use crate::client::{self, ClientArgs, join};
@@ -40,9 +40,9 @@ struct Member {
 impl Member {
     fn join(server: SocketAddr, name: &str) -> Member {
         let socket = connect_udp(server).unwrap();
-        let online = join(&socket, server, name, PATIENCE)
+        let online = join(&socket, server, name, patience())
             .unwrap_or_else(|e| panic!("{name} could not join: {e}"));
-        socket.set_read_timeout(Some(PATIENCE)).unwrap();
+        socket.set_read_timeout(Some(patience())).unwrap();
         Member { socket, online }
     }
 
@@ -133,7 +133,7 @@ fn a_taken_name_is_refused() {
     let running = start_server(&[]);
     let _alice = Member::join(running.addr, "alice");
     let socket = connect_udp(running.addr).unwrap();
-    let error = join(&socket, running.addr, "alice", PATIENCE).unwrap_err().to_string();
+    let error = join(&socket, running.addr, "alice", patience()).unwrap_err().to_string();
     assert!(error.contains("that name is taken"), "{error}");
     running.stop();
 }
@@ -231,7 +231,7 @@ fn an_idle_member_is_dropped_and_announced() {
     let running = start_server(&["--idle-timeout", "0.5"]);
     let _silent = Member::join(running.addr, "sleepy");
     let awake = Member::join(running.addr, "awake");
-    let deadline = Instant::now() + PATIENCE;
+    let deadline = Instant::now() + patience();
     awake.socket.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
     let mut buffer = [0u8; 256];
     let dropped = loop {
@@ -254,11 +254,12 @@ fn limits_on_members_names_and_messages_are_enforced() {
     let alice = Member::join(running.addr, "alice");
     let _bob = Member::join(running.addr, "bob");
     let socket = connect_udp(running.addr).unwrap();
-    let full = join(&socket, running.addr, "carol", PATIENCE).unwrap_err().to_string();
+    let full = join(&socket, running.addr, "carol", patience()).unwrap_err().to_string();
     assert!(full.contains("the chat is full"), "{full}");
-    let long_name = join(&socket, running.addr, &"n".repeat(33), PATIENCE).unwrap_err().to_string();
+    let long_name =
+        join(&socket, running.addr, &"n".repeat(33), patience()).unwrap_err().to_string();
     assert!(long_name.contains("longer than 32"), "{long_name}");
-    let bad_name = join(&socket, running.addr, "esc\x1b", PATIENCE).unwrap_err().to_string();
+    let bad_name = join(&socket, running.addr, "esc\x1b", patience()).unwrap_err().to_string();
     assert!(bad_name.contains("control characters"), "{bad_name}");
     alice.say("this line is longer than ten bytes");
     let refusal = alice.next_matching(|m| matches!(m, ServerMessage::Error(_)));
@@ -335,7 +336,7 @@ impl SharedOutput {
     }
 
     fn wait_for(&self, needle: &str) -> String {
-        let deadline = Instant::now() + PATIENCE;
+        let deadline = Instant::now() + patience();
         while !self.text().contains(needle) {
             assert!(
                 Instant::now() < deadline,
@@ -434,7 +435,7 @@ fn broadcast_mode_reaches_three_clients_on_one_port() {
     let listeners: Vec<UdpSocket> = (0..3)
         .map(|_| {
             let socket = bind_shared_port((Ipv4Addr::UNSPECIFIED, port).into()).unwrap();
-            socket.set_read_timeout(Some(PATIENCE)).unwrap();
+            socket.set_read_timeout(Some(patience())).unwrap();
             socket
         })
         .collect();

@@ -147,7 +147,7 @@ pub fn ask(
 /// The heart of the client: send the message to the server (the socket is connected to
 /// it) and wait for one datagram back. Returns the reply's length.
 pub fn send_and_receive(socket: &UdpSocket, message: &[u8], reply: &mut [u8]) -> io::Result<usize> {
-    // BEGIN SOLUTION
+    // BEGIN SOLUTION: send the message on the connected socket and receive one datagram into reply; return its length
     socket.send(message)?;
     socket.recv(reply)
     // END SOLUTION

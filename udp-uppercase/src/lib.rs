@@ -41,7 +41,7 @@ impl AddressDefaults for Textbook {
 /// Uppercasing is Unicode-aware, so a reply can be longer than its message: `straße`
 /// becomes `STRASSE`.
 pub fn uppercase(message: &[u8]) -> Vec<u8> {
-    // BEGIN SOLUTION
+    // BEGIN SOLUTION: decode the bytes as UTF-8, replacing invalid sequences, and return the uppercase text's bytes
     String::from_utf8_lossy(message).to_uppercase().into_bytes()
     // END SOLUTION
 }

@@ -127,7 +127,7 @@ impl Server {
 /// The heart of the server, the notebook's loop body: uppercase the message and send it
 /// back to the address it came from. Returns the reply that was sent.
 pub fn reply_to(socket: &UdpSocket, message: &[u8], client: SocketAddr) -> io::Result<Vec<u8>> {
-    // BEGIN SOLUTION
+    // BEGIN SOLUTION: uppercase the message and send it back to the client; return the reply
     let reply = uppercase(message);
     socket.send_to(&reply, client)?;
     Ok(reply)

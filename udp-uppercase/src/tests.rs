@@ -13,7 +13,7 @@ use clap::Parser;
 use shared::datagram::{MAX_UDP_PAYLOAD, bind_udp};
 use shared::error::Result;
 use shared::report::Log;
-use shared::testing::{PATIENCE, TestServer, udp_client, udp_exchange};
+use shared::testing::{TestServer, patience, udp_client, udp_exchange};
 
 use crate::client::{self, ClientArgs, PROMPT};
 use crate::server::{Server, ServerArgs, Summary};
@@ -294,7 +294,7 @@ fn client_load_mode_checks_every_reply() {
 fn client_load_mode_fails_when_replies_are_wrong() {
     // An "echo" server answers, but not in uppercase: every reply is wrong.
     let echo = bind_udp("127.0.0.1:0".parse().unwrap()).unwrap();
-    echo.set_read_timeout(Some(PATIENCE)).unwrap();
+    echo.set_read_timeout(Some(patience())).unwrap();
     let port = echo.local_addr().unwrap().port().to_string();
     let echoer = thread::spawn(move || {
         let mut buf = [0; 2048];
