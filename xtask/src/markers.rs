@@ -178,12 +178,16 @@ pub fn strip_hidden_tests(file: &str, text: &str) -> Result<String, MarkerError>
 }
 
 /// The lines of a region worth looking for in a starter (to prove the solution is gone):
-/// code lines long enough not to appear by chance.
+/// code lines long enough not to appear by chance, and found nowhere else in the file (a
+/// line the region shares with code that stays proves nothing).
 pub fn distinctive_lines<'a>(text: &'a str, region: &Region) -> Vec<&'a str> {
-    text.lines()
-        .skip(region.begin)
-        .take(region.end - region.begin - 1)
-        .map(str::trim)
-        .filter(|line| line.len() >= 30 && !line.starts_with("//"))
+    let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    let inside = region.begin..region.end - 1; // 0-based indices of the region's own lines
+    let outside =
+        |line: &str| lines.iter().enumerate().any(|(i, l)| !inside.contains(&i) && *l == line);
+    lines[inside.clone()]
+        .iter()
+        .copied()
+        .filter(|line| line.len() >= 30 && !line.starts_with("//") && !outside(line))
         .collect()
 }
