@@ -107,6 +107,32 @@ impl<R: BufRead> LineReader<R> {
         Ok(&self.line)
     }
 
+    /// After [`LineError::TooLong`], throws away the rest of that line (up to and including
+    /// its `\n`, without keeping it in memory), so that reading can go on with the next one.
+    pub fn skip_rest_of_line(&mut self) -> io::Result<()> {
+        self.line.clear();
+        loop {
+            let available = match self.reader.fill_buf() {
+                Ok(bytes) => bytes,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if available.is_empty() {
+                return Ok(());
+            }
+            match available.iter().position(|&b| b == b'\n') {
+                Some(at) => {
+                    self.reader.consume(at + 1);
+                    return Ok(());
+                }
+                None => {
+                    let all = available.len();
+                    self.reader.consume(all);
+                }
+            }
+        }
+    }
+
     /// The reader underneath (e.g. to reach the `TcpStream` inside a `BufReader`).
     pub fn get_ref(&self) -> &R {
         &self.reader
@@ -203,6 +229,18 @@ mod tests {
         let mut reader = LineReader::new(BufReader::new(pieces), 1000);
         assert!(matches!(reader.read_line(), Err(LineError::TooLong { max: 1000 })));
         assert!(reader.get_ref().get_ref().at < 10_000, "read too much before giving up");
+    }
+
+    #[test]
+    fn after_a_line_too_long_the_rest_can_be_skipped_and_reading_goes_on() {
+        let mut data = vec![b'y'; 10_000];
+        data.extend_from_slice(b"\nnext\n");
+        let pieces = Pieces { data, at: 0, piece: 100 };
+        let mut reader = LineReader::new(BufReader::with_capacity(64, pieces), 50);
+        assert!(matches!(reader.read_line(), Err(LineError::TooLong { max: 50 })));
+        reader.skip_rest_of_line().unwrap();
+        assert_eq!(reader.read_line().unwrap(), Some(&b"next"[..]));
+        assert_eq!(reader.read_line().unwrap(), None);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use std::net::{SocketAddr, UdpSocket};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, bounded, select, tick};
+use crossbeam_channel::{Receiver, bounded, never, select, tick};
 use shared::address::AddressArgs;
 use shared::datagram::{
     RECV_BUFFER_SIZE, connect_udp, is_timeout_or_interrupt, no_reply_error, udp_client_error,
@@ -27,7 +27,7 @@ use shared::load::parse_seconds;
 use shared::report::output_line;
 use shared::shutdown::{POLL_INTERVAL, Shutdown};
 
-use crate::protocol::{ClientMessage, ServerMessage, check_name, clean_text};
+use crate::protocol::{ClientMessage, NOT_JOINED, ServerMessage, check_name, clean_text};
 use crate::{Course, bind_shared_port};
 
 /// The prompt, as the seed's `input()` shows it.
@@ -83,6 +83,8 @@ pub struct ClientArgs {
 /// What the main loop waits for besides the network.
 enum Input {
     Line(String),
+    /// A line too long for the chat was skipped.
+    Skipped,
     End,
 }
 
@@ -114,10 +116,12 @@ pub fn run(
     };
     check_name(&name).map_err(|why| Error::msg(format!("invalid username: {why}")))?;
     if args.broadcast {
-        return broadcast_chat(args, server, &name, &lines, shutdown, out);
+        return broadcast_chat(args, server, &name, &lines, terminal, shutdown, out);
     }
     let socket = connect_udp(server)?;
     let online = join(&socket, server, &name, args.timeout)?;
+    // Names come from the server: cleaned like any text before they reach the terminal.
+    let online: Vec<String> = online.iter().map(|name| clean_text(name)).collect();
     output_line(
         out,
         format_args!("Welcome to WhatsUDP Messenger, {name}! Online: {}", online.join(", ")),
@@ -161,8 +165,10 @@ pub fn join(
 }
 
 /// What the main loop waits on.
-struct Events<'a> {
-    lines: &'a Receiver<Input>,
+struct Events {
+    /// The keyboard thread's lines; once the input has ended, a channel that never delivers
+    /// (a closed channel is always ready, and the loop would spin).
+    lines: Receiver<Input>,
     datagrams: Receiver<Vec<u8>>,
     keepalive: Receiver<Instant>,
 }
@@ -202,8 +208,8 @@ impl Chat<'_> {
         out: &mut impl Write,
     ) -> Result<()> {
         let stop_listening = Shutdown::new();
-        let events = Events {
-            lines,
+        let mut events = Events {
+            lines: lines.clone(),
             datagrams: self.listen_on_a_thread(&stop_listening)?,
             keepalive: tick(self.args.keepalive),
         };
@@ -218,7 +224,7 @@ impl Chat<'_> {
                     break Ok(());
                 }
             }
-            match self.next_event(&events, &mut state, out) {
+            match self.next_event(&mut events, &mut state, out) {
                 Ok(Flow::Continue) => {}
                 Ok(Flow::Stop(result)) => break result,
                 Err(error) => break Err(error),
@@ -235,11 +241,11 @@ impl Chat<'_> {
     /// a tenth of a second passing) and deals with it.
     fn next_event(
         &self,
-        events: &Events<'_>,
+        events: &mut Events,
         state: &mut State,
         out: &mut impl Write,
     ) -> Result<Flow> {
-        // BEGIN SOLUTION: select! over events.lines (send SAY, erase the typed line on a terminal, /quit stops, the end of input starts the leaving), events.datagrams (print CHAT as "name: text" and NOTICE as "* text", stop on ERROR or CLOSING) and events.keepalive (send PING, or stop if the server has been silent for MISSED_KEEPALIVES intervals), with default(POLL_INTERVAL)
+        // BEGIN SOLUTION: select! over events.lines (send SAY, erasing the typed line on a terminal; /quit stops; at the end of input start leaving), events.datagrams (print CHAT as "name: text" and NOTICE as "* text", print refusals, stop on "not joined", a time-out or CLOSING) and events.keepalive (send PING, or stop if the server has been silent for MISSED_KEEPALIVES intervals), with default(POLL_INTERVAL)
         select! {
             recv(events.lines) -> input => match input {
                 Ok(Input::Line(line)) if line.trim() == "/quit" => return Ok(Flow::Stop(Ok(()))),
@@ -250,31 +256,43 @@ impl Chat<'_> {
                     self.send(&ClientMessage::Say(&line))?;
                     state.unconfirmed += 1;
                 }
+                Ok(Input::Skipped) => output_line(out, format_args!("(that line is too long for the chat: not sent)"))?,
                 Ok(Input::End) | Err(_) => {
                     state.input_ended.get_or_insert_with(Instant::now);
+                    events.lines = never();
                 }
             },
             recv(events.datagrams) -> datagram => {
                 let Ok(datagram) = datagram else {
                     return Ok(Flow::Stop(Err(Error::msg("lost the network thread"))));
                 };
-                state.last_heard = Instant::now();
                 match ServerMessage::parse(&datagram) {
                     Some(ServerMessage::Chat { from, text }) => {
+                        state.last_heard = Instant::now();
                         if from == self.name {
                             state.unconfirmed = state.unconfirmed.saturating_sub(1);
                         }
                         output_line(out, format_args!("{}: {}", clean_text(&from), clean_text(&text)))?;
                     }
-                    Some(ServerMessage::Notice(text)) => output_line(out, format_args!("* {}", clean_text(&text)))?,
+                    Some(ServerMessage::Notice(text)) => {
+                        state.last_heard = Instant::now();
+                        output_line(out, format_args!("* {}", clean_text(&text)))?;
+                    }
+                    Some(ServerMessage::Pong) => state.last_heard = Instant::now(),
+                    Some(ServerMessage::Error(why)) if why == NOT_JOINED || why.starts_with("timed out") => {
+                        let gone = format!("the server no longer counts us as a member: {}", clean_text(&why));
+                        return Ok(Flow::Stop(Err(Error::msg(gone))));
+                    }
                     Some(ServerMessage::Error(why)) => {
-                        return Ok(Flow::Stop(Err(Error::msg(format!("the server says: {}", clean_text(&why))))));
+                        // A refusal of one line (too long, say): the chat goes on.
+                        state.unconfirmed = state.unconfirmed.saturating_sub(1);
+                        output_line(out, format_args!("(refused by the server: {})", clean_text(&why)))?;
                     }
                     Some(ServerMessage::Closing) => {
                         output_line(out, format_args!("* the server is closing the chat"))?;
                         return Ok(Flow::Stop(Ok(())));
                     }
-                    _ => {} // PONG (it already counted as hearing from the server), or noise
+                    _ => {} // noise
                 }
             },
             recv(events.keepalive) -> _ => {
@@ -340,7 +358,10 @@ fn read_lines_on_a_thread(input: impl BufRead + Send + 'static) -> Receiver<Inpu
             let line = match reader.read_line() {
                 Ok(Some(line)) => Input::Line(String::from_utf8_lossy(line).into_owned()),
                 Ok(None) | Err(LineError::Io(_)) => Input::End,
-                Err(LineError::TooLong { .. }) => continue, // a line too long for the chat is skipped
+                Err(LineError::TooLong { .. }) => match reader.skip_rest_of_line() {
+                    Ok(()) => Input::Skipped,
+                    Err(_) => Input::End,
+                },
             };
             let end = matches!(line, Input::End);
             if sender.send(line).is_err() || end {
@@ -358,6 +379,7 @@ fn broadcast_chat(
     server: SocketAddr,
     name: &str,
     lines: &Receiver<Input>,
+    terminal: bool,
     shutdown: &Shutdown,
     out: &mut impl Write,
 ) -> Result<()> {
@@ -375,10 +397,18 @@ fn broadcast_chat(
         match lines.try_recv() {
             Ok(Input::Line(line)) if line.trim() == "/quit" => break,
             Ok(Input::Line(line)) => {
+                if terminal {
+                    // As the seed does: the broadcast brings the line back, name and all.
+                    out.write_all(ERASE_TYPED_LINE.as_bytes())
+                        .context(|| "cannot write to the terminal")?;
+                }
                 let message = format!("{name}: {line}");
                 socket
                     .send_to(message.as_bytes(), server)
                     .map_err(|e| udp_client_error(server, e))?;
+            }
+            Ok(Input::Skipped) => {
+                output_line(out, format_args!("(that line is too long: not sent)"))?;
             }
             Ok(Input::End) => {
                 input_ended.get_or_insert_with(Instant::now);

@@ -21,6 +21,14 @@ use std::fmt;
 /// The longest name, in characters.
 pub const MAX_NAME_CHARS: usize = 32;
 
+/// Every other client message is padded to at least this many bytes, so that the shortest
+/// refusal, [`NOT_JOINED`], always fits in the size of the request it answers.
+pub const MIN_REQUEST_BYTES: usize = 16;
+
+/// The error text for a message from an address that is not a member (`ERROR not joined`
+/// is exactly [`MIN_REQUEST_BYTES`] long).
+pub const NOT_JOINED: &str = "not joined";
+
 /// A `JOIN` must be at least this long (the client pads it with spaces): no longer than the
 /// `CHALLENGE` it asks for, so that answering a forged `JOIN` never sends a victim more bytes
 /// than the forger sent.
@@ -70,7 +78,8 @@ impl<'a> ClientMessage<'a> {
                     u64::from_str_radix(cookie, 16).map_err(|_| BadMessage("bad cookie"))?;
                 Ok(ClientMessage::Hello { cookie, name })
             }
-            "SAY" => Ok(ClientMessage::Say(rest)),
+            // Padding (see MIN_REQUEST_BYTES) is not part of the text.
+            "SAY" => Ok(ClientMessage::Say(rest.trim_end_matches(' '))),
             "PING" => Ok(ClientMessage::Ping),
             "LEAVE" => Ok(ClientMessage::Leave),
             _ => Err(BadMessage("unknown message")),
@@ -87,9 +96,9 @@ impl fmt::Display for ClientMessage<'_> {
                 write!(f, "{join:<MIN_JOIN_BYTES$}")
             }
             ClientMessage::Hello { cookie, name } => write!(f, "HELLO {cookie:016x} {name}"),
-            ClientMessage::Say(text) => write!(f, "SAY {text}"),
-            ClientMessage::Ping => f.write_str("PING"),
-            ClientMessage::Leave => f.write_str("LEAVE"),
+            ClientMessage::Say(text) => write!(f, "{:<MIN_REQUEST_BYTES$}", format!("SAY {text}")),
+            ClientMessage::Ping => write!(f, "{:<MIN_REQUEST_BYTES$}", "PING"),
+            ClientMessage::Leave => write!(f, "{:<MIN_REQUEST_BYTES$}", "LEAVE"),
         }
     }
 }
@@ -165,8 +174,10 @@ impl ServerMessage {
     }
 }
 
-/// Checks a name: 1 to [`MAX_NAME_CHARS`] characters, none of them white space, control
-/// characters, `:` or `,`.
+/// Checks a name: 1 to [`MAX_NAME_CHARS`] letters or digits (any script: `Zoë` is fine),
+/// `_`, `-` or `.`. Nothing else: no spaces or punctuation that the protocol uses, no
+/// control characters, and no invisible or direction-changing characters (a zero-width
+/// space would make `alice` and `alice\u{200B}` look the same).
 pub fn check_name(name: &str) -> Result<(), &'static str> {
     let chars = name.chars().count();
     if chars == 0 {
@@ -175,16 +186,27 @@ pub fn check_name(name: &str) -> Result<(), &'static str> {
     if chars > MAX_NAME_CHARS {
         return Err("the name is longer than 32 characters");
     }
-    if name.chars().any(|c| c.is_whitespace() || c.is_control() || c == ':' || c == ',') {
-        return Err("the name may not contain spaces, control characters, ':' or ','");
+    if !name.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.')) {
+        return Err("names are letters, digits, _ - . only");
     }
     Ok(())
 }
 
+/// Two names that only differ in case are the same name.
+pub fn same_name(a: &str, b: &str) -> bool {
+    a.to_lowercase() == b.to_lowercase()
+}
+
 /// Chat text made safe to print on anyone's terminal: control characters (escape sequences,
-/// backspaces, bells, newlines) become `�`.
+/// backspaces, bells, newlines) and the invisible characters that reverse the direction of
+/// text (which can make a line display as something else) become `�`.
 pub fn clean_text(text: &str) -> String {
-    text.chars().map(|c| if c.is_control() { char::REPLACEMENT_CHARACTER } else { c }).collect()
+    text.chars().map(|c| if is_unsafe(c) { char::REPLACEMENT_CHARACTER } else { c }).collect()
+}
+
+fn is_unsafe(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
 }
 
 #[cfg(test)]
@@ -203,6 +225,18 @@ mod tests {
             let wire = message.to_string();
             assert_eq!(ClientMessage::parse(wire.as_bytes()), Ok(message));
         }
+    }
+
+    #[test]
+    fn short_messages_are_padded_so_a_refusal_always_fits() {
+        for message in [ClientMessage::Ping, ClientMessage::Leave, ClientMessage::Say("")] {
+            assert!(message.to_string().len() >= MIN_REQUEST_BYTES, "{message}");
+        }
+        assert_eq!(ServerMessage::Error(NOT_JOINED.into()).to_string().len(), MIN_REQUEST_BYTES);
+        assert_eq!(
+            ClientMessage::parse(ClientMessage::Say("hi").to_string().as_bytes()),
+            Ok(ClientMessage::Say("hi"))
+        );
     }
 
     #[test]
@@ -243,7 +277,18 @@ mod tests {
     fn names_are_short_and_plain() {
         assert!(check_name("alice_99").is_ok());
         assert!(check_name("Zoë").is_ok());
-        for bad in ["", "a b", "tab\there", "esc\x1b[31m", "x:y", "a,b", &"n".repeat(33)] {
+        assert!(check_name("j.doe-2_x").is_ok());
+        for bad in [
+            "",
+            "a b",
+            "tab\there",
+            "esc\x1b[31m",
+            "x:y",
+            "a,b",
+            &"n".repeat(33),
+            "alice\u{200B}",
+            "x\u{202E}gnp",
+        ] {
             assert!(check_name(bad).is_err(), "{bad:?} should be refused");
         }
     }
@@ -251,6 +296,7 @@ mod tests {
     #[test]
     fn control_characters_in_text_are_neutralised() {
         assert_eq!(clean_text("red \x1b[31m alert\x07\n"), "red �[31m alert��");
+        assert_eq!(clean_text("abc\u{202E}fed"), "abc�fed");
         assert_eq!(clean_text("plain text: ok"), "plain text: ok");
     }
 }

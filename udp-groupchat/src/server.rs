@@ -7,14 +7,17 @@
 //!
 //! **The hub** keeps a member table keyed by address, like module 3h's client table, and
 //! relays each line to the members only. It decides who is speaking from the sender's
-//! address, never from the text, so nobody can speak as someone else. And it admits an
+//! address, never from the text, so no member can speak as another just by writing a name.
+//! (Someone who can forge a member's source address, on a shared LAN, still could: a real
+//! protocol would add a secret per session, or encryption.) And it admits an
 //! address only after the address has answered a challenge: a `JOIN` whose source address
 //! was forged gets its `CHALLENGE` sent to the forged address, which cannot answer, so the
 //! forger cannot make the server send the chat to a victim. Replies to anyone who is not a
 //! member are never larger than what they sent, so a forged datagram cannot be amplified.
 //!
-//! The challenge's cookie is computed, not stored: a keyed hash (std's SipHash with a random
-//! key) of the address, the name and the current half-minute. To check a `HELLO` the server
+//! The challenge's cookie is computed, not stored: a keyed hash of the address, the name and
+//! the current half-minute, made with std's `RandomState` (a hasher with a random key;
+//! fine for a lesson, while real code would use a cryptographic MAC such as HMAC-SHA256). To check a `HELLO` the server
 //! computes it again. So forged `JOIN`s cost the server no memory at all (the idea of TCP's
 //! SYN cookies).
 
@@ -33,12 +36,17 @@ use shared::error::{Context, Result, describe_io_error};
 use shared::report::{Log, QuietArg, plural};
 use shared::shutdown::Shutdown;
 
-use crate::protocol::{BadMessage, ClientMessage, ServerMessage, check_name, clean_text};
+use crate::protocol::{
+    BadMessage, ClientMessage, NOT_JOINED, ServerMessage, check_name, clean_text, same_name,
+};
 use crate::{Course, bind_shared_port};
 
 /// How long a challenge's cookie stays valid: it is accepted in its own half-minute and the
 /// next one.
 const COOKIE_PERIOD: Duration = Duration::from_secs(30);
+
+/// The most names a `WELCOME` lists (it must fit in one datagram).
+const MAX_NAMES_LISTED: usize = 50;
 
 /// How often the hub looks for members who have gone silent.
 const IDLE_CHECK: Duration = Duration::from_secs(1);
@@ -83,7 +91,7 @@ pub struct ServerArgs {
 
     /// Longest chat line relayed, in bytes; a longer one is refused.
     #[arg(long, value_name = "BYTES", default_value_t = 1024,
-          value_parser = clap::value_parser!(u32).range(1..=60_000))]
+          value_parser = clap::value_parser!(u32).range(1..=16_384))]
     pub max_message: u32,
 }
 
@@ -194,12 +202,12 @@ impl<'a> Hub<'a> {
                     self.tell_everyone(&chat);
                 }
                 Some(_) => self.refuse(from, datagram.len(), "message too long"),
-                None => self.refuse(from, datagram.len(), "not a member: join first"),
+                None => self.refuse(from, datagram.len(), NOT_JOINED),
             },
             ClientMessage::Ping if self.members.contains_key(&from) => {
                 self.send(from, &ServerMessage::Pong);
             }
-            ClientMessage::Ping => self.refuse(from, datagram.len(), "not a member: join first"),
+            ClientMessage::Ping => self.refuse(from, datagram.len(), NOT_JOINED),
             ClientMessage::Leave => {
                 if let Some(member) = self.members.remove(&from) {
                     self.announce(&format!("{} left", member.name));
@@ -233,10 +241,14 @@ impl<'a> Hub<'a> {
         if let Err(why) = check_name(name) {
             return self.refuse(from, request_len, why);
         }
-        if self.members.get(&from).is_some_and(|member| member.name == name) {
-            return self.welcome(from, name); // a repeated HELLO (the first WELCOME was lost)
+        if let Some(member) = self.members.get(&from) {
+            if member.name == name {
+                return self.welcome(from, name); // a repeated HELLO (the first WELCOME was lost)
+            }
+            let why = format!("already joined as {}", member.name);
+            return self.refuse(from, request_len, &why);
         }
-        if self.members.iter().any(|(addr, member)| member.name == name && *addr != from) {
+        if self.members.values().any(|member| same_name(&member.name, name)) {
             return self.refuse(from, request_len, "that name is taken");
         }
         if self.members.len() >= self.args.max_members as usize && !self.members.contains_key(&from)
@@ -254,6 +266,11 @@ impl<'a> Hub<'a> {
         let mut online: Vec<String> =
             self.members.values().map(|member| member.name.clone()).collect();
         online.sort();
+        if online.len() > MAX_NAMES_LISTED {
+            let more = online.len() - MAX_NAMES_LISTED;
+            online.truncate(MAX_NAMES_LISTED);
+            online.push(format!("...({more}-more)"));
+        }
         self.send(to, &ServerMessage::Welcome { name: name.to_string(), online });
     }
 
@@ -273,6 +290,9 @@ impl<'a> Hub<'a> {
             .collect();
         for addr in gone {
             if let Some(member) = self.members.remove(&addr) {
+                // It was a member, so its address is proven: it may be told in full.
+                let why = format!("timed out: silent for more than {} s", timeout.as_secs_f64());
+                self.send(addr, &ServerMessage::Error(why));
                 self.summary.timeouts += 1;
                 self.announce(&format!("{} timed out", member.name));
             }
@@ -347,18 +367,29 @@ impl<'a> Hub<'a> {
 /// all. That is the design's flaw, kept here so it can be seen.
 fn run_broadcast(server: &Server, shutdown: &Shutdown, broadcast: SocketAddr) -> Result<Summary> {
     let log = &server.log;
+    // Relays go out from a second socket, on a port of its own: the server's own socket may
+    // receive its broadcasts (when it listens on 0.0.0.0), and must be able to tell them from
+    // clients' messages, or it would relay its relays forever, a broadcast storm.
+    let listening = server.local_addr()?;
+    let relay = bind_udp(SocketAddr::new(listening.ip(), 0))?;
+    relay.set_broadcast(true).context(|| "cannot set SO_BROADCAST")?;
+    let relay_port =
+        relay.local_addr().context(|| "cannot read the relay socket's address")?.port();
     log.info(format_args!(
         "!!!Server is ready!!! Relaying every datagram to the broadcast address {broadcast}; press Ctrl-C to stop."
     ));
     let mut summary = Summary::default();
     serve_datagrams(&server.socket, shutdown, log, |datagram, from| {
+        if from.port() == relay_port {
+            return; // one of our own relays, heard back
+        }
         if datagram.len() > server.args.max_message as usize {
             log.warn(format_args!("dropped {} bytes from {from}: too long", datagram.len()));
             return;
         }
         let text = clean_text(&String::from_utf8_lossy(datagram));
         log.message(format_args!("{text}"));
-        match server.socket.send_to(text.as_bytes(), broadcast) {
+        match relay.send_to(text.as_bytes(), broadcast) {
             Ok(_) => summary.messages += 1,
             Err(error) => {
                 log.warn(format_args!("could not broadcast: {}", describe_io_error(&error)));
@@ -390,10 +421,14 @@ impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "Chat closed: {} seen, {} relayed ({} deliveries); {} refused, {} timed out.",
+            "Chat closed: {} seen, {} relayed ({}); {} refused, {} timed out.",
             plural(self.members_seen, "member"),
             plural(self.messages, "message"),
-            self.deliveries,
+            if self.deliveries == 1 {
+                "1 delivery".to_string()
+            } else {
+                format!("{} deliveries", self.deliveries)
+            },
             self.refused,
             self.timeouts,
         )

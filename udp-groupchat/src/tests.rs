@@ -229,8 +229,9 @@ fn replies_to_strangers_are_never_larger_than_what_they_sent() {
 #[test]
 fn an_idle_member_is_dropped_and_announced() {
     let running = start_server(&["--idle-timeout", "0.5"]);
-    let _silent = Member::join(running.addr, "sleepy");
+    // awake joins first, so that it is already pinging when sleepy's silence begins.
     let awake = Member::join(running.addr, "awake");
+    let _silent = Member::join(running.addr, "sleepy");
     let deadline = Instant::now() + patience();
     awake.socket.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
     let mut buffer = [0u8; 256];
@@ -260,7 +261,7 @@ fn limits_on_members_names_and_messages_are_enforced() {
         join(&socket, running.addr, &"n".repeat(33), patience()).unwrap_err().to_string();
     assert!(long_name.contains("longer than 32"), "{long_name}");
     let bad_name = join(&socket, running.addr, "esc\x1b", patience()).unwrap_err().to_string();
-    assert!(bad_name.contains("control characters"), "{bad_name}");
+    assert!(bad_name.contains("names are letters, digits"), "{bad_name}");
     alice.say("this line is longer than ten bytes");
     let refusal = alice.next_matching(|m| matches!(m, ServerMessage::Error(_)));
     assert_eq!(refusal, ServerMessage::Error("message too long".into()));
@@ -414,24 +415,11 @@ fn the_client_gives_up_when_the_server_does_not_answer_the_join() {
 
 #[test]
 fn broadcast_mode_reaches_three_clients_on_one_port() {
-    // A free port, shared by the server (on 127.0.0.1) and three listeners (on 0.0.0.0), as
-    // the seed's clients share it. Only the loopback broadcast address is used.
-    let port = bind_udp("0.0.0.0:0".parse().unwrap()).unwrap().local_addr().unwrap().port();
-    let port_text = port.to_string();
-    let args = ServerArgs::try_parse_from([
-        "server",
-        "--port",
-        &port_text,
-        "--broadcast",
-        "127.255.255.255",
-    ])
-    .unwrap();
-    let (log, captured) = Log::capture(false);
-    let server = Server::bind(&args, log).unwrap();
-    let running = TestServer::start(server.local_addr().unwrap(), captured, move |shutdown| {
-        server.run(shutdown)
-    });
-
+    // The server binds a free port first (port 0); three listeners then share that port
+    // on 0.0.0.0, as the seed's clients share theirs. Only the loopback broadcast address
+    // is used.
+    let running = start_server(&["--broadcast", "127.255.255.255"]);
+    let port = running.addr.port();
     let listeners: Vec<UdpSocket> = (0..3)
         .map(|_| {
             let socket = bind_shared_port((Ipv4Addr::UNSPECIFIED, port).into()).unwrap();
@@ -449,4 +437,78 @@ fn broadcast_mode_reaches_three_clients_on_one_port() {
         assert_eq!(&buffer[..len], b"alice: hello, everyone", "listener {i}");
     }
     assert_eq!(running.stop().messages, 1);
+}
+
+#[test]
+fn broadcast_mode_does_not_relay_its_own_broadcasts() {
+    // Listening on 0.0.0.0, the server hears its own broadcasts; it must not relay them again.
+    // (No listener shares the port here: with SO_REUSEPORT, a listener on 0.0.0.0 could be
+    // handed the datagram meant for the server, one more flaw of the seed's design.)
+    let running = start_server(&["--host", "0.0.0.0", "--broadcast", "127.255.255.255"]);
+    let sender = bind_udp("127.0.0.1:0".parse().unwrap()).unwrap();
+    sender.send_to(b"bob: once", (Ipv4Addr::LOCALHOST, running.addr.port())).unwrap();
+    running.expect_log("bob: once");
+    thread::sleep(Duration::from_millis(300)); // a storm would relay thousands by now
+    assert_eq!(running.stop().messages, 1, "the server relayed its own broadcast");
+}
+
+#[test]
+fn a_member_cannot_rename_itself_silently() {
+    let running = start_server(&[]);
+    let alice = Member::join(running.addr, "alice");
+    let error = join(&alice.socket, running.addr, "mallory", patience()).unwrap_err().to_string();
+    assert!(error.contains("already joined as alice"), "{error}");
+    assert_eq!(running.stop().members_seen, 1);
+}
+
+#[test]
+fn names_differing_only_in_case_are_the_same_name() {
+    let running = start_server(&[]);
+    let _alice = Member::join(running.addr, "alice");
+    let socket = connect_udp(running.addr).unwrap();
+    let error = join(&socket, running.addr, "ALICE", patience()).unwrap_err().to_string();
+    assert!(error.contains("that name is taken"), "{error}");
+    running.stop();
+}
+
+#[test]
+fn a_member_dropped_for_silence_is_told_why() {
+    let running = start_server(&["--idle-timeout", "0.3"]);
+    let sleepy = Member::join(running.addr, "sleepy");
+    let told = sleepy.next_matching(|m| matches!(m, ServerMessage::Error(_)));
+    assert!(matches!(&told, ServerMessage::Error(why) if why.starts_with("timed out")), "{told:?}");
+    running.stop();
+}
+
+#[test]
+fn the_client_skips_a_line_too_long_and_goes_on() {
+    let running = start_server(&[]);
+    let mut input = b"frank\n".to_vec();
+    input.extend(vec![b'y'; 5000]);
+    input.extend_from_slice(b"\nstill here\n");
+    let mut out = Vec::new();
+    client::run(
+        &client_args(running.addr, &[]),
+        &Shutdown::new(),
+        io::Cursor::new(input),
+        false,
+        &mut out,
+    )
+    .unwrap();
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.contains("(that line is too long for the chat: not sent)"), "{out}");
+    assert!(out.contains("frank: still here"), "{out}");
+    running.stop();
+}
+
+#[test]
+fn a_refused_line_does_not_end_the_chat() {
+    let running = start_server(&["--max-message", "10"]);
+    let mut out = Vec::new();
+    let input = io::Cursor::new(b"gina\nthis line is far too long\nshort\n".to_vec());
+    client::run(&client_args(running.addr, &[]), &Shutdown::new(), input, false, &mut out).unwrap();
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.contains("(refused by the server: message too long)"), "{out}");
+    assert!(out.contains("gina: short"), "{out}");
+    running.stop();
 }

@@ -22,7 +22,7 @@ use shared::address::AddressArgs;
 use shared::datagram::{bind_udp, serve_datagrams};
 use shared::error::{Context, Result, describe_io_error};
 use shared::report::{Log, QuietArg, plural};
-use shared::shutdown::Shutdown;
+use shared::shutdown::{POLL_INTERVAL, Shutdown};
 
 use crate::Seed;
 use crate::handler::{Handler, Stats};
@@ -166,7 +166,11 @@ impl Server {
         // of them have finished: that is how shutdown joins them.
         thread::scope(|scope| {
             serve_datagrams(&handler.socket, shutdown, &handler.log, |data, client| {
-                let (permit, waited) = limit.acquire();
+                let Some((permit, waited)) = limit.acquire(shutdown) else {
+                    // The stop came while we waited for a place: this datagram is not started.
+                    handler.stats.discarded_at_shutdown.fetch_add(1, Ordering::Relaxed);
+                    return;
+                };
                 if waited {
                     handler.stats.waits_for_a_thread.fetch_add(1, Ordering::Relaxed);
                 }
@@ -229,15 +233,22 @@ impl ThreadLimit {
     }
 
     /// Takes a place, waiting for one to be freed if all are taken; also says whether it
-    /// had to wait.
-    fn acquire(&self) -> (Permit<'_>, bool) {
+    /// had to wait. `None` if a stop is requested while it waits (checked every
+    /// `POLL_INTERVAL`): after a stop, no new handler starts.
+    fn acquire(&self, shutdown: &Shutdown) -> Option<(Permit<'_>, bool)> {
         let mut live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
         let waited = *live >= self.max;
         while *live >= self.max {
-            live = self.freed.wait(live).unwrap_or_else(PoisonError::into_inner);
+            if shutdown.is_requested() {
+                return None;
+            }
+            live = match self.freed.wait_timeout(live, POLL_INTERVAL) {
+                Ok((live, _)) => live,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
         }
         *live += 1;
-        (Permit(self), waited)
+        Some((Permit(self), waited))
     }
 }
 
@@ -298,9 +309,10 @@ impl fmt::Display for Summary {
             Mode::Single => {}
             Mode::ThreadPerDatagram => write!(
                 f,
-                "; waited {} for a thread to finish (--max-threads {})",
+                "; waited {} for a thread to finish (--max-threads {}); discarded {} at shutdown",
                 plural(self.waits_for_a_thread, "time"),
-                self.threads
+                self.threads,
+                self.discarded_at_shutdown
             )?,
             Mode::Pool => write!(
                 f,

@@ -186,6 +186,22 @@ fn shutdown_joins_everything_in_every_mode() {
 }
 
 #[test]
+fn no_handler_starts_after_shutdown_at_the_thread_cap() {
+    // One place, a long request in it, two more datagrams waiting for the place: the stop
+    // must not start them (only the handler already working may finish).
+    let running =
+        start_server(&["--mode", "thread-per-datagram", "--max-threads", "1", "--work-ms", "500"]);
+    let socket = udp_client(running.addr);
+    for i in 0..3 {
+        socket.send(format!("request {i}").as_bytes()).unwrap();
+    }
+    running.expect_log("Received data from"); // the first handler is working
+    let (summary, took) = running.stop_timed();
+    assert_eq!(summary.handled, 1, "{summary}");
+    assert!(took < Duration::from_secs(1), "took {took:?}");
+}
+
+#[test]
 fn defaults_follow_the_seed() {
     let args = ServerArgs::try_parse_from(["server"]).unwrap();
     assert_eq!((args.address.host.as_str(), args.address.port), ("localhost", 6532));
