@@ -71,26 +71,22 @@ pub fn check_module(
     Ok(problems)
 }
 
-/// Lines of the solution that are still somewhere in the starter's module.
+/// Lines of a solution that are still in the starter's version of its file.
 fn leftover_solution_lines(
     workspace: &Path,
     scratch: &Path,
     module: &str,
     marked: &[Exercise],
 ) -> Result<Vec<String>> {
-    let mut starter_text = String::new();
-    for exercise in marked {
-        let path = scratch.join(&exercise.file);
-        starter_text +=
-            &fs::read_to_string(&path).context(|| format!("cannot read {}", path.display()))?;
-    }
     let mut problems = Vec::new();
     for exercise in marked {
-        let path = workspace.join(&exercise.file);
-        let reference =
-            fs::read_to_string(&path).context(|| format!("cannot read {}", path.display()))?;
+        let read = |path: &Path| {
+            fs::read_to_string(path).context(|| format!("cannot read {}", path.display()))
+        };
+        let reference = read(&workspace.join(&exercise.file))?;
+        let starter = read(&scratch.join(&exercise.file))?;
         for line in distinctive_lines(&reference, &exercise.region) {
-            if starter_text.lines().any(|l| l.trim() == line) {
+            if starter.lines().any(|l| l.trim() == line) {
                 problems.push(format!(
                     "{module}: solution code left in the starter ({}:{}): {line}",
                     exercise.file.display(),
