@@ -11,7 +11,8 @@
 //! client sends `message\n`, and reads bytes until a `\n` to get the echo, however the
 //! network splits them (see [`shared::framing`]).
 
-use std::io::{self, BufRead, BufReader, Write};
+use std::borrow::Borrow;
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
@@ -89,14 +90,14 @@ pub fn run(
                 format_args!("Connected to {server}. Type lines to send them; Ctrl-D quits."),
             )?;
         }
-        return echo_input(&stream, &mut echoes, input, out);
+        return echo_input(&mut echoes, input, out);
     }
     let message = args.echo.message();
     if message.contains('\n') {
         return Err(Error::msg("the message must be one line (no newline in --message)"));
     }
     repeat_and_check(&args.echo, message.as_bytes(), shutdown, out, |message| {
-        send_line_and_check(&stream, &mut echoes, message)
+        send_line_and_check(&mut echoes, message)
     })
 }
 
@@ -116,17 +117,19 @@ pub fn connect(server: SocketAddr, timeout: Duration) -> Result<TcpStream> {
 
 /// Sends `message` as one line and reads one line back: the echo, or an error line from
 /// the server (busy, line too long).
-pub fn send_line_and_check(
-    stream: &TcpStream,
-    echoes: &mut LineReader<impl BufRead>,
+///
+/// `echoes` reads from the connection; the same connection is written to through it (a
+/// `&TcpStream` can write), so one connection needs one file descriptor, not two.
+pub fn send_line_and_check<S: Read + Borrow<TcpStream>>(
+    echoes: &mut LineReader<BufReader<S>>,
     message: &[u8],
 ) -> Result<Echo> {
-    // BEGIN SOLUTION: send the message and a '\n' in one write, read one line back with echoes.read_line(), and compare it; a line starting with 'error: ' is the server refusing, a timeout is an error
+    // BEGIN SOLUTION: send the message and a '\n' in one write (to echoes.get_ref().get_ref().borrow(), the connection), read one line back with echoes.read_line(), and compare it; a line starting with 'error: ' is the server refusing, a timeout is an error
     let mut line = Vec::with_capacity(message.len() + 1);
     line.extend_from_slice(message);
     line.push(b'\n');
-    let mut writer = stream;
-    writer.write_all(&line).context(|| "cannot send to the server")?;
+    let mut stream: &TcpStream = echoes.get_ref().get_ref().borrow();
+    stream.write_all(&line).context(|| "cannot send to the server")?;
     match echoes.read_line() {
         Ok(Some(echo)) if echo == message => Ok(Echo::Same),
         Ok(Some(echo)) if echo.starts_with(b"error: ") => {
@@ -146,8 +149,7 @@ pub fn send_line_and_check(
 
 /// `--interactive`: every line of `input` goes to the server; every echo is printed.
 fn echo_input(
-    stream: &TcpStream,
-    echoes: &mut LineReader<impl BufRead>,
+    echoes: &mut LineReader<BufReader<&TcpStream>>,
     input: impl BufRead,
     out: &mut impl Write,
 ) -> Result<()> {
@@ -158,7 +160,7 @@ fn echo_input(
             Ok(None) => return Ok(()),
             Err(error) => return Err(Error::msg(format!("cannot read input: {error}"))),
         };
-        match send_line_and_check(stream, echoes, line)? {
+        match send_line_and_check(echoes, line)? {
             Echo::Same => output_line(out, format_args!("{}", as_text(line)))?,
             Echo::Different(echo) => output_line(out, format_args!("{}", as_text(&echo)))?,
             Echo::Missing => return Err(Error::msg("no echo within the timeout")),
@@ -168,11 +170,9 @@ fn echo_input(
 
 /// One load client: a connection that sends numbered lines and checks each echo.
 struct LineExchange {
-    /// Reads the echoes; the stream inside is also written to (through `&TcpStream`), so
-    /// each client needs one file descriptor, not two.
+    /// The connection, read (and, through it, written) by `send_line_and_check`.
     echoes: LineReader<BufReader<TcpStream>>,
     client: u32,
-    line: Vec<u8>,
 }
 
 impl LineExchange {
@@ -182,39 +182,20 @@ impl LineExchange {
             BufReader::with_capacity(LOAD_READ_BUFFER, stream),
             DEFAULT_MAX_LINE as usize,
         );
-        Ok(LineExchange { echoes, client, line: Vec::new() })
+        Ok(LineExchange { echoes, client })
     }
 }
 
 impl Exchange for LineExchange {
+    /// The interactive client's exchange, judged: any error (a refusal, a closed connection,
+    /// a missing echo, which over TCP means a stuck server) stops this load client.
     fn exchange(&mut self, sequence: u64) -> io::Result<Outcome> {
-        self.line.clear();
-        writeln!(
-            self.line,
-            "Hello, world ({}) client {} line {sequence}",
-            std::process::id(),
-            self.client
-        )?;
-        let mut stream = self.echoes.get_ref().get_ref();
-        stream.write_all(&self.line)?;
-        let sent = &self.line[..self.line.len() - 1];
-        match self.echoes.read_line() {
-            Ok(Some(echo)) if echo == sent => Ok(Outcome::Correct),
-            Ok(Some(echo)) if echo.starts_with(b"error: ") => {
-                Err(io::Error::other(format!("the server says: {}", as_text(&echo[7..]))))
-            }
-            Ok(Some(_)) => Ok(Outcome::Wrong),
-            Ok(None) => Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "the server closed the connection",
-            )),
-            // Over TCP a missing echo means a stuck server or connection, not a lost
-            // packet (TCP resends those): this client stops.
-            Err(LineError::Io(error)) if is_timeout(&error) => {
-                Err(io::Error::new(io::ErrorKind::TimedOut, "no echo within the timeout"))
-            }
-            Err(LineError::Io(error)) => Err(error),
-            Err(error @ LineError::TooLong { .. }) => Err(io::Error::other(error.to_string())),
+        let message =
+            format!("Hello, world ({}) client {} line {sequence}", std::process::id(), self.client);
+        match send_line_and_check(&mut self.echoes, message.as_bytes()) {
+            Ok(Echo::Same) => Ok(Outcome::Correct),
+            Ok(_) => Ok(Outcome::Wrong),
+            Err(error) => Err(io::Error::other(error.to_string())),
         }
     }
 }

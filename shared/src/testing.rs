@@ -99,11 +99,6 @@ impl<T: Send + 'static> ServerThread<T> {
         ServerThread { shutdown, finished }
     }
 
-    /// The server's stop signal (to request shutdown without waiting).
-    pub fn shutdown(&self) -> &Shutdown {
-        &self.shutdown
-    }
-
     /// Requests shutdown and waits up to `limit` for the server to return. `Err` says
     /// whether it was too slow or died, and how long the stop took.
     pub fn stop_within(self, limit: Duration) -> Result<(T, Duration), String> {
