@@ -287,6 +287,8 @@ impl Relay {
         let mut clients: HashMap<SocketAddr, Entry> = HashMap::new();
         let mut buffer = vec![0u8; RECV_BUFFER_SIZE];
         let mut next_sweep = started + SWEEP_INTERVAL;
+        // Orders clients heard from in the same millisecond, for eviction.
+        let mut datagrams: u64 = 0;
         while !shutdown.is_requested() {
             match self.listen.recv_from(&mut buffer) {
                 Ok((len, from)) => {
@@ -295,6 +297,8 @@ impl Relay {
                         self.entry_for(from, &mut clients, scope, shutdown, started, now_ms)
                     {
                         entry.client.heard(now_ms);
+                        entry.last_datagram = datagrams;
+                        datagrams += 1;
                         self.up.carry(&buffer[..len], &entry.client, &mut entry.flow);
                     }
                 }
@@ -390,7 +394,7 @@ impl Relay {
         self.new_client_lines.message(&self.log, || {
             format!("new client {addr}: relayed to {} from {upstream_addr}", self.server)
         });
-        Ok(Entry { client, flow: Flow::new(self.seed, number, Direction::Up) })
+        Ok(Entry { client, flow: Flow::new(self.seed, number, Direction::Up), last_datagram: 0 })
     }
 
     /// A client's reply thread: the server's datagrams on the client's upstream socket go
@@ -432,7 +436,7 @@ impl Relay {
     fn evict_least_recent(&self, clients: &mut HashMap<SocketAddr, Entry>) {
         let oldest = clients
             .iter()
-            .min_by_key(|(_, entry)| entry.client.last_heard())
+            .min_by_key(|(_, entry)| (entry.client.last_heard(), entry.last_datagram))
             .map(|(addr, _)| *addr);
         if let Some(addr) = oldest.and_then(|addr| clients.remove(&addr)).map(|entry| {
             entry.client.drop_from_table();
@@ -472,6 +476,9 @@ impl Relay {
 struct Entry {
     client: Arc<Client>,
     flow: Flow,
+    /// The number of the client's latest datagram among all clients' (a tie-breaker for
+    /// clients last heard from in the same millisecond).
+    last_datagram: u64,
 }
 
 /// A new socket towards `server`: on loopback if the server is, else on any address of its
