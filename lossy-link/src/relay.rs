@@ -424,7 +424,7 @@ impl Relay {
                          'port unreachable')",
                             self.server, client.addr
                         )
-                    })
+                    });
                 }
                 Err(error) => self.receive_failed.warn(&self.log, || {
                     format!("receive from the server failed: {}", describe_io_error(&error))

@@ -122,7 +122,7 @@ fn send_paced(
         client.send(&payload(i)).unwrap();
         if (i + 1) % 25 == 0 || i + 1 == count {
             wait_until(&format!("the relay has received {} datagrams", i + 1), || {
-                probe.up().received - already >= i + 1
+                probe.up().received - already > i
             });
             let forwarded = probe.up().forwarded;
             sink.wait_for(forwarded);
@@ -474,7 +474,7 @@ fn counts_rate_drops_when_the_rate_queue_is_full() {
     assert_eq!(arrivals.len() as u64, summary.up.forwarded);
     // The link's speed shows in the spacing of what got through (checked from below only).
     let span = arrivals.last().unwrap().at - arrivals[0].at;
-    let at_least = Duration::from_millis(90) * (arrivals.len() as u32 - 1);
+    let at_least = Duration::from_millis(90) * u32::try_from(arrivals.len() - 1).unwrap();
     assert!(span >= at_least, "{} datagrams in {span:?}, expected >= {at_least:?}", arrivals.len());
     // Counted every time, warned about only a few times.
     let lines = log.lines();
