@@ -380,6 +380,7 @@ impl Pipe {
         let copies: u64 = if fate.duplicate && !hold { 2 } else { 1 };
         let now = Instant::now();
         let mut queue = self.lock();
+        let earliest = queue.heap.peek().map(|Reverse(next)| next.release);
 
         // The delay queue's bounds, checked first: a datagram dropped here takes no link time.
         let waiting = queue.heap.len() as u64 + copies;
@@ -466,7 +467,11 @@ impl Pipe {
             }
         }
         drop(queue);
-        self.due.notify_one();
+        // Wake the sending thread only if it now has something earlier to wait for (it
+        // sleeps until the earliest release): a wake-up is a system call.
+        if earliest.is_none_or(|earliest| release < earliest) {
+            self.due.notify_one();
+        }
     }
 
     /// The direction's sending thread: sends each queued datagram when it is due, until

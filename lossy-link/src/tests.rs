@@ -152,7 +152,13 @@ struct Sink {
     addr: SocketAddr,
     stop: Arc<AtomicBool>,
     count: Arc<std::sync::atomic::AtomicU64>,
-    thread: JoinHandle<Vec<Arrival>>,
+    thread: Option<JoinHandle<Vec<Arrival>>>,
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
 }
 
 impl Sink {
@@ -179,7 +185,7 @@ impl Sink {
             }
             arrivals
         });
-        Sink { addr, stop, count, thread }
+        Sink { addr, stop, count, thread: Some(thread) }
     }
 
     fn received(&self) -> u64 {
@@ -193,9 +199,10 @@ impl Sink {
         });
     }
 
-    fn finish(self) -> Vec<Arrival> {
+    /// Stops the sink and returns what it received.
+    fn finish(mut self) -> Vec<Arrival> {
         self.stop.store(true, Ordering::SeqCst);
-        self.thread.join().unwrap()
+        self.thread.take().unwrap().join().unwrap()
     }
 }
 
@@ -356,6 +363,44 @@ fn delays_only_the_direction_asked_for() {
     let arrivals = sink.finish();
     assert_eq!(arrivals.len(), 1);
     assert_eq!((summary.up.delayed, summary.down.delayed), (0, 1));
+}
+
+#[test]
+fn impairs_the_replies_with_the_down_flags() {
+    let sink = Sink::start(true);
+    let relay = start_relay(sink.addr, &["--loss-down", "100%"]);
+    let client = client_of(&relay);
+    client.send(b"are you there?").unwrap();
+    sink.wait_for(1);
+    wait_until("the relay has lost the reply", || relay.probe.down().lost == 1);
+    client.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    assert!(client.recv(&mut [0; 64]).is_err(), "the reply should have been lost");
+    let summary = relay.stop();
+    assert_eq!((summary.up.forwarded, summary.down.received, summary.down.lost), (1, 1, 1));
+    assert_eq!(sink.finish().len(), 1, "the request itself went through");
+
+    // And the other way round: every reply doubled, no request touched.
+    let sink = Sink::start(true);
+    let relay = start_relay(sink.addr, &["--duplicate-down", "100%"]);
+    let client = client_of(&relay);
+    let (first, _) = exchange(&client, b"twice");
+    let mut second = vec![0; 64];
+    let len = client.recv(&mut second).expect("the duplicate reply");
+    assert_eq!((first.as_slice(), &second[..len]), (&b"echo:twice"[..], &b"echo:twice"[..]));
+    let summary = relay.stop();
+    assert_eq!((summary.up.duplicated, summary.down.duplicated), (0, 1));
+    assert_eq!(sink.finish().len(), 1, "the server got the request once");
+}
+
+#[test]
+fn help_names_the_defaults_and_the_directions() {
+    use clap::CommandFactory;
+    let help = Args::command().render_long_help().to_string();
+    for expected in
+        ["127.0.0.1:12001", "127.0.0.1:12000", "--loss-up", "--loss-down", "client -> server"]
+    {
+        assert!(help.contains(expected), "--help should mention {expected:?}:\n{help}");
+    }
 }
 
 // ---------------------------------------------------------------------------------------
