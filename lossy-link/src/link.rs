@@ -492,7 +492,7 @@ impl Pipe {
                         && queue.heap.peek().is_some_and(|Reverse(next)| next.release <= now)
                     {
                         if let Some(Reverse(next)) = queue.heap.pop() {
-                            queue.bytes -= next.packet.data.len() as u64;
+                            queue.bytes = queue.bytes.saturating_sub(next.packet.data.len() as u64);
                             due.push(next.packet);
                         }
                     }
@@ -532,13 +532,16 @@ impl Pipe {
 
     /// Counts every datagram still queued as discarded, and empties the queue.
     pub fn discard_queued(&self) {
-        let heap = std::mem::take(&mut self.lock().heap);
+        let heap = {
+            let mut queue = self.lock();
+            queue.bytes = 0;
+            std::mem::take(&mut queue.heap)
+        };
         for Reverse(entry) in heap {
             if !entry.packet.claimed.swap(true, Ordering::AcqRel) {
                 bump(&self.counters.discarded_at_stop);
             }
         }
-        self.lock().bytes = 0;
     }
 
     fn send(&self, data: &[u8], client: &Client) {

@@ -181,9 +181,15 @@ impl Relay {
     /// running second lets a caller learn the real address (with port 0 the OS picks one).
     pub fn bind(args: &Args, log: Log) -> Result<Relay> {
         let listen_addr = resolve("--listen", &args.listen)?;
-        let server = resolve("--to", &args.to)?;
         let listen =
             UdpSocket::bind(listen_addr).context(|| format!("cannot bind {listen_addr}"))?;
+        Relay::with_socket(args, listen, log)
+    }
+
+    /// Like [`bind`](Relay::bind), with a listening socket that is already bound (its
+    /// address wins over `--listen`): a test never has to free a port and bind it again.
+    pub fn with_socket(args: &Args, listen: UdpSocket, log: Log) -> Result<Relay> {
+        let server = resolve("--to", &args.to)?;
         let listen_addr = listen.local_addr().context(|| "cannot read the relay's address")?;
         if server == listen_addr {
             return Err(Error::msg(format!(
@@ -340,6 +346,9 @@ impl Relay {
                 Some("it is the server's own address")
             } else if from == self.listen_addr {
                 Some("it is the relay's own address")
+            } else if clients.values().any(|entry| entry.upstream_addr == from) {
+                // --to leads back to this relay (e.g. --listen 0.0.0.0:P --to 127.0.0.1:P).
+                Some("it is one of the relay's own upstream sockets")
             } else {
                 None
             };
@@ -394,7 +403,12 @@ impl Relay {
         self.new_client_lines.message(&self.log, || {
             format!("new client {addr}: relayed to {} from {upstream_addr}", self.server)
         });
-        Ok(Entry { client, flow: Flow::new(self.seed, number, Direction::Up), last_datagram: 0 })
+        Ok(Entry {
+            client,
+            flow: Flow::new(self.seed, number, Direction::Up),
+            last_datagram: 0,
+            upstream_addr,
+        })
     }
 
     /// A client's reply thread: the server's datagrams on the client's upstream socket go
@@ -479,6 +493,8 @@ struct Entry {
     /// The number of the client's latest datagram among all clients' (a tie-breaker for
     /// clients last heard from in the same millisecond).
     last_datagram: u64,
+    /// The address of the client's upstream socket.
+    upstream_addr: SocketAddr,
 }
 
 /// A new socket towards `server`: on loopback if the server is, else on any address of its

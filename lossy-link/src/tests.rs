@@ -591,6 +591,30 @@ fn ignores_datagrams_from_the_server_itself() {
     assert_eq!((summary.refused, summary.clients, summary.up.received), (1, 0, 0));
 }
 
+#[test]
+fn does_not_loop_when_the_server_address_leads_back_to_the_relay() {
+    // --listen 0.0.0.0:P --to 127.0.0.1:P: the upstream socket sends to the relay itself.
+    // The datagram must stop at the first hop instead of going round forever.
+    let listen = UdpSocket::bind("0.0.0.0:0").unwrap();
+    let port = listen.local_addr().unwrap().port();
+    let to = format!("127.0.0.1:{port}");
+    let args = Args::try_parse_from(["lossy-link", "--to", &to]).unwrap();
+    let (log, captured) = Log::capture(false);
+    let relay = Relay::with_socket(&args, listen, log).unwrap();
+    let shutdown = Shutdown::new();
+    let running = {
+        let shutdown = shutdown.clone();
+        thread::spawn(move || relay.run(&shutdown))
+    };
+    let client = bind_loopback();
+    client.send_to(b"round and round?", ("127.0.0.1", port)).unwrap();
+    let refused = captured.wait_for("one of the relay's own upstream sockets", PATIENCE);
+    shutdown.request();
+    let summary = running.join().unwrap().unwrap();
+    assert!(refused.is_some(), "{}", captured.text());
+    assert_eq!((summary.clients, summary.refused, summary.up.forwarded), (1, 1, 1), "{summary}");
+}
+
 // ---------------------------------------------------------------------------------------
 // Flags
 // ---------------------------------------------------------------------------------------
