@@ -346,7 +346,7 @@ impl Relay {
                 Some("it is the server's own address")
             } else if from == self.listen_addr {
                 Some("it is the relay's own address")
-            } else if clients.values().any(|entry| entry.upstream_addr == from) {
+            } else if clients.values().any(|entry| is_same_socket(entry.upstream_addr, from)) {
                 // --to leads back to this relay (e.g. --listen 0.0.0.0:P --to 127.0.0.1:P).
                 Some("it is one of the relay's own upstream sockets")
             } else {
@@ -495,6 +495,12 @@ struct Entry {
     last_datagram: u64,
     /// The address of the client's upstream socket.
     upstream_addr: SocketAddr,
+}
+
+/// Whether a datagram from `from` could come from the socket bound to `local` (bound to
+/// an unspecified address, a socket sends from whichever address the route picks).
+fn is_same_socket(local: SocketAddr, from: SocketAddr) -> bool {
+    local.port() == from.port() && (local.ip().is_unspecified() || local.ip() == from.ip())
 }
 
 /// A new socket towards `server`: on loopback if the server is, else on any address of its
