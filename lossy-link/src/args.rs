@@ -8,8 +8,6 @@
 
 use std::time::Duration;
 
-use shared::report::QuietArg;
-
 use crate::units::{
     Percent, Rate, parse_bytes, parse_duration, parse_percent, parse_rate, show_duration,
 };
@@ -159,9 +157,10 @@ pub struct Args {
           help_heading = BOUNDS)]
     pub idle_timeout: Duration,
 
-    /// `--quiet`: no line per new or idle client.
-    #[command(flatten)]
-    pub output: QuietArg,
+    /// Do not print a line per new or idle client (the ready line, the warnings and the
+    /// summary still print). Use it when measuring speed.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// What the link does to datagrams going one way.

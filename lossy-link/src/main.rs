@@ -14,7 +14,8 @@ fn main() -> ExitCode {
     let shutdown = Shutdown::new();
     // Ctrl-C stops the relay (it prints its summary); an error is one line on stderr and
     // exit status 1.
-    exit_code(install_ctrl_c(&shutdown).and_then(|()| {
-        lossy_link::run(&args, Log::stdout(args.output.quiet), &shutdown).map(|_| ())
-    }))
+    exit_code(
+        install_ctrl_c(&shutdown)
+            .and_then(|()| lossy_link::run(&args, Log::stdout(args.quiet), &shutdown).map(|_| ())),
+    )
 }
