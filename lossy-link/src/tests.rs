@@ -98,10 +98,16 @@ fn client_of(relay: &Running) -> UdpSocket {
 }
 
 /// Waits until `done()` holds, or fails the test saying `what` after [`PATIENCE`].
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+fn wait_until(what: &str, done: impl FnMut() -> bool) {
+    wait_until_else(done, || what.to_string());
+}
+
+/// [`wait_until`], with a failure message made at the time of failure (`what()` can show
+/// what has arrived by then).
+fn wait_until_else(mut done: impl FnMut() -> bool, what: impl FnOnce() -> String) {
     let deadline = Instant::now() + PATIENCE;
     while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        assert!(Instant::now() < deadline, "timed out waiting until {}", what());
         thread::sleep(Duration::from_millis(1));
     }
 }
@@ -125,7 +131,17 @@ fn send_paced(
                 probe.up().received - already > i
             });
             let forwarded = probe.up().forwarded;
-            sink.wait_for(forwarded);
+            wait_until_else(
+                || sink.received() >= forwarded,
+                || {
+                    format!(
+                        "the server has received the {forwarded} datagrams forwarded (it has \
+                         {}; relay: {})",
+                        sink.received(),
+                        probe.up()
+                    )
+                },
+            );
         }
     }
 }
@@ -494,7 +510,9 @@ fn drops_idle_clients_and_gives_them_a_new_socket_when_they_return() {
     let summary = relay.stop();
     let arrivals = sink.finish();
     assert_ne!(arrivals[0].from, arrivals[1].from, "a new upstream socket after the idle drop");
-    assert_eq!((summary.clients, summary.idle_dropped), (2, 1));
+    assert_eq!(summary.clients, 2, "the client came back as a new one");
+    // The second entry may go idle too before the stop, on a slow machine.
+    assert!(summary.idle_dropped >= 1, "the first entry was dropped when idle: {summary}");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -507,6 +525,7 @@ fn counts_rate_drops_when_the_rate_queue_is_full() {
     // 10,000 bytes/s: one 1,000-byte datagram every 100 ms; at most 4 on the link.
     let relay = start_relay(sink.addr, &["--rate", "10k", "--rate-queue", "4"]);
     let client = client_of(&relay);
+    let first_sent = Instant::now();
     send_paced(&client, &relay.probe, &sink, 40, |_| vec![b'x'; 1_000]);
     let accepted = 40 - relay.probe.up().rate_dropped;
     sink.wait_for(accepted);
@@ -517,10 +536,12 @@ fn counts_rate_drops_when_the_rate_queue_is_full() {
     assert!(summary.up.rate_dropped >= 20, "a burst of 40 into a queue of 4: {}", summary.up);
     assert_eq!(summary.up.forwarded + summary.up.rate_dropped, 40, "{}", summary.up);
     assert_eq!(arrivals.len() as u64, summary.up.forwarded);
-    // The link's speed shows in the spacing of what got through (checked from below only).
-    let span = arrivals.last().unwrap().at - arrivals[0].at;
-    let at_least = Duration::from_millis(90) * u32::try_from(arrivals.len() - 1).unwrap();
-    assert!(span >= at_least, "{} datagrams in {span:?}, expected >= {at_least:?}", arrivals.len());
+    // The link's speed shows in when the last one got through: each of the n datagrams
+    // takes 100 ms on the link, so the last cannot leave before n * 100 ms after the first
+    // was sent (checked from below only: a loaded machine can only make it later).
+    let took = arrivals.last().unwrap().at - first_sent;
+    let at_least = Duration::from_millis(100) * u32::try_from(arrivals.len()).unwrap();
+    assert!(took >= at_least, "{} datagrams in {took:?}, expected >= {at_least:?}", arrivals.len());
     // Counted every time, warned about only a few times.
     let lines = log.lines();
     let warnings = lines.iter().filter(|line| line.contains("rate queue full")).count();
