@@ -102,6 +102,17 @@ pub fn serve_datagrams_with_ticks(
     Ok(())
 }
 
+/// What a UDP server does with a failed `recv_from`: nothing, when the error is harmless
+/// (its read timeout expired, Ctrl-C interrupted it, or on Windows a gone client's "port
+/// unreachable" came back: see [`is_harmless_receive_error`]); otherwise a warning. Either
+/// way the error concerns one datagram, not the server, so the server goes round its loop
+/// again.
+pub fn report_receive_error(log: &Log, error: &io::Error) {
+    if !is_harmless_receive_error(error) {
+        log.warn(format_args!("receive failed: {}", describe_io_error(error)));
+    }
+}
+
 /// Bytes written the way Python prints them, `b'Hello, world'`, as the course's notebooks
 /// show received data: printable ASCII as is, `\t` `\n` `\r` `\\` `\'` escaped, any other
 /// byte as `\xNN`. At most `max_bytes` bytes are shown, then `...` and the full length.

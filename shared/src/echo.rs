@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use crate::datagram::bytes_literal;
 use crate::error::{Error, Result};
-use crate::load::{parse_seconds, parse_seconds_or_zero};
+use crate::flags::{parse_count, parse_seconds, parse_seconds_or_zero};
 use crate::report::output_line;
 use crate::shutdown::Shutdown;
 
@@ -33,7 +33,7 @@ const SHOWN_BYTES: usize = 80;
 pub struct EchoArgs {
     /// Messages to send [default: 5]. In load mode: the most each client sends (default: no
     /// limit, until --duration is up).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", value_parser = parse_count)]
     pub count: Option<u64>,
 
     /// Seconds between messages (0 for none).

@@ -9,6 +9,7 @@
 //! | [`binary`] | the life of a server binary: Ctrl-C, bind, run, exit code |
 //! | [`address`] | `--host` and `--port` flags with per-module defaults, resolved to a socket address |
 //! | [`error`] | one error type, one-line messages (`error: cannot bind ...`), exit codes |
+//! | [`flags`] | parsing seconds and counts, with errors that say the rule in words |
 //! | [`datagram`] | UDP sizes, and showing a datagram as text without ever panicking |
 //! | [`echo`] | the echo clients' loop: send N times, check every echo |
 //! | [`framing`] | reading a TCP byte stream as lines, with a maximum line length |
@@ -22,6 +23,7 @@ pub mod binary;
 pub mod datagram;
 pub mod echo;
 pub mod error;
+pub mod flags;
 pub mod framing;
 pub mod load;
 pub mod report;
