@@ -107,10 +107,20 @@ pub fn output_line(out: &mut impl Write, line: fmt::Arguments<'_>) -> crate::Res
     writeln!(out, "{line}").map_err(|e| crate::Error::io("cannot write the output", e))
 }
 
-/// `count` and `noun`, in the plural unless the count is one: `1 datagram`, `2 datagrams`.
+/// `count` and `noun`, in the plural unless the count is one: `1 datagram`, `2 datagrams`,
+/// `2 replies`, `2 echoes`.
 pub fn plural(count: impl Into<u64>, noun: &str) -> String {
     let count = count.into();
-    if count == 1 { format!("1 {noun}") } else { format!("{count} {noun}s") }
+    if count == 1 {
+        return format!("1 {noun}");
+    }
+    match noun.strip_suffix('y') {
+        Some(stem) if !stem.ends_with(['a', 'e', 'o', 'u']) => format!("{count} {stem}ies"),
+        _ if noun.ends_with("o") || noun.ends_with("s") || noun.ends_with("sh") => {
+            format!("{count} {noun}es")
+        }
+        _ => format!("{count} {noun}s"),
+    }
 }
 
 /// The lines a [`Log::capture`] log has received. Clones share the same lines.
@@ -159,6 +169,10 @@ mod tests {
         assert_eq!(plural(0u64, "client"), "0 clients");
         assert_eq!(plural(1u32, "client"), "1 client");
         assert_eq!(plural(2u64, "datagram"), "2 datagrams");
+        assert_eq!(plural(3u64, "reply"), "3 replies");
+        assert_eq!(plural(1u64, "echo"), "1 echo");
+        assert_eq!(plural(2u64, "echo"), "2 echoes");
+        assert_eq!(plural(2u64, "day"), "2 days");
     }
 
     #[test]
