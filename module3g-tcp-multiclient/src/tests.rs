@@ -112,7 +112,8 @@ fn a_line_split_across_packets_is_one_line() {
     thread::sleep(Duration::from_millis(50)); // let the first half travel on its own
     client.send(b"world\n");
     assert_eq!(client.read_line().as_deref(), Some("Hello, world"));
-    running.expect_log("data: b'Hello, world', count: 1");
+    running.expect_log("data: b'Hello, ', lines so far: 0");
+    running.expect_log(r"data: b'world\n', lines so far: 1");
     drop(client);
     running.expect_log("closed after 1 line");
     running.stop();
@@ -125,7 +126,8 @@ fn lines_joined_in_one_packet_are_separate_lines() {
     client.send(b"one\ntwo\nthree\n");
     let echoes: Vec<_> = (0..3).map(|_| client.read_line().unwrap()).collect();
     assert_eq!(echoes, ["one", "two", "three"]);
-    running.expect_log("data: b'three', count: 3");
+    drop(client);
+    running.expect_log("closed after 3 lines");
     running.stop();
 }
 
@@ -149,10 +151,12 @@ fn logs_like_the_notebook() {
     let peer = client.stream.local_addr().unwrap();
     let spawning = running.expect_log(&format!("connection from {peer}, spawning echo thread "));
     let thread = spawning.rsplit(' ').next().unwrap().to_string();
-    let received = running.expect_log("data: b'Hello, world (27556)', count: 1");
+    let received = running.expect_log(r"data: b'Hello, world (27556)\n', lines so far: 1");
     assert_eq!(
         received,
-        format!("{thread}: received data from {peer}\n  data: b'Hello, world (27556)', count: 1")
+        format!(
+            "{thread}: received data from {peer}\n  data: b'Hello, world (27556)\\n', lines so far: 1"
+        )
     );
     drop(client);
     running.expect_log(&format!(
@@ -228,6 +232,29 @@ fn a_client_that_never_reads_does_not_block_the_others() {
 }
 
 #[test]
+fn a_client_that_never_reads_is_disconnected_after_the_idle_timeout() {
+    let running = start_server(&["--idle-timeout", "1"]);
+    let hog = Client::connect(running.addr);
+    socket2::SockRef::from(&hog.stream).set_recv_buffer_size(16 * 1024).unwrap();
+    hog.stream.set_write_timeout(Some(Duration::from_millis(200))).unwrap();
+    let block = vec![b'x'; 64 * 1024];
+    // Write until the buffers on both sides are full and our own write times out.
+    let mut stream = &hog.stream;
+    for _ in 0..1000 {
+        if stream.write_all(&block).is_err() {
+            break;
+        }
+    }
+    let summary = running.log.wait_for("idle too long", patience() + Duration::from_secs(2));
+    assert!(
+        summary.is_some(),
+        "a client that never reads its echoes should be dropped after --idle-timeout:\n{}",
+        running.log.text()
+    );
+    assert_eq!(running.stop().idle, 1, "the summary should count the dropped client");
+}
+
+#[test]
 fn a_connection_over_max_clients_is_told_the_server_is_busy() {
     let running = start_server(&["--max-clients", "2"]);
     let mut first = Client::connect(running.addr);
@@ -247,20 +274,61 @@ fn a_connection_over_max_clients_is_told_the_server_is_busy() {
 }
 
 #[test]
-fn a_line_over_max_line_gets_an_error_line_and_is_closed() {
-    let running = start_server(&["--max-line", "10"]);
+fn the_course_client_gets_its_echoes_without_newlines() {
+    // TCPSimpleClient.py: connect, then five times sendall(b'Hello, world (PID)') and
+    // recv(1024). No newline: the server must echo what it gets, as it gets it.
+    let running = start_server(&[]);
+    let mut stream = TcpStream::connect_timeout(&running.addr, patience()).unwrap();
+    stream.set_read_timeout(Some(patience())).unwrap();
+    let message = b"Hello, world (27556)";
+    for i in 1..=5 {
+        stream.write_all(message).unwrap();
+        let mut echo = Vec::new();
+        let mut buffer = [0u8; 1024];
+        while echo.len() < message.len() {
+            let len = stream.read(&mut buffer).unwrap_or_else(|e| {
+                panic!("echo {i} of 5: expected {message:?} back, got {echo:?} and then {e}")
+            });
+            assert_ne!(len, 0, "echo {i} of 5: the server closed the connection");
+            echo.extend_from_slice(&buffer[..len]);
+        }
+        assert_eq!(echo, message, "echo {i} of 5 should be the same bytes");
+    }
+    drop(stream);
+    // Five messages without a newline are one line (and the notebook would say five).
+    running.expect_log("end of data, stopping: connection from");
+    running.expect_log("closed after 1 line");
+    running.stop();
+}
+
+#[test]
+fn a_long_line_is_echoed_whole_as_it_arrives() {
+    let running = start_server(&[]);
     let mut client = Client::connect(running.addr);
-    assert_eq!(client.echo("0123456789"), "0123456789"); // exactly the limit: fine
-    client.send(b"0123456789X\n");
-    assert_eq!(
-        client.read_line().as_deref(),
-        Some("error: line longer than 10 bytes; closing the connection")
-    );
-    assert!(client.wait_for_close());
+    let long = "y".repeat(1_000_000);
+    let writer = {
+        let mut stream = client.stream.try_clone().unwrap();
+        let line = format!("{long}\n");
+        thread::spawn(move || stream.write_all(line.as_bytes()))
+    };
+    assert_eq!(client.read_line().map(|line| line.len()), Some(1_000_000), "the echo was cut");
+    writer.join().unwrap().unwrap();
+    assert_eq!(client.echo("short"), "short");
+    drop(client);
+    running.expect_log("closed after 2 lines");
+    running.stop();
+}
+
+#[test]
+fn a_client_idle_past_the_idle_timeout_is_disconnected() {
+    let running = start_server(&["--idle-timeout", "0.5"]);
+    let mut idle = Client::connect(running.addr);
+    idle.echo("hello, then silence");
+    assert!(idle.wait_for_close(), "the idle connection should be closed by the server");
+    running.expect_log("idle too long: connection from");
     let mut other = Client::connect(running.addr);
-    assert_eq!(other.echo("short"), "short");
-    let summary = running.stop();
-    assert_eq!(summary.lines_too_long, 1);
+    assert_eq!(other.echo("still serving"), "still serving");
+    assert_eq!(running.stop().idle, 1, "the summary should count the idle connection");
 }
 
 #[test]
@@ -294,7 +362,10 @@ fn refuses_to_start_on_a_port_already_in_use() {
 fn defaults_follow_the_notebook_and_the_limits() {
     let args = ServerArgs::try_parse_from(["server"]).unwrap();
     assert_eq!(args.address.resolve().unwrap(), "127.0.0.1:12354".parse().unwrap());
-    assert_eq!((args.max_clients, args.max_line, args.backlog), (10_000, 64 * 1024, 1024));
+    assert_eq!(
+        (args.max_clients, args.idle_timeout, args.backlog),
+        (10_000, Duration::from_secs(60), 1024)
+    );
     let args = ClientArgs::try_parse_from(["client"]).unwrap();
     assert_eq!(args.address.resolve().unwrap(), "127.0.0.1:12354".parse().unwrap());
 }
