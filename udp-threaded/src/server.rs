@@ -1,9 +1,10 @@
 //! The UDP server in three modes: `single`, `thread-per-datagram` and `pool`.
 //!
-//! All three share the receiving loop ([`serve_datagrams`]: the seed's `while True:
-//! data, client_address = server_socket.recvfrom(1024)`) and the handler
-//! ([`Handler::handle`]: the seed's `handle_client`). They differ only in who runs the
-//! handler:
+//! All three share the receiving loop ([`receive_loop`]: the seed's `while True:
+//! data, client_address = server_socket.recvfrom(1024)`, the loop you wrote in the first
+//! lessons, now taking what to do with a datagram as a parameter) and the handler
+//! ([`Handler::handle`]: the seed's `handle_client`). They differ only in what they do with
+//! a datagram, that is, in who runs the handler:
 //!
 //! | mode | who handles a datagram | while it works, the loop... |
 //! |---|---|---|
@@ -12,14 +13,14 @@
 //! | `pool` | one of `--workers` threads, started once | ...queues the next datagram for a free worker |
 
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread;
 use std::time::Duration;
 
 use shared::address::AddressArgs;
-use shared::datagram::{bind_udp, serve_datagrams};
+use shared::datagram::{RECV_BUFFER_SIZE, bind_udp, report_receive_error};
 use shared::error::{Context, Result, describe_io_error};
 use shared::report::{Log, QuietArg, plural};
 use shared::shutdown::{POLL_INTERVAL, Shutdown};
@@ -149,9 +150,9 @@ impl Server {
 
     /// The seed's "without threading": the loop handles each datagram itself.
     fn run_single(&self, shutdown: &Shutdown) -> Result<()> {
-        // BEGIN SOLUTION: serve_datagrams on the handler's socket, handling each datagram right there in the loop
+        // BEGIN SOLUTION: run receive_loop on the handler's socket, handling each datagram right there in the loop
         let handler = &*self.handler;
-        serve_datagrams(&handler.socket, shutdown, &handler.log, |data, client| {
+        receive_loop(&handler.socket, shutdown, &handler.log, |data, client| {
             handler.handle(data, client);
         })
         // END SOLUTION
@@ -159,13 +160,13 @@ impl Server {
 
     /// The seed's server: a thread per datagram, at most `--max-threads` alive at once.
     fn run_thread_per_datagram(&self, shutdown: &Shutdown) -> Result<()> {
-        // BEGIN SOLUTION: inside thread::scope, serve_datagrams; for each datagram take a place from a ThreadLimit (count the waits), copy the data, and spawn a scoped thread that handles it and then frees its place
+        // BEGIN SOLUTION: inside thread::scope, run receive_loop; for each datagram take a place from a ThreadLimit (count the waits), copy the data, and spawn a scoped thread that handles it and then frees its place
         let handler = &*self.handler;
         let limit = ThreadLimit::new(self.args.max_threads as usize);
         // Every handler thread runs inside this scope, and the scope does not end until all
         // of them have finished: that is how shutdown joins them.
         thread::scope(|scope| {
-            serve_datagrams(&handler.socket, shutdown, &handler.log, |data, client| {
+            receive_loop(&handler.socket, shutdown, &handler.log, |data, client| {
                 let Some((permit, waited)) = limit.acquire(shutdown) else {
                     // The stop came while we waited for a place: this datagram is not started.
                     handler.stats.discarded_at_shutdown.fetch_add(1, Ordering::Relaxed);
@@ -197,7 +198,7 @@ impl Server {
 
     /// Workers started once, fed through a bounded queue.
     fn run_pool(&self, shutdown: &Shutdown) -> Result<()> {
-        // BEGIN SOLUTION: start a WorkerPool, serve_datagrams submitting each datagram as a Job (count it in stats.dropped when the queue is full), then drop the pool to join its workers
+        // BEGIN SOLUTION: start a WorkerPool, run receive_loop submitting each datagram as a Job (count it in stats.dropped when the queue is full), then drop the pool to join its workers
         let handler = &self.handler;
         let pool = WorkerPool::new(
             self.args.workers as usize,
@@ -205,7 +206,7 @@ impl Server {
             handler,
             shutdown,
         )?;
-        serve_datagrams(&handler.socket, shutdown, &handler.log, |data, client| {
+        receive_loop(&handler.socket, shutdown, &handler.log, |data, client| {
             if pool.submit(Job { data: data.to_vec(), client }).is_err() {
                 // The queue is full: drop the datagram rather than wait (UDP's way).
                 handler.stats.dropped.fetch_add(1, Ordering::Relaxed);
@@ -215,6 +216,31 @@ impl Server {
         Ok(())
         // END SOLUTION
     }
+}
+
+/// The loop of the first lessons (udp-uppercase, module 3h), with what to do with each
+/// datagram passed in as `on_datagram`: receive datagrams on `socket` until `shutdown` is
+/// requested, and hand each one, with its sender's address, to `on_datagram`.
+pub fn receive_loop(
+    socket: &UdpSocket,
+    shutdown: &Shutdown,
+    log: &Log,
+    mut on_datagram: impl FnMut(&[u8], SocketAddr),
+) -> Result<()> {
+    // std cannot interrupt a blocked `recv_from` from another thread, so the loop wakes up
+    // every POLL_INTERVAL to see whether Ctrl-C asked it to stop.
+    socket
+        .set_read_timeout(Some(POLL_INTERVAL))
+        .context(|| "cannot set the socket's read timeout")?;
+    // Big enough for any datagram: the seed's `recvfrom(1024)` cuts longer ones.
+    let mut buffer = vec![0u8; RECV_BUFFER_SIZE];
+    while !shutdown.is_requested() {
+        match socket.recv_from(&mut buffer) {
+            Ok((len, client)) => on_datagram(&buffer[..len], client),
+            Err(error) => report_receive_error(log, &error),
+        }
+    }
+    Ok(())
 }
 
 /// A cap on live handler threads: a counting semaphore built from a `Mutex` and a `Condvar`.
@@ -316,8 +342,10 @@ impl fmt::Display for Summary {
             )?,
             Mode::Pool => write!(
                 f,
-                "; {} workers; dropped {} (queue full); discarded {} still queued at shutdown",
-                self.threads, self.dropped, self.discarded_at_shutdown
+                "; {}; dropped {} (queue full); discarded {} still queued at shutdown",
+                plural(self.threads, "worker"),
+                self.dropped,
+                self.discarded_at_shutdown
             )?,
         }
         if self.mode != Mode::Pool && self.dropped > 0 {
