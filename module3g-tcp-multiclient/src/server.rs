@@ -7,7 +7,7 @@
 //! | `s = socket.socket(AF_INET, SOCK_STREAM)`, `s.bind(...)`, `s.listen()` | [`listen`] (with a backlog you choose) |
 //! | `while True:` / `print("Main thread waiting for connections")` | the loop in [`Server::run`] |
 //! | `srvConn, addr = s.accept()` | `self.listener.accept()` |
-//! | `eThread = EchoThread(srvConn)`, `eThread.start()` | [`Server::spawn_echo_thread`] |
+//! | `eThread = EchoThread(srvConn)`, `eThread.start()` | `Server::spawn_echo_thread` |
 //! | `EchoThread.run` | [`crate::connection::Connection::serve`] |
 //!
 //! **Stopping.** A thread blocked in `accept` cannot be interrupted in std. The server

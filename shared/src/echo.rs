@@ -46,7 +46,7 @@ pub struct EchoArgs {
           allow_negative_numbers = true)]
     pub timeout: Duration,
 
-    /// What to send instead of 'Hello, world (<pid>)'.
+    /// What to send instead of `Hello, world (<pid>)`.
     #[arg(long, short, value_name = "TEXT")]
     pub message: Option<String>,
 }

@@ -73,6 +73,7 @@ where
         clients: plan.clients,
         connecting: started - setting_up,
         elapsed: started.elapsed(),
+        interrupted: shutdown.is_requested(),
         ..LoadSummary::default()
     };
     for tally in tallies {
@@ -194,6 +195,9 @@ fn run_client(
                 break;
             }
         };
+        if outcome == Outcome::Lost && shutdown.is_requested() {
+            break; // Ctrl-C cut the wait short: the reply was not lost, we stopped waiting
+        }
         tally.requests += 1;
         match outcome {
             Outcome::Correct => {

@@ -34,6 +34,8 @@ pub struct LoadSummary {
     /// The fewest correct replies any one client got: far below the average means some
     /// clients were starved while others were served.
     pub fewest_replies: Option<u64>,
+    /// Whether Ctrl-C cut the run short (the counts are then those of the part that ran).
+    pub interrupted: bool,
 }
 
 impl LoadSummary {
@@ -60,6 +62,9 @@ impl LoadSummary {
     /// `Ok` if every request got its correct reply; otherwise an error that says what
     /// went wrong (a client's exit status follows from it).
     pub fn check(&self) -> Result<()> {
+        if self.interrupted {
+            return Err(Error::stopped());
+        }
         if let Some(error) = &self.first_error {
             return Err(Error::msg(format!(
                 "{} of {} clients stopped early; the first because: {error}",
@@ -87,9 +92,10 @@ impl fmt::Display for LoadSummary {
         if self.connecting >= Duration::from_millis(100) {
             write!(f, " (connected in {:.1} s)", self.connecting.as_secs_f64())?;
         }
+        let stopped = if self.interrupted { " (stopped by Ctrl-C)" } else { "" };
         write!(
             f,
-            ", {:.1} s: {} requests, {} replies, {} lost, {} wrong, {:.0} requests/s",
+            ", {:.1} s{stopped}: {} requests, {} replies, {} lost, {} wrong, {:.0} requests/s",
             self.elapsed.as_secs_f64(),
             self.requests,
             self.replies,
