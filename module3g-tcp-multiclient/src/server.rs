@@ -5,8 +5,8 @@
 //! | notebook | here |
 //! |---|---|
 //! | `s = socket.socket(AF_INET, SOCK_STREAM)`, `s.bind(...)`, `s.listen()` | [`listen`] (with a backlog you choose) |
-//! | `while True:` / `print("Main thread waiting for connections")` | the loop in [`Server::run`] |
-//! | `srvConn, addr = s.accept()` | `self.listener.accept()` |
+//! | `while True:` / `print("Main thread waiting for connections")` | `Server::accept_loop`, called by [`Server::run`] |
+//! | `srvConn, addr = s.accept()` | `accept` on the listener, in `Server::accept_loop` |
 //! | `eThread = EchoThread(srvConn)`, `eThread.start()` | `Server::spawn_echo_thread` |
 //! | `EchoThread.run` | [`crate::connection::Connection::serve`] |
 //!
@@ -155,7 +155,7 @@ impl Server {
     /// and go back to waiting; until `shutdown` is requested.
     ///
     /// 1. Loop: log `"Main thread waiting for connections"` (a message line), then
-    ///    `self.listener.accept()`.
+    ///    `accept` on `self.listener`.
     /// 2. If `shutdown.is_requested()`, return (the connection is probably the server's own
     ///    waker: see `wake_accept_on_shutdown`).
     /// 3. A new connection goes to [`self.spawn_echo_thread`](Self::spawn_echo_thread).
