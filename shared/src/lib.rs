@@ -14,6 +14,7 @@
 //! | [`echo`] | the echo clients' loop: send N times, check every echo |
 //! | [`framing`] | reading a TCP byte stream as lines, with a maximum line length |
 //! | [`shutdown`] | a cloneable stop signal, wired to Ctrl-C in the binaries |
+//! | [`reply`] | whom a UDP server may answer: no loops (own address, port 0, low ports), a rate per source |
 //! | [`report`] | log lines, `--quiet`, and a captured log for tests |
 //! | [`load`] | the clients' load mode (`--clients N --duration SECS`) and its summary |
 //! | [`testing`] | running a server on a thread in a test, with a deadline |
@@ -26,6 +27,7 @@ pub mod error;
 pub mod flags;
 pub mod framing;
 pub mod load;
+pub mod reply;
 pub mod report;
 pub mod shutdown;
 pub mod testing;

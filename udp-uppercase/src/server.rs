@@ -21,6 +21,7 @@ use std::net::{SocketAddr, UdpSocket};
 use shared::address::AddressArgs;
 use shared::datagram::{PREVIEW_CHARS, RECV_BUFFER_SIZE, bind_udp, preview, report_receive_error};
 use shared::error::{Context, Result, describe_io_error};
+use shared::reply::{Refusal, Refused, ReplyArgs, ReplyGuard};
 use shared::report::{Log, QuietArg, plural};
 use shared::shutdown::{POLL_INTERVAL, Shutdown};
 
@@ -44,12 +45,18 @@ pub struct ServerArgs {
     /// `--quiet`.
     #[command(flatten)]
     pub output: QuietArg,
+
+    /// Whom the server may answer: `--allow-low-ports`, `--reply-rate`, `--max-sources`.
+    #[command(flatten)]
+    pub replies: ReplyArgs,
 }
 
 /// A bound server socket, ready to [`run`](Server::run).
 pub struct Server {
     socket: UdpSocket,
     log: Log,
+    /// Whom the server may answer (see `shared::reply`): no loops, a rate per source.
+    replies: ReplyGuard,
 }
 
 impl Server {
@@ -57,7 +64,8 @@ impl Server {
     /// the real address (with `--port 0` the OS picks the port) before the loop starts.
     pub fn bind(args: &ServerArgs, log: Log) -> Result<Server> {
         let socket = bind_udp(args.address.resolve()?)?;
-        Ok(Server { socket, log })
+        let own = socket.local_addr().context(|| "cannot read the server's address")?;
+        Ok(Server { socket, log, replies: ReplyGuard::new(own, &args.replies) })
     }
 
     /// The address the server is bound to.
@@ -67,7 +75,7 @@ impl Server {
 
     /// Announces the server, answers datagrams until `shutdown` is requested, then prints
     /// and returns the summary.
-    pub fn run(self, shutdown: &Shutdown) -> Result<Summary> {
+    pub fn run(mut self, shutdown: &Shutdown) -> Result<Summary> {
         let addr = self.local_addr()?;
         self.log.info(format_args!(
             "The server is ready to receive. Listening on {addr} (UDP); press Ctrl-C to stop."
@@ -85,11 +93,14 @@ impl Server {
     /// 2. Make one buffer of [`RECV_BUFFER_SIZE`] bytes, and an empty [`Summary`].
     /// 3. Until `shutdown.is_requested()`: `recv_from` into the buffer (on an error, hand it
     ///    to [`report_receive_error`] and go round again).
-    /// 4. Uppercase the datagram's text (`String::from_utf8_lossy`, `to_uppercase`) and
+    /// 4. Count the datagram. Ask `self.replies.check(client)` whether the sender may be
+    ///    answered (a forged source must not start a loop); if not, `log_refusal` and go
+    ///    round again.
+    /// 5. Uppercase the datagram's text (`String::from_utf8_lossy`, `to_uppercase`) and
     ///    `send_to` the sender. Log it with `log_exchange`, or count and log a failed reply
     ///    with `log_failed_reply`.
-    /// 5. Count the datagram; after the loop, return the summary.
-    pub fn serve(&self, shutdown: &Shutdown) -> Result<Summary> {
+    /// 6. After the loop, return the summary, with `self.replies.refused()` in it.
+    pub fn serve(&mut self, shutdown: &Shutdown) -> Result<Summary> {
         // BEGIN SOLUTION: receive with recv_from until shutdown, reply with send_to (the steps are in the doc comment)
         // std cannot interrupt a blocked `recv_from` from another thread, so the loop wakes
         // up every POLL_INTERVAL to see whether Ctrl-C asked it to stop.
@@ -108,6 +119,11 @@ impl Server {
                 }
             };
             let message = &buffer[..len];
+            summary.datagrams += 1;
+            if let Err(refusal) = self.replies.check(client) {
+                self.log_refusal(client, refusal);
+                continue;
+            }
             // Not UTF-8? `from_utf8_lossy` shows the bad bytes as U+FFFD instead of failing.
             let reply = String::from_utf8_lossy(message).to_uppercase();
             match self.socket.send_to(reply.as_bytes(), client) {
@@ -117,8 +133,8 @@ impl Server {
                     self.log_failed_reply(message, client, reply.len(), &error);
                 }
             }
-            summary.datagrams += 1;
         }
+        summary.refused = self.replies.refused();
         Ok(summary)
         // END SOLUTION
     }
@@ -133,6 +149,11 @@ impl Server {
                 preview(reply, PREVIEW_CHARS),
             ));
         }
+    }
+
+    /// The warning for a datagram the server does not answer (the log rate-limits it).
+    fn log_refusal(&self, client: SocketAddr, refusal: Refusal) {
+        self.log.warn(format_args!("not answering {client}: {refusal}"));
     }
 
     /// The warning for a reply that could not be sent.
@@ -160,6 +181,8 @@ pub struct Summary {
     pub datagrams: u64,
     /// Replies that could not be sent.
     pub failed_replies: u64,
+    /// Datagrams not answered by the reply rule (forged sources, over the reply rate).
+    pub refused: Refused,
 }
 
 impl fmt::Display for Summary {
@@ -167,6 +190,9 @@ impl fmt::Display for Summary {
         write!(f, "Served {}", plural(self.datagrams, "datagram"))?;
         if self.failed_replies > 0 {
             write!(f, "; {} could not be sent", plural(self.failed_replies, "reply"))?;
+        }
+        if self.refused.total() > 0 {
+            write!(f, "; did not answer {} ({})", self.refused.total(), self.refused)?;
         }
         f.write_str(".")
     }

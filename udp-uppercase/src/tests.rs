@@ -5,7 +5,7 @@
 //! an unfinished server fails a test instead of hanging the run.
 
 use std::io::{self, Cursor};
-use std::net::SocketAddr;
+use std::net::{SocketAddr, UdpSocket};
 use std::thread;
 use std::time::Duration;
 
@@ -13,7 +13,7 @@ use clap::Parser;
 use shared::datagram::{MAX_UDP_PAYLOAD, bind_udp};
 use shared::error::Result;
 use shared::report::Log;
-use shared::testing::{TestServer, patience, udp_client, udp_exchange};
+use shared::testing::{TestServer, bounce_for, patience, udp_client, udp_exchange};
 
 use crate::client::{self, ClientArgs, PROMPT};
 use crate::server::{Server, ServerArgs, Summary};
@@ -286,4 +286,37 @@ fn client_load_mode_fails_when_replies_are_wrong() {
     echoer.join().unwrap();
     assert!(out.contains("5 requests, 0 replies, 0 lost, 5 wrong"), "{out}");
     assert!(outcome.is_err(), "wrong replies must fail the client");
+}
+
+#[test]
+fn a_loop_with_another_server_is_held_to_the_reply_rate() {
+    // One forged datagram between two servers makes them answer each other forever (Loop
+    // DoS). Here the test plays the other server: it sends back every reply it gets.
+    let running = start_server(&["--quiet", "--reply-rate", "50"]);
+    let arrived = bounce_for(running.addr, b"ping", Duration::from_millis(1500));
+    assert!(
+        (20..=150).contains(&arrived),
+        "with --reply-rate 50, about 50 + 1.5 x 50 replies should come in 1.5 s; {arrived} came"
+    );
+    running.expect_log("its --reply-rate of replies");
+    let summary = running.stop();
+    assert!(summary.refused.rate_limited > 0, "the summary should count the refused replies");
+}
+
+#[test]
+fn does_not_answer_a_well_known_service_port() {
+    // A datagram "from" port 53 (DNS) or 123 (NTP) may be forged to set two services
+    // talking to each other. Binding a port below 1024 needs root (or Windows): skipped
+    // with a note where the system refuses it.
+    let running = start_server(&[]);
+    let Some(low) = (1000..1024).find_map(|port| UdpSocket::bind(("127.0.0.1", port)).ok()) else {
+        eprintln!("note: cannot bind a port below 1024 here (not root): test skipped");
+        return;
+    };
+    low.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+    low.send_to(b"from a service port", running.addr).unwrap();
+    running.expect_log("its source port is below 1024");
+    assert!(low.recv_from(&mut [0; 64]).is_err(), "no reply may go to a port below 1024");
+    assert_eq!(udp_exchange(&udp_client(running.addr), b"ok"), b"OK", "others are still served");
+    running.stop();
 }
