@@ -22,6 +22,7 @@ use std::time::Instant;
 use shared::address::AddressArgs;
 use shared::datagram::{RECV_BUFFER_SIZE, bind_udp, bytes_literal, report_receive_error};
 use shared::error::{Context, Result, describe_io_error};
+use shared::reply::{Refusal, Refused, ReplyArgs, ReplyGuard};
 use shared::report::{Log, QuietArg, plural};
 use shared::shutdown::{POLL_INTERVAL, Shutdown};
 
@@ -60,6 +61,10 @@ pub struct ServerArgs {
     #[arg(long, value_name = "N", default_value_t = 1024,
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_clients: u32,
+
+    /// Whom the server may answer: `--allow-low-ports`, `--reply-rate`, `--max-sources`.
+    #[command(flatten)]
+    pub replies: ReplyArgs,
 }
 
 /// A bound server socket and its (empty) client table.
@@ -68,14 +73,23 @@ pub struct Server {
     log: Log,
     table: ClientTable,
     datagrams: u64,
+    /// Whom the server may answer (see `shared::reply`): no loops, a rate per source.
+    replies: ReplyGuard,
 }
 
 impl Server {
     /// Binds the socket `args` name (with `--port 0`, any free port: see [`Server::local_addr`]).
     pub fn bind(args: &ServerArgs, log: Log) -> Result<Server> {
         let socket = bind_udp(args.address.resolve()?)?;
+        let own = socket.local_addr().context(|| "cannot read the server's address")?;
         let table = ClientTable::new(args.max_clients as usize);
-        Ok(Server { socket, log, table, datagrams: 0 })
+        Ok(Server {
+            socket,
+            log,
+            table,
+            datagrams: 0,
+            replies: ReplyGuard::new(own, &args.replies),
+        })
     }
 
     /// The address the server is bound to.
@@ -89,7 +103,7 @@ impl Server {
         let addr = self.local_addr()?;
         self.log.info(format_args!("UDP echo server listening on {addr}; press Ctrl-C to stop."));
         self.serve(shutdown)?;
-        let summary = Summary::of(&self.table, self.datagrams);
+        let summary = Summary::of(&self.table, self.datagrams, self.replies.refused());
         self.log.info(format_args!("{summary}"));
         Ok(summary)
     }
@@ -101,9 +115,11 @@ impl Server {
     /// 2. Make one buffer of [`RECV_BUFFER_SIZE`] bytes.
     /// 3. Until `shutdown.is_requested()`: `recv_from` into the buffer (on an error, hand it
     ///    to [`report_receive_error`] and go round again); count it in `self.datagrams`.
-    /// 4. Record it in `self.table` (`record(client, len, Instant::now())`); if that evicted
+    /// 4. Ask `self.replies.check(client)` whether the sender may be answered (a forged
+    ///    source must not start a loop); if not, log it with [`log_refusal`] and go round.
+    /// 5. Record it in `self.table` (`record(client, len, Instant::now())`); if that evicted
     ///    a client, log it with [`log_eviction`] first, so cause comes before effect.
-    /// 5. `send_to` the same bytes back to the client; log the echo with [`log_echo`] (it
+    /// 6. `send_to` the same bytes back to the client; log the echo with [`log_echo`] (it
     ///    shows the client's count, as the notebook does), or warn that it failed.
     pub fn serve(&mut self, shutdown: &Shutdown) -> Result<()> {
         // BEGIN SOLUTION: receive with recv_from, record the client in the table, echo with send_to, until shutdown (the steps are in the doc comment)
@@ -124,6 +140,10 @@ impl Server {
             };
             let data = &buffer[..len];
             self.datagrams += 1;
+            if let Err(refusal) = self.replies.check(client) {
+                log_refusal(&self.log, client, refusal);
+                continue;
+            }
             // CLIENT_TABLE[addr] += 1, in a table that cannot grow without limit.
             let (context, evicted) = self.table.record(client, len, Instant::now());
             if let Some(eviction) = evicted {
@@ -159,6 +179,11 @@ pub fn log_echo(
     ));
 }
 
+/// The warning for a datagram the server does not answer (the log rate-limits it).
+pub fn log_refusal(log: &Log, client: SocketAddr, refusal: Refusal) {
+    log.warn(format_args!("not answering {client}: {refusal}"));
+}
+
 /// The line that says a client was forgotten to make room (skipped under `--quiet`).
 pub fn log_eviction(log: &Log, eviction: &Eviction) {
     log.message(format_args!(
@@ -177,18 +202,20 @@ pub struct Summary {
     pub datagrams: u64,
     /// Clients evicted from the table.
     pub evictions: u64,
+    /// Datagrams not answered by the reply rule (forged sources, over the reply rate).
+    pub refused: Refused,
     /// The clients still in the table: address, datagrams, bytes; in order of arrival.
     pub clients: Vec<(SocketAddr, u64, u64)>,
 }
 
 impl Summary {
-    fn of(table: &ClientTable, datagrams: u64) -> Self {
+    fn of(table: &ClientTable, datagrams: u64, refused: Refused) -> Self {
         let clients = table
             .clients_by_first_seen()
             .into_iter()
             .map(|(addr, context)| (addr, context.datagrams, context.bytes))
             .collect();
-        Summary { datagrams, evictions: table.evictions(), clients }
+        Summary { datagrams, evictions: table.evictions(), refused, clients }
     }
 }
 
@@ -202,6 +229,9 @@ impl fmt::Display for Summary {
         )?;
         if self.evictions > 0 {
             write!(f, " in the table ({} to make room)", plural(self.evictions, "eviction"))?;
+        }
+        if self.refused.total() > 0 {
+            write!(f, "; did not answer {} ({})", self.refused.total(), self.refused)?;
         }
         f.write_str(if self.clients.is_empty() { "." } else { ":" })?;
         // A screenful at most: after a flood the table holds --max-clients entries.

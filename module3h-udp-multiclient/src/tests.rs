@@ -13,7 +13,7 @@ use shared::datagram::{MAX_UDP_PAYLOAD, bind_udp};
 use shared::error::Result;
 use shared::report::Log;
 use shared::shutdown::Shutdown;
-use shared::testing::{TestServer, patience, udp_client, udp_exchange};
+use shared::testing::{TestServer, bounce_for, patience, udp_client, udp_exchange};
 
 use crate::client::{self, ClientArgs};
 use crate::server::{Server, ServerArgs, Summary};
@@ -280,4 +280,36 @@ fn client_load_mode_checks_every_echo() {
     );
     let summary = running.stop();
     assert_eq!((summary.datagrams, summary.clients.len()), (100, 4));
+}
+
+#[test]
+fn a_loop_with_another_server_is_held_to_the_reply_rate() {
+    // The test plays a second echo server that a forged datagram has set talking to this
+    // one: everything this server echoes, it echoes back.
+    let running = start_server(&["--quiet", "--reply-rate", "50"]);
+    let arrived = bounce_for(running.addr, b"ping", Duration::from_millis(1500));
+    assert!(
+        (20..=150).contains(&arrived),
+        "with --reply-rate 50, about 50 + 1.5 x 50 echoes should come in 1.5 s; {arrived} came"
+    );
+    running.expect_log("its --reply-rate of replies");
+    let log = running.log.clone();
+    let summary = running.stop();
+    assert!(summary.refused.rate_limited > 0, "the summary should count the refused echoes");
+    assert!(log.text().contains("did not answer"), "the summary should say so:\n{}", log.text());
+}
+
+#[test]
+fn does_not_echo_to_a_well_known_service_port() {
+    // Binding a port below 1024 needs root (or Windows): skipped with a note where refused.
+    let running = start_server(&[]);
+    let Some(low) = (1000..1024).find_map(|port| UdpSocket::bind(("127.0.0.1", port)).ok()) else {
+        eprintln!("note: cannot bind a port below 1024 here (not root): test skipped");
+        return;
+    };
+    low.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+    low.send_to(b"from a service port", running.addr).unwrap();
+    running.expect_log("its source port is below 1024");
+    assert!(low.recv_from(&mut [0; 64]).is_err(), "no echo may go to a port below 1024");
+    running.stop();
 }
