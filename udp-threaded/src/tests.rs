@@ -14,7 +14,7 @@ use shared::datagram::{MAX_UDP_PAYLOAD, bind_udp};
 use shared::error::Result;
 use shared::report::Log;
 use shared::shutdown::Shutdown;
-use shared::testing::{TestServer, udp_client, udp_exchange};
+use shared::testing::{TestServer, bounce_for, udp_client, udp_exchange};
 
 use crate::RESPONSE;
 use crate::client::{self, ClientArgs};
@@ -162,43 +162,132 @@ fn logs_like_the_seed_and_answers_any_datagram() {
 }
 
 #[test]
-fn shutdown_joins_everything_in_every_mode() {
+fn stops_within_a_second_in_every_mode_cutting_long_work_short() {
     for mode in MODES {
-        let running = start_server(&["--mode", mode, "--work-ms", "300"]);
+        let running = start_server(&["--mode", mode, "--work-ms", "10000"]);
         let socket = udp_client(running.addr);
         socket.send(b"slow request").unwrap();
-        running.expect_log("Received data from"); // the handler has started its 300 ms
+        running.expect_log("Received data from"); // the handler has started its 10 s
         let log = running.log.clone();
         let (summary, took) = running.stop_timed();
-        // `run` returned only after the started handler finished: it is counted, and the
-        // client got its response.
-        assert_eq!(summary.handled, 1, "{mode}: {summary}");
-        assert!(took < Duration::from_secs(1), "{mode}: took {took:?}");
-        let mut buffer = [0u8; 64];
-        let len = socket.recv(&mut buffer).expect("the started request should still be answered");
-        assert_eq!(&buffer[..len], RESPONSE);
         assert!(
-            log.text().contains(&format!("Handled 1 datagram in {mode} mode")),
-            "{}",
-            log.text()
+            took < Duration::from_secs(1),
+            "{mode}: a stop took {took:?}: it must not wait for --work-ms"
         );
+        assert_eq!(
+            (summary.handled, summary.cut_short),
+            (0, 1),
+            "{mode}: the request in flight should be cut short and counted: {summary}"
+        );
+        assert!(log.text().contains("cut 1 short at shutdown"), "{mode}: {}", log.text());
     }
 }
 
 #[test]
 fn no_handler_starts_after_shutdown_at_the_thread_cap() {
     // One place, a long request in it, two more datagrams waiting for the place: the stop
-    // must not start them (only the handler already working may finish).
+    // must not start them (the handler already working is cut short).
     let running =
-        start_server(&["--mode", "thread-per-datagram", "--max-threads", "1", "--work-ms", "500"]);
+        start_server(&["--mode", "thread-per-datagram", "--max-threads", "1", "--work-ms", "5000"]);
     let socket = udp_client(running.addr);
     for i in 0..3 {
         socket.send(format!("request {i}").as_bytes()).unwrap();
     }
     running.expect_log("Received data from"); // the first handler is working
     let (summary, took) = running.stop_timed();
-    assert_eq!(summary.handled, 1, "{summary}");
+    assert_eq!(
+        (summary.handled, summary.cut_short),
+        (0, 1),
+        "only one handler may have started: {summary}"
+    );
     assert!(took < Duration::from_secs(1), "took {took:?}");
+}
+
+#[test]
+fn the_pool_drops_requests_that_waited_too_long() {
+    // One worker busy for 400 ms; four more requests wait in the queue meanwhile, longer
+    // than --max-queue-ms 100: they are stale, dropped unhandled, so the next client is
+    // answered at once instead of after all of them.
+    let running = start_server(&[
+        "--mode",
+        "pool",
+        "--workers",
+        "1",
+        "--work-ms",
+        "400",
+        "--max-queue-ms",
+        "100",
+        "--quiet",
+    ]);
+    let socket = udp_client(running.addr);
+    for i in 0..5 {
+        socket.send(format!("flood {i}").as_bytes()).unwrap();
+    }
+    let mut buffer = [0u8; 64];
+    assert!(socket.recv(&mut buffer).is_ok(), "the first request should be answered");
+    assert_eq!(udp_exchange(&udp_client(running.addr), b"fresh"), RESPONSE);
+    let summary = running.stop();
+    assert!(
+        summary.stale >= 3,
+        "the requests queued past --max-queue-ms should be stale: {summary}"
+    );
+}
+
+#[test]
+fn the_pool_queue_is_bounded_in_bytes() {
+    let running = start_server(&[
+        "--mode",
+        "pool",
+        "--workers",
+        "1",
+        "--work-ms",
+        "300",
+        "--queue-bytes",
+        "65536",
+        "--quiet",
+    ]);
+    let socket = udp_client(running.addr);
+    for _ in 0..4 {
+        socket.send(&[b'x'; 40_000]).unwrap();
+    }
+    let summary = loop_until_quiet_then_stop(running, &socket);
+    assert!(
+        summary.dropped >= 2,
+        "40,000-byte datagrams past 64 KiB queued must be dropped: {summary}"
+    );
+    assert_eq!(
+        summary.handled + summary.dropped + summary.stale + summary.discarded_at_shutdown,
+        4,
+        "{summary}"
+    );
+}
+
+/// Reads responses until none comes for a second, then stops the server.
+fn loop_until_quiet_then_stop(
+    running: TestServer<Summary>,
+    socket: &std::net::UdpSocket,
+) -> Summary {
+    socket.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+    let mut buffer = [0u8; 64];
+    while socket.recv(&mut buffer).is_ok() {}
+    running.stop()
+}
+
+#[test]
+fn a_loop_with_another_server_is_held_to_the_reply_rate() {
+    for mode in MODES {
+        let running = start_server(&["--mode", mode, "--quiet", "--reply-rate", "50"]);
+        let arrived = bounce_for(running.addr, b"ping", Duration::from_millis(1500));
+        assert!(
+            (20..=150).contains(&arrived),
+            "{mode}: with --reply-rate 50, about 50 + 1.5 x 50 responses should come in 1.5 s; {arrived} came"
+        );
+        let summary = running.stop();
+        assert!(
+            summary.refused.rate_limited > 0,
+            "{mode}: the summary should count refusals: {summary}"
+        );
+    }
 }
 
 #[test]
@@ -207,6 +296,7 @@ fn defaults_follow_the_seed() {
     assert_eq!((args.address.host.as_str(), args.address.port), ("localhost", 6532));
     assert_eq!(args.mode, Mode::ThreadPerDatagram);
     assert_eq!((args.max_threads, args.queue, args.work_ms), (256, 1024, 0));
+    assert_eq!((args.queue_bytes, args.max_queue_ms), (16 * 1024 * 1024, 1000));
     let cores = thread::available_parallelism().unwrap().get();
     assert_eq!(args.workers as usize, cores * 4);
     let args = ClientArgs::try_parse_from(["client"]).unwrap();
