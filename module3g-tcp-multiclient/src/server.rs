@@ -79,6 +79,13 @@ pub struct ServerArgs {
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_clients: u32,
 
+    /// Most connections from any one IP address; one more gets a line saying so and is
+    /// closed. Keeps one address (an attacker holding idle connections open) from taking
+    /// every place.
+    #[arg(long, value_name = "N", default_value_t = 1024,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_per_ip: u32,
+
     /// Seconds a client may stay silent, or leave its echoes unread, before it is
     /// disconnected (a client that never reads would otherwise hold its thread forever).
     #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_seconds,
@@ -112,6 +119,7 @@ pub struct Server {
     listener: TcpListener,
     log: Log,
     max_clients: usize,
+    max_per_ip: usize,
     idle_timeout: Duration,
 }
 
@@ -123,6 +131,7 @@ impl Server {
             listener,
             log,
             max_clients: args.max_clients as usize,
+            max_per_ip: args.max_per_ip as usize,
             idle_timeout: args.idle_timeout,
         })
     }
@@ -139,7 +148,7 @@ impl Server {
         wake_accept_on_shutdown(shutdown, addr)?;
         self.log.info(format_args!("TCP echo server listening on {addr}; press Ctrl-C to stop."));
 
-        let open = OpenConnections::new(self.max_clients);
+        let open = OpenConnections::new(self.max_clients, self.max_per_ip);
         let tally = Tally::default();
         thread::scope(|scope| {
             self.accept_loop(scope, shutdown, &open, &tally);
@@ -208,9 +217,9 @@ impl Server {
         }
         let id = tally.accepted.fetch_add(1, Ordering::Relaxed) + 1;
         let stream = Arc::new(stream);
-        if !open.insert(id, &stream) {
+        if let Err(full) = open.insert(id, &stream, peer.ip()) {
             tally.refused.fetch_add(1, Ordering::Relaxed);
-            self.refuse_busy(&stream, peer);
+            self.refuse(&stream, peer, full);
             return;
         }
         // Every wait of the connection's thread has a limit: see `crate::connection`.
@@ -218,7 +227,7 @@ impl Server {
             .set_read_timeout(Some(CHECK_INTERVAL))
             .and_then(|()| stream.set_write_timeout(Some(CHECK_INTERVAL)))
         {
-            open.remove(id);
+            open.remove(id, peer.ip());
             self.log.warn(format_args!(
                 "cannot set timeouts for {peer}: {}",
                 describe_io_error(&error)
@@ -246,13 +255,13 @@ impl Server {
                 if !open.is_closing() {
                     // While closing, the registry is being emptied anyway: skipping the lock
                     // keeps thousands of threads from queueing for it at shutdown.
-                    open.remove(id);
+                    open.remove(id, peer.ip());
                 }
                 tally.record(lines, &ending);
                 self.log_ending(&name, peer, lines, &ending);
             });
         if let Err(error) = spawned {
-            open.remove(id);
+            open.remove(id, peer.ip());
             self.log.warn(format_args!(
                 "cannot start a thread for {peer}: {}",
                 describe_io_error(&error)
@@ -260,15 +269,31 @@ impl Server {
         }
     }
 
-    /// Tells a connection over `--max-clients` that the server is busy, and closes it.
-    fn refuse_busy(&self, stream: &TcpStream, peer: SocketAddr) {
-        let connected = plural(self.max_clients as u64, "client");
-        let line = format!("error: server busy ({connected} connected); try again later\n");
+    /// Tells a connection over `--max-clients` (or `--max-per-ip`) that the server is busy,
+    /// and closes it.
+    fn refuse(&self, stream: &TcpStream, peer: SocketAddr, full: Full) {
+        let (line, why) = match full {
+            Full::Server => {
+                let connected = plural(self.max_clients as u64, "client");
+                (
+                    format!("error: server busy ({connected} connected); try again later\n"),
+                    format!("{connected} already connected"),
+                )
+            }
+            Full::ThisIp => {
+                let connected = plural(self.max_per_ip as u64, "connection");
+                (
+                    format!(
+                        "error: too many connections from your address ({connected}); try again later\n"
+                    ),
+                    format!("{connected} from {} already", peer.ip()),
+                )
+            }
+        };
         // A new connection's send buffer is empty: this write does not block. Its result does
         // not matter: the connection is dropped either way.
         let _ = (&*stream).write_all(line.as_bytes());
-        self.log
-            .message(format_args!("connection from {peer} refused: {connected} already connected"));
+        self.log.message(format_args!("connection from {peer} refused: {why}"));
     }
 
     fn log_ending(&self, name: &str, peer: SocketAddr, lines: u64, ending: &Ending) {
@@ -319,33 +344,57 @@ fn wake_accept_on_shutdown(shutdown: &Shutdown, listening: SocketAddr) -> Result
     Ok(())
 }
 
-/// The open connections, so that a shutdown can close them all. Bounded by `max`.
+/// The open connections, so that a shutdown can close them all. Bounded by `max`, and by
+/// `max_per_ip` from any one address.
 pub struct OpenConnections {
     /// Set when the server starts closing every connection.
     closing: AtomicBool,
+    registry: Mutex<Registry>,
+    max: usize,
+    max_per_ip: usize,
+}
+
+#[derive(Default)]
+struct Registry {
     // The stream is shared with its thread (an `Arc`, not a second file descriptor from
     // `try_clone`: with 10,000 connections, descriptors run short).
-    streams: Mutex<HashMap<u64, Arc<TcpStream>>>,
-    max: usize,
+    streams: HashMap<u64, Arc<TcpStream>>,
+    /// Open connections per client IP address; an address with none is removed.
+    per_ip: HashMap<IpAddr, usize>,
+}
+
+/// Which limit a refused connection met.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Full {
+    /// `--max-clients` are open.
+    Server,
+    /// `--max-per-ip` are open from the same address.
+    ThisIp,
 }
 
 impl OpenConnections {
-    fn new(max: usize) -> Self {
+    fn new(max: usize, max_per_ip: usize) -> Self {
         OpenConnections {
             closing: AtomicBool::new(false),
-            streams: Mutex::new(HashMap::new()),
+            registry: Mutex::new(Registry::default()),
             max,
+            max_per_ip,
         }
     }
 
-    /// Adds a connection; `false` (and nothing added) if `max` are already open.
-    fn insert(&self, id: u64, stream: &Arc<TcpStream>) -> bool {
-        let mut streams = self.streams.lock().unwrap_or_else(PoisonError::into_inner);
-        if streams.len() >= self.max {
-            return false;
+    /// Adds a connection from `ip`, or says which limit it meets (and adds nothing).
+    fn insert(&self, id: u64, stream: &Arc<TcpStream>, ip: IpAddr) -> Result<(), Full> {
+        let mut registry = self.registry.lock().unwrap_or_else(PoisonError::into_inner);
+        if registry.streams.len() >= self.max {
+            return Err(Full::Server);
         }
-        streams.insert(id, Arc::clone(stream));
-        true
+        let from_ip = registry.per_ip.entry(ip).or_insert(0);
+        if *from_ip >= self.max_per_ip {
+            return Err(Full::ThisIp);
+        }
+        *from_ip += 1;
+        registry.streams.insert(id, Arc::clone(stream));
+        Ok(())
     }
 
     /// Whether the server has begun closing every connection.
@@ -353,15 +402,25 @@ impl OpenConnections {
         self.closing.load(Ordering::SeqCst)
     }
 
-    fn remove(&self, id: u64) {
-        self.streams.lock().unwrap_or_else(PoisonError::into_inner).remove(&id);
+    fn remove(&self, id: u64, ip: IpAddr) {
+        let mut registry = self.registry.lock().unwrap_or_else(PoisonError::into_inner);
+        if registry.streams.remove(&id).is_none() {
+            return;
+        }
+        if let Some(from_ip) = registry.per_ip.get_mut(&ip) {
+            *from_ip -= 1;
+            if *from_ip == 0 {
+                registry.per_ip.remove(&ip);
+            }
+        }
     }
 
     /// Shuts every open connection down in both directions: each thread's blocked read
     /// returns "end of data" (or a write fails), and the thread ends.
     fn shut_all_down(&self) {
         self.closing.store(true, Ordering::SeqCst);
-        for stream in self.streams.lock().unwrap_or_else(PoisonError::into_inner).values() {
+        let registry = self.registry.lock().unwrap_or_else(PoisonError::into_inner);
+        for stream in registry.streams.values() {
             // Already closed by the client? Then there is nothing left to do.
             let _ = stream.shutdown(Both::Both);
         }

@@ -363,8 +363,8 @@ fn defaults_follow_the_notebook_and_the_limits() {
     let args = ServerArgs::try_parse_from(["server"]).unwrap();
     assert_eq!(args.address.resolve().unwrap(), "127.0.0.1:12354".parse().unwrap());
     assert_eq!(
-        (args.max_clients, args.idle_timeout, args.backlog),
-        (10_000, Duration::from_secs(60), 1024)
+        (args.max_clients, args.max_per_ip, args.idle_timeout, args.backlog),
+        (10_000, 1024, Duration::from_secs(60), 1024)
     );
     let args = ClientArgs::try_parse_from(["client"]).unwrap();
     assert_eq!(args.address.resolve().unwrap(), "127.0.0.1:12354".parse().unwrap());
@@ -425,4 +425,53 @@ fn client_load_mode_checks_every_echo_over_many_connections() {
     );
     let summary = running.stop();
     assert_eq!((summary.connections, summary.lines), (20, 200));
+}
+
+/// A connection from `ip` (another loopback address: the "attacker" of a test).
+fn connect_from(ip: &str, server: SocketAddr) -> Client {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    socket.bind(&SocketAddr::new(ip.parse().unwrap(), 0).into()).unwrap();
+    socket.connect_timeout(&server.into(), patience()).unwrap();
+    let stream: TcpStream = socket.into();
+    stream.set_read_timeout(Some(patience())).unwrap();
+    let lines = BufReader::new(stream.try_clone().unwrap());
+    Client { stream, lines }
+}
+
+#[test]
+// macOS answers only 127.0.0.1 on loopback (other 127.x addresses need an alias), so the
+// test cannot play a second address there.
+#[cfg(not(target_os = "macos"))]
+fn one_address_cannot_take_every_place() {
+    // Slowloris: one address opens connections and keeps them idle (a byte now and then
+    // would defeat any idle timeout). --max-per-ip keeps it from taking every place.
+    let running = start_server(&["--max-per-ip", "3", "--max-clients", "10"]);
+    let mut hogs: Vec<Client> = (0..3).map(|_| connect_from("127.0.0.2", running.addr)).collect();
+    for hog in &mut hogs {
+        assert_eq!(hog.echo("x"), "x", "the first three connections from one address are served");
+    }
+    let mut fourth = connect_from("127.0.0.2", running.addr);
+    assert_eq!(
+        fourth.read_line().as_deref(),
+        Some("error: too many connections from your address (3 connections); try again later"),
+        "a fourth connection from the same address should be refused, saying why"
+    );
+    let mut someone_else = Client::connect(running.addr);
+    assert_eq!(someone_else.echo("still room for me"), "still room for me");
+    running.expect_log("refused: 3 connections from 127.0.0.2 already");
+    drop(hogs);
+    let closed =
+        |log: &str| log.matches("end of data, stopping: connection from 127.0.0.2").count();
+    let deadline = std::time::Instant::now() + patience();
+    while closed(&running.log.text()) < 3 && std::time::Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(10));
+    }
+    let mut again = connect_from("127.0.0.2", running.addr);
+    assert_eq!(
+        again.echo("back"),
+        "back",
+        "once its connections close, the address may connect again"
+    );
+    assert_eq!(running.stop().refused_busy, 1);
 }
