@@ -34,6 +34,8 @@ const READ_BUFFER: usize = 8 * 1024;
 #[derive(clap::Parser, Debug, Clone)]
 #[command(
     name = "client",
+    // `--version` says which module's client this is: every module's is called `client`.
+    display_name = "module3g-tcp-multiclient client",
     version,
     about = "TCP multi-client client (course module 3g): connects, sends 'Hello, world (<pid>)' \
              a few times and checks each echo. Run it in several terminals at once.",

@@ -55,6 +55,8 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 #[derive(clap::Parser, Debug, Clone)]
 #[command(
     name = "server",
+    // `--version` says which module's server this is: every module's is called `server`.
+    display_name = "module3g-tcp-multiclient server",
     version,
     about = "TCP echo server for many clients (course module 3g): the main thread accepts \
              connections, and each one gets its own thread that echoes what it sends.",

@@ -28,6 +28,8 @@ use crate::Course;
 #[derive(clap::Parser, Debug, Clone)]
 #[command(
     name = "client",
+    // `--version` says which module's client this is: every module's is called `client`.
+    display_name = "module3h-udp-multiclient client",
     version,
     about = "UDP multi-client client (course module 3h): sends 'Hello, world (<pid>)' a few \
              times and checks each echo. Run it in several terminals at once.",

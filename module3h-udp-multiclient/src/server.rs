@@ -39,6 +39,8 @@ pub const MAX_CLIENTS_LISTED: usize = 20;
 #[derive(clap::Parser, Debug, Clone)]
 #[command(
     name = "server",
+    // `--version` says which module's server this is: every module's is called `server`.
+    display_name = "module3h-udp-multiclient server",
     version,
     about = "UDP echo server for many clients (course module 3h): echoes every datagram and \
              keeps a context per client, keyed by its address.",

@@ -30,6 +30,8 @@ use crate::Seed;
 #[derive(clap::Parser, Debug, Clone)]
 #[command(
     name = "client",
+    // `--version` says which module's client this is: every module's is called `client`.
+    display_name = "udp-threaded client",
     version,
     about = "UDP client for udp-threaded: sends 'Hello, Server!' and prints the response.",
     long_about = "UDP client for udp-threaded: sends 'Hello, Server!' and prints the response.\n\n\

@@ -66,6 +66,8 @@ fn default_workers() -> u32 {
 #[derive(clap::Parser, Debug, Clone)]
 #[command(
     name = "server",
+    // `--version` says which module's server this is: every module's is called `server`.
+    display_name = "udp-threaded server",
     version,
     about = "UDP server three ways: a thread per datagram (the seed), no threads, or a worker \
              pool. Replies 'Message received' to every datagram.",

@@ -355,3 +355,18 @@ fn client_load_mode_checks_every_response() {
     assert!(out.contains("100 requests, 100 replies, 0 lost, 0 wrong"), "{out}");
     assert_eq!(running.stop().handled, 100);
 }
+
+#[test]
+fn version_names_the_module() {
+    use clap::CommandFactory;
+    let server = ServerArgs::command().render_version();
+    let client = ClientArgs::command().render_version();
+    assert!(
+        server.starts_with("udp-threaded server "),
+        "--version should name the module: {server}"
+    );
+    assert!(
+        client.starts_with("udp-threaded client "),
+        "--version should name the module: {client}"
+    );
+}

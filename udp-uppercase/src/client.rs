@@ -39,6 +39,8 @@ pub const PROMPT: &str = "Input lowercase sentence: ";
 #[derive(clap::Parser, Debug, Clone)]
 #[command(
     name = "client",
+    // `--version` says which module's client this is: every module's is called `client`.
+    display_name = "udp-uppercase client",
     version,
     about = "UDP uppercase client: sends each line you type to the server and prints the reply.",
     long_about = "UDP uppercase client: sends each line you type to the server and prints the reply.\n\n\

@@ -31,6 +31,8 @@ use crate::Textbook;
 #[derive(clap::Parser, Debug, Clone)]
 #[command(
     name = "server",
+    // `--version` says which module's server this is: every module's is called `server`.
+    display_name = "udp-uppercase server",
     version,
     about = "UDP uppercase server: replies to every datagram with its text in uppercase.",
     long_about = "UDP uppercase server: replies to every datagram with its text in uppercase.\n\n\

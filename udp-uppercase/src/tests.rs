@@ -320,3 +320,18 @@ fn does_not_answer_a_well_known_service_port() {
     assert_eq!(udp_exchange(&udp_client(running.addr), b"ok"), b"OK", "others are still served");
     running.stop();
 }
+
+#[test]
+fn version_names_the_module() {
+    use clap::CommandFactory;
+    let server = ServerArgs::command().render_version();
+    let client = ClientArgs::command().render_version();
+    assert!(
+        server.starts_with("udp-uppercase server "),
+        "--version should name the module: {server}"
+    );
+    assert!(
+        client.starts_with("udp-uppercase client "),
+        "--version should name the module: {client}"
+    );
+}
