@@ -78,17 +78,12 @@ pub fn run(
         return crate::load::run(args, server, shutdown, out);
     }
 
+    if args.interactive {
+        let session = Session { server, timeout: args.echo.timeout, keep_going: hint };
+        return session.echo_input(input, out);
+    }
     let stream = connect(server, args.echo.timeout)?;
     let mut connection = LineConnection::new(stream, MAX_LINE, READ_BUFFER);
-    if args.interactive {
-        if hint {
-            output_line(
-                out,
-                format_args!("Connected to {server}. Type lines to send them; Ctrl-D quits."),
-            )?;
-        }
-        return echo_input(&mut connection, input, out);
-    }
     let message = args.echo.message();
     if message.contains('\n') {
         return Err(Error::msg("the message must be one line (no newline in --message)"));
@@ -140,23 +135,61 @@ pub fn send_line_and_check(connection: &mut LineConnection, message: &[u8]) -> R
     // END SOLUTION
 }
 
-/// `--interactive`: every line of `input` goes to the server; every echo is printed.
-fn echo_input(
-    connection: &mut LineConnection,
-    input: impl BufRead,
-    out: &mut impl Write,
-) -> Result<()> {
-    let mut lines = LineReader::new(input, MAX_LINE);
-    loop {
-        let line = match lines.read_line() {
-            Ok(Some(line)) => line,
-            Ok(None) => return Ok(()),
-            Err(error) => return Err(Error::msg(format!("cannot read input: {error}"))),
-        };
-        match send_line_and_check(connection, line)? {
-            Echo::Same => output_line(out, format_args!("{}", as_text(line)))?,
-            Echo::Different(echo) => output_line(out, format_args!("{}", as_text(&echo)))?,
-            Echo::Missing => return Err(Error::msg("no echo within the timeout")),
+/// `--interactive`: the lines you type go to the server; every echo is printed.
+struct Session {
+    server: SocketAddr,
+    timeout: Duration,
+    /// At a terminal, a failure (no server yet, the server gone) is said and the session
+    /// goes on: the next line tries again, so you can start the server and retry. Reading
+    /// from a pipe, the first failure ends the client with an error (a script needs it).
+    keep_going: bool,
+}
+
+impl Session {
+    fn echo_input(&self, input: impl BufRead, out: &mut impl Write) -> Result<()> {
+        let mut connection =
+            if self.keep_going { self.connect_or_say(out)? } else { Some(self.connect()?) };
+        let mut lines = LineReader::new(input, MAX_LINE);
+        loop {
+            let line = match lines.read_line() {
+                Ok(Some(line)) => line,
+                Ok(None) => return Ok(()),
+                Err(error) => return Err(Error::msg(format!("cannot read input: {error}"))),
+            };
+            if connection.is_none() {
+                connection = self.connect_or_say(out)?;
+            }
+            let Some(open) = connection.as_mut() else { continue };
+            match send_line_and_check(open, line) {
+                Ok(Echo::Same) => output_line(out, format_args!("{}", as_text(line)))?,
+                Ok(Echo::Different(echo)) => output_line(out, format_args!("{}", as_text(&echo)))?,
+                Ok(Echo::Missing) => return Err(Error::msg("no echo within the timeout")),
+                Err(error) if self.keep_going && !error.is_stopped() => {
+                    output_line(out, format_args!("({error}; the next line connects again)"))?;
+                    connection = None;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    fn connect(&self) -> Result<LineConnection> {
+        let stream = connect(self.server, self.timeout)?;
+        Ok(LineConnection::new(stream, MAX_LINE, READ_BUFFER))
+    }
+
+    /// Connects, and says so; or says why not (`None`), for the next line to try again.
+    fn connect_or_say(&self, out: &mut impl Write) -> Result<Option<LineConnection>> {
+        match self.connect() {
+            Ok(connection) => {
+                let hint = "Type lines to send them; Ctrl-D (Windows: Ctrl-Z, Enter) quits.";
+                output_line(out, format_args!("Connected to {}. {hint}", self.server))?;
+                Ok(Some(connection))
+            }
+            Err(error) => {
+                output_line(out, format_args!("({error}; type a line to try again)"))?;
+                Ok(None)
+            }
         }
     }
 }

@@ -490,3 +490,26 @@ fn version_names_the_module() {
         "--version should name the module: {client}"
     );
 }
+
+#[test]
+fn interactive_at_a_terminal_says_no_server_is_listening_and_tries_again() {
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let args = ClientArgs::try_parse_from([
+        "client",
+        "--port",
+        &port.to_string(),
+        "--interactive",
+        "--timeout",
+        "1",
+    ])
+    .unwrap();
+    let mut out = Vec::new();
+    let outcome = client::run(&args, &Shutdown::new(), Cursor::new("one\ntwo\n"), true, &mut out);
+    let out = String::from_utf8(out).unwrap();
+    assert!(outcome.is_ok(), "at a terminal a missing server must not end the client: {outcome:?}");
+    assert_eq!(
+        out.matches("no server is listening").count(),
+        3,
+        "the start and each line should try to connect and say why it could not:\n{out}"
+    );
+}

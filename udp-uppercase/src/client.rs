@@ -131,8 +131,15 @@ pub fn run(
             }
             Err(LineError::Io(error)) => return Err(Error::io("cannot read input", error)),
         };
-        let len = ask(&socket, server, line, &mut reply, args.timeout)?;
-        output_line(out, format_args!("{}", as_text(&reply[..len])))?;
+        match ask(&socket, server, line, &mut reply, args.timeout) {
+            Ok(len) => output_line(out, format_args!("{}", as_text(&reply[..len])))?,
+            // At a terminal, say it and go on: start the server and type the line again.
+            // (From a pipe, the first failure ends the client: a script needs the status.)
+            Err(error) if prompt && !error.is_stopped() => {
+                output_line(out, format_args!("({error}; type a line to try again)"))?;
+            }
+            Err(error) => return Err(error),
+        }
     }
 }
 

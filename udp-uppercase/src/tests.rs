@@ -335,3 +335,28 @@ fn version_names_the_module() {
         "--version should name the module: {client}"
     );
 }
+
+#[test]
+fn at_a_terminal_the_client_says_no_server_is_listening_and_keeps_the_prompt() {
+    // A port where nothing listens (taken, then freed: another program could take it in
+    // between, which is unlikely within a test).
+    let port = bind_udp("127.0.0.1:0".parse().unwrap()).unwrap().local_addr().unwrap().port();
+    let args =
+        ClientArgs::try_parse_from(["client", "--port", &port.to_string(), "--timeout", "1"])
+            .unwrap();
+    let mut out = Vec::new();
+    let input = Cursor::new("first try\nsecond try\n");
+    let outcome = client::run(&args, &shared::shutdown::Shutdown::new(), input, true, &mut out);
+    let out = String::from_utf8(out).unwrap();
+    assert!(outcome.is_ok(), "at a terminal a missing server must not end the client: {outcome:?}");
+    assert_eq!(
+        out.matches("type a line to try again").count(),
+        2,
+        "each line should say what went wrong and keep the prompt:\n{out}"
+    );
+    assert_eq!(
+        out.matches(PROMPT).count(),
+        3,
+        "the prompt should come back after each line:\n{out}"
+    );
+}
