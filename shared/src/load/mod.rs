@@ -10,6 +10,9 @@
 //!
 //! - **replies** are correct replies; **wrong** ones came back but were not what the request
 //!   should get; **lost** ones never came back within `--timeout` (UDP may drop datagrams).
+//!   UDP may also duplicate and reorder datagrams: a reply that comes twice, or after its
+//!   request was given up as lost, is skipped and counted, `(3 duplicated, 2 late)`, when it
+//!   happens (neither is an error).
 //! - The run's time starts when every client has connected; when that took a while (thousands
 //!   of TCP connections), the line says how long, e.g. `10000 clients (connected in 3.2 s)`.
 //! - **requests/s** counts every request sent, over the whole run; the **fewest replies**
@@ -127,9 +130,25 @@ pub enum Outcome {
     Lost,
 }
 
+/// Replies a client did not wait for: see [`Exchange::strays`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Strays {
+    /// Replies to a request already answered: a duplicated datagram.
+    pub duplicates: u64,
+    /// Replies to a request given up as lost: out of order, too late.
+    pub late: u64,
+}
+
 /// One client's side of a request/reply protocol: send request number `sequence`, wait
 /// for its reply, and judge it. An `Err` stops this client (the server is gone, say).
 pub trait Exchange {
+    /// Replies that came twice, or late (after the request was given up as lost): UDP may
+    /// duplicate and reorder datagrams. Neither is an error; both are counted, and shown
+    /// in the summary when they happen. (Replies that are all alike cannot tell.)
+    fn strays(&self) -> Strays {
+        Strays::default()
+    }
+
     /// Performs one request and reports its outcome.
     fn exchange(&mut self, sequence: u64) -> io::Result<Outcome>;
 }

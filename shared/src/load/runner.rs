@@ -5,7 +5,7 @@ use std::sync::{Condvar, Mutex, PoisonError};
 use std::thread;
 use std::time::Instant;
 
-use super::{Exchange, Histogram, LoadPlan, LoadSummary, MAX_LOST_IN_A_ROW, Outcome};
+use super::{Exchange, Histogram, LoadPlan, LoadSummary, MAX_LOST_IN_A_ROW, Outcome, Strays};
 use crate::error::{Error, Result, describe_io_error};
 use crate::shutdown::Shutdown;
 
@@ -166,6 +166,7 @@ pub(super) struct Tally {
     pub(super) lost: u64,
     pub(super) latency: Histogram,
     pub(super) error: Option<String>,
+    pub(super) strays: Strays,
 }
 
 impl Tally {
@@ -217,5 +218,6 @@ fn run_client(
             break;
         }
     }
+    tally.strays = client.strays();
     tally
 }

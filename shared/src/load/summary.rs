@@ -3,8 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
-use super::Histogram;
 use super::runner::Tally;
+use super::{Histogram, Strays};
 use crate::error::{Error, Result};
 use crate::report::plural;
 
@@ -34,6 +34,8 @@ pub struct LoadSummary {
     /// The fewest correct replies any one client got: far below the average means some
     /// clients were starved while others were served.
     pub fewest_replies: Option<u64>,
+    /// Replies that came twice or too late (UDP may duplicate and reorder datagrams).
+    pub strays: Strays,
     /// Whether Ctrl-C cut the run short (the counts are then those of the part that ran).
     pub interrupted: bool,
 }
@@ -45,6 +47,8 @@ impl LoadSummary {
         self.lost += tally.lost;
         self.wrong += tally.wrong;
         self.latency.merge(&tally.latency);
+        self.strays.duplicates += tally.strays.duplicates;
+        self.strays.late += tally.strays.late;
         self.fewest_replies =
             Some(self.fewest_replies.map_or(tally.correct, |fewest| fewest.min(tally.correct)));
         if let Some(error) = tally.error {
@@ -103,6 +107,9 @@ impl fmt::Display for LoadSummary {
             self.wrong,
             self.requests_per_second(),
         )?;
+        if self.strays != Strays::default() {
+            write!(f, " ({} duplicated, {} late)", self.strays.duplicates, self.strays.late)?;
+        }
         if let (Some(fewest), true) = (self.fewest_replies, self.clients > 1) {
             write!(f, " (fewest replies to one client: {fewest})")?;
         }

@@ -254,6 +254,43 @@ fn udp_exchange_counts_silence_as_lost_and_skips_the_late_reply() {
     client.timeout = Duration::from_secs(10);
     assert_eq!(client.exchange(1).unwrap(), Outcome::Correct);
     answerer.join().unwrap();
+    assert_eq!(client.strays(), Strays { duplicates: 0, late: 1 }, "the late reply is counted");
+}
+
+#[test]
+fn udp_exchange_counts_a_duplicated_reply_and_is_not_fooled_by_it() {
+    // A "server" that answers each request twice, as a duplicating network would.
+    let server = bind_udp("127.0.0.1:0".parse().unwrap()).unwrap();
+    server.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let addr = server.local_addr().unwrap();
+    let twice = thread::spawn(move || {
+        let mut buf = [0; 64];
+        for _ in 0..3 {
+            let (len, from) = server.recv_from(&mut buf).unwrap();
+            server.send_to(&buf[..len], from).unwrap();
+            server.send_to(&buf[..len], from).unwrap();
+        }
+    });
+    let mut client =
+        UdpExchange::connect(addr, Duration::from_secs(10), &Shutdown::new(), 0, echo_request)
+            .unwrap();
+    for sequence in 0..3 {
+        assert_eq!(client.exchange(sequence).unwrap(), Outcome::Correct, "request {sequence}");
+    }
+    twice.join().unwrap();
+    assert_eq!(
+        client.strays().duplicates,
+        2,
+        "the second copies of replies 0 and 1 arrive while waiting for the next: duplicates"
+    );
+}
+
+#[test]
+fn the_summary_shows_duplicated_and_late_replies_when_there_are_some() {
+    let mut summary = LoadSummary { clients: 1, ..LoadSummary::default() };
+    assert!(!summary.to_string().contains("duplicated"), "{summary}");
+    summary.strays = Strays { duplicates: 3, late: 2 };
+    assert!(summary.to_string().contains("(3 duplicated, 2 late)"), "{summary}");
 }
 
 #[test]

@@ -5,7 +5,7 @@ use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use super::{Exchange, LoadPlan, Outcome, run};
+use super::{Exchange, LoadPlan, Outcome, Strays, run};
 use crate::datagram::{RECV_BUFFER_SIZE, connect_udp, is_timeout_or_interrupt};
 use crate::error::{Error, Result};
 use crate::shutdown::{POLL_INTERVAL, Shutdown};
@@ -38,11 +38,14 @@ pub struct UdpExchange<F> {
     shutdown: Shutdown,
     buffer: Vec<u8>,
     /// Replies we gave up on. One may still arrive, late, while we wait for the next reply;
-    /// it is recognised here and skipped rather than counted as wrong. Bounded.
+    /// it is recognised here, counted as late and skipped rather than counted as wrong.
     overdue: VecDeque<Vec<u8>>,
+    /// The replies that came most recently: one arriving again is a duplicate.
+    answered: VecDeque<Vec<u8>>,
+    strays: Strays,
 }
 
-/// How many overdue replies a client remembers.
+/// How many overdue, and answered, replies a client remembers.
 const MAX_OVERDUE: usize = 16;
 
 /// A request and the reply it should get.
@@ -78,11 +81,25 @@ impl<F: FnMut(u32, u64) -> Request> UdpExchange<F> {
             shutdown: shutdown.clone(),
             buffer: vec![0; RECV_BUFFER_SIZE],
             overdue: VecDeque::new(),
+            answered: VecDeque::new(),
+            strays: Strays::default(),
         })
     }
 }
 
+/// Keeps `reply` among the last [`MAX_OVERDUE`] remembered.
+fn remember(replies: &mut VecDeque<Vec<u8>>, reply: Vec<u8>) {
+    if replies.len() == MAX_OVERDUE {
+        replies.pop_front();
+    }
+    replies.push_back(reply);
+}
+
 impl<F: FnMut(u32, u64) -> Request> Exchange for UdpExchange<F> {
+    fn strays(&self) -> Strays {
+        self.strays
+    }
+
     fn exchange(&mut self, sequence: u64) -> io::Result<Outcome> {
         let request = (self.make_request)(self.client, sequence);
         self.socket.send(&request.datagram).map_err(explain_refused)?;
@@ -94,21 +111,25 @@ impl<F: FnMut(u32, u64) -> Request> Exchange for UdpExchange<F> {
                     if Instant::now() < give_up_at && !self.shutdown.is_requested() {
                         continue; // one slice of the wait is over; the reply may still come
                     }
-                    if self.overdue.len() == MAX_OVERDUE {
-                        self.overdue.pop_front();
-                    }
-                    self.overdue.push_back(request.expected_reply);
+                    remember(&mut self.overdue, request.expected_reply);
                     return Ok(Outcome::Lost);
                 }
                 Err(error) => return Err(explain_refused(error)),
             };
             let reply = &self.buffer[..len];
             if reply == request.expected_reply {
+                remember(&mut self.answered, request.expected_reply);
                 return Ok(Outcome::Correct);
             }
-            // A late answer to an earlier request: skip it and keep waiting for ours.
+            // A late answer to an earlier request: count it, skip it, keep waiting for ours.
             if let Some(at) = self.overdue.iter().position(|old| old.as_slice() == reply) {
                 self.overdue.remove(at);
+                self.strays.late += 1;
+                continue;
+            }
+            // An answer that came before: the network (or the server) sent it twice.
+            if self.answered.iter().any(|old| old.as_slice() == reply) {
+                self.strays.duplicates += 1;
                 continue;
             }
             return Ok(Outcome::Wrong);
