@@ -80,8 +80,16 @@ fn run_client(args: &[&str], input: &str) -> (Result<()>, String) {
 fn echoes_each_line() {
     let running = start_server(&[]);
     let mut client = Client::connect(running.addr);
-    assert_eq!(client.echo("Hello, world (1)"), "Hello, world (1)");
-    assert_eq!(client.echo("second line"), "second line");
+    assert_eq!(
+        client.echo("Hello, world (1)"),
+        "Hello, world (1)",
+        "the server should echo the line"
+    );
+    assert_eq!(
+        client.echo("second line"),
+        "second line",
+        "the server should echo the next line too"
+    );
     running.stop();
 }
 
@@ -97,11 +105,18 @@ fn counts_lines_per_connection() {
     let alice_port = alice.stream.local_addr().unwrap().to_string();
     drop(alice);
     let closed = running.expect_log(&format!("connection from {alice_port} closed after"));
-    assert!(closed.ends_with("closed after 3 lines"), "{closed}");
+    assert!(
+        closed.ends_with("closed after 3 lines"),
+        "the log should say alice's connection closed after 3 lines: {closed}"
+    );
     drop(bob);
     running.expect_log("closed after 1 line");
     let summary = running.stop();
-    assert_eq!((summary.connections, summary.lines), (2, 4));
+    assert_eq!(
+        (summary.connections, summary.lines),
+        (2, 4),
+        "the summary should count 2 connections and 4 lines"
+    );
 }
 
 #[test]
@@ -111,7 +126,11 @@ fn a_line_split_across_packets_is_one_line() {
     client.send(b"Hello, ");
     thread::sleep(Duration::from_millis(50)); // let the first half travel on its own
     client.send(b"world\n");
-    assert_eq!(client.read_line().as_deref(), Some("Hello, world"));
+    assert_eq!(
+        client.read_line().as_deref(),
+        Some("Hello, world"),
+        "a line sent in two pieces should come back as one line"
+    );
     running.expect_log("data: b'Hello, ', lines so far: 0");
     running.expect_log(r"data: b'world\n', lines so far: 1");
     drop(client);
@@ -125,7 +144,11 @@ fn lines_joined_in_one_packet_are_separate_lines() {
     let mut client = Client::connect(running.addr);
     client.send(b"one\ntwo\nthree\n");
     let echoes: Vec<_> = (0..3).map(|_| client.read_line().unwrap()).collect();
-    assert_eq!(echoes, ["one", "two", "three"]);
+    assert_eq!(
+        echoes,
+        ["one", "two", "three"],
+        "three lines in one packet should come back as three lines"
+    );
     drop(client);
     running.expect_log("closed after 3 lines");
     running.stop();
@@ -137,7 +160,11 @@ fn an_unterminated_last_line_is_still_echoed_and_counted() {
     let mut client = Client::connect(running.addr);
     client.send(b"no newline at the end");
     client.stream.shutdown(std::net::Shutdown::Write).unwrap();
-    assert_eq!(client.read_line().as_deref(), Some("no newline at the end"));
+    assert_eq!(
+        client.read_line().as_deref(),
+        Some("no newline at the end"),
+        "a last line without a newline should still be echoed"
+    );
     running.expect_log("closed after 1 line");
     running.stop();
 }
@@ -156,7 +183,8 @@ fn logs_like_the_notebook() {
         received,
         format!(
             "{thread}: received data from {peer}\n  data: b'Hello, world (27556)\\n', lines so far: 1"
-        )
+        ),
+        "the log should name the thread, the sender, the data and the line count like the notebook"
     );
     drop(client);
     running.expect_log(&format!(
@@ -175,7 +203,11 @@ fn several_concurrent_clients_are_independent() {
                 let mut client = Client::connect(addr);
                 for line in 0..25 {
                     let text = format!("client {id} line {line}");
-                    assert_eq!(client.echo(&text), text);
+                    assert_eq!(
+                        client.echo(&text),
+                        text,
+                        "client {id} should get its own line back"
+                    );
                 }
             })
         })
@@ -184,7 +216,11 @@ fn several_concurrent_clients_are_independent() {
         client.join().expect("a client got a wrong echo or none");
     }
     let summary = running.stop();
-    assert_eq!((summary.connections, summary.lines), (8, 200));
+    assert_eq!(
+        (summary.connections, summary.lines),
+        (8, 200),
+        "the summary should count 8 connections and 200 lines"
+    );
 }
 
 #[test]
@@ -198,9 +234,13 @@ fn a_reset_client_does_not_disturb_the_others() {
     socket2::SockRef::from(&rude.stream).set_linger(Some(Duration::ZERO)).unwrap();
     drop(rude);
     running.expect_log("closed after 0 lines");
-    assert_eq!(steady.echo("after"), "after");
+    assert_eq!(
+        steady.echo("after"),
+        "after",
+        "a reset client should not disturb the server's other clients"
+    );
     let summary = running.stop();
-    assert_eq!(summary.connections, 2);
+    assert_eq!(summary.connections, 2, "the summary should count both connections");
 }
 
 #[test]
@@ -226,7 +266,11 @@ fn a_client_that_never_reads_does_not_block_the_others() {
         }
     }
     let mut other = Client::connect(running.addr);
-    assert_eq!(other.echo("am I served?"), "am I served?");
+    assert_eq!(
+        other.echo("am I served?"),
+        "am I served?",
+        "a client that never reads should not keep the server from serving others"
+    );
     // And shutdown still works with the hog's thread stuck in a write.
     running.stop();
 }
@@ -263,14 +307,30 @@ fn a_connection_over_max_clients_is_told_the_server_is_busy() {
     second.echo("2"); // both are registered now
     let mut third = Client::connect(running.addr);
     let reply = third.read_line();
-    assert_eq!(reply.as_deref(), Some("error: server busy (2 clients connected); try again later"));
+    assert_eq!(
+        reply.as_deref(),
+        Some("error: server busy (2 clients connected); try again later"),
+        "a connection over --max-clients should be told the server is busy"
+    );
     assert!(third.wait_for_close(), "the busy connection should be closed");
-    assert_eq!(first.echo("still fine"), "still fine");
+    assert_eq!(
+        first.echo("still fine"),
+        "still fine",
+        "the clients already connected should still be served"
+    );
     drop(first);
     running.expect_log("closed after 2 lines");
     let mut fourth = Client::connect(running.addr);
-    assert_eq!(fourth.echo("room again"), "room again");
-    assert_eq!(running.stop().refused_busy, 1);
+    assert_eq!(
+        fourth.echo("room again"),
+        "room again",
+        "once a place is free a new client should be served"
+    );
+    assert_eq!(
+        running.stop().refused_busy,
+        1,
+        "the summary should count the one refused connection"
+    );
 }
 
 #[test]
@@ -313,7 +373,7 @@ fn a_long_line_is_echoed_whole_as_it_arrives() {
     };
     assert_eq!(client.read_line().map(|line| line.len()), Some(1_000_000), "the echo was cut");
     writer.join().unwrap().unwrap();
-    assert_eq!(client.echo("short"), "short");
+    assert_eq!(client.echo("short"), "short", "after a long line the server should still echo");
     drop(client);
     running.expect_log("closed after 2 lines");
     running.stop();
@@ -327,7 +387,11 @@ fn a_client_idle_past_the_idle_timeout_is_disconnected() {
     assert!(idle.wait_for_close(), "the idle connection should be closed by the server");
     running.expect_log("idle too long: connection from");
     let mut other = Client::connect(running.addr);
-    assert_eq!(other.echo("still serving"), "still serving");
+    assert_eq!(
+        other.echo("still serving"),
+        "still serving",
+        "after closing the idle connection the server should still serve others"
+    );
     assert_eq!(running.stop().idle, 1, "the summary should count the idle connection");
 }
 
@@ -340,10 +404,25 @@ fn stops_within_a_second_with_clients_connected() {
     }
     let log = running.log.clone();
     let (summary, took) = running.stop_timed();
-    assert!(took < Duration::from_secs(1), "took {took:?}");
-    assert_eq!((summary.connections, summary.lines), (50, 50));
-    assert!(log.text().contains("Served 50 connections, echoed 50 lines."), "{}", log.text());
-    assert!(log.text().contains("server stopping: connection from"), "{}", log.text());
+    assert!(
+        took < Duration::from_secs(1),
+        "the server should stop within a second of the shutdown; it took {took:?}"
+    );
+    assert_eq!(
+        (summary.connections, summary.lines),
+        (50, 50),
+        "the summary should count 50 connections and 50 lines"
+    );
+    assert!(
+        log.text().contains("Served 50 connections, echoed 50 lines."),
+        "the log should end with the summary:\n{}",
+        log.text()
+    );
+    assert!(
+        log.text().contains("server stopping: connection from"),
+        "the log should say the shutdown closed the open connections:\n{}",
+        log.text()
+    );
     for client in &mut clients {
         assert!(client.wait_for_close(), "every connection must be closed by the shutdown");
     }
@@ -355,19 +434,31 @@ fn refuses_to_start_on_a_port_already_in_use() {
     let port = taken.local_addr().unwrap().port().to_string();
     let args = ServerArgs::try_parse_from(["server", "--port", &port]).unwrap();
     let error = Server::bind(&args, Log::capture(false).0).err().expect("bind should fail");
-    assert!(error.to_string().starts_with(&format!("cannot bind 127.0.0.1:{port}: ")), "{error}");
+    assert!(
+        error.to_string().starts_with(&format!("cannot bind 127.0.0.1:{port}: ")),
+        "the error should name the address it could not bind: {error}"
+    );
 }
 
 #[test]
 fn defaults_follow_the_notebook_and_the_limits() {
     let args = ServerArgs::try_parse_from(["server"]).unwrap();
-    assert_eq!(args.address.resolve().unwrap(), "127.0.0.1:12354".parse().unwrap());
+    assert_eq!(
+        args.address.resolve().unwrap(),
+        "127.0.0.1:12354".parse().unwrap(),
+        "the server should listen on 127.0.0.1:12354 by default"
+    );
     assert_eq!(
         (args.max_clients, args.max_per_ip, args.idle_timeout, args.backlog),
-        (10_000, 1024, Duration::from_secs(60), 1024)
+        (10_000, 1024, Duration::from_secs(60), 1024),
+        "the defaults should be 10,000 clients, 1024 per address, a 60 s idle timeout and a backlog of 1024"
     );
     let args = ClientArgs::try_parse_from(["client"]).unwrap();
-    assert_eq!(args.address.resolve().unwrap(), "127.0.0.1:12354".parse().unwrap());
+    assert_eq!(
+        args.address.resolve().unwrap(),
+        "127.0.0.1:12354".parse().unwrap(),
+        "the client should connect to 127.0.0.1:12354 by default"
+    );
 }
 
 #[test]
@@ -377,8 +468,15 @@ fn client_sends_hello_count_times_and_checks_each_echo() {
     let (outcome, out) = run_client(&["--port", &port, "--count", "3", "--interval", "0"], "");
     outcome.unwrap();
     let hello = format!("Received b'Hello, world ({})'", std::process::id());
-    assert_eq!(out.matches(&hello).count(), 3, "{out}");
-    assert!(out.ends_with("3 of 3 echoes came back.\n"), "{out}");
+    assert_eq!(
+        out.matches(&hello).count(),
+        3,
+        "the client should print each of the 3 echoes of its hello: {out}"
+    );
+    assert!(
+        out.ends_with("3 of 3 echoes came back.\n"),
+        "the client should end with its tally: {out}"
+    );
     running.expect_log("closed after 3 lines");
     running.stop();
 }
@@ -389,8 +487,8 @@ fn client_interactive_sends_each_input_line() {
     let port = running.addr.port().to_string();
     let (outcome, out) = run_client(&["--port", &port, "--interactive"], "first\nsecond\n");
     outcome.unwrap();
-    assert_eq!(out, "first\nsecond\n");
-    assert_eq!(running.stop().lines, 2);
+    assert_eq!(out, "first\nsecond\n", "the client should print the echo of each input line");
+    assert_eq!(running.stop().lines, 2, "the server should count one line per input line");
 }
 
 #[test]
@@ -401,7 +499,10 @@ fn client_reports_a_busy_server() {
     let port = running.addr.port().to_string();
     let (outcome, _) = run_client(&["--port", &port, "--count", "1"], "");
     let error = outcome.expect_err("the server is full").to_string();
-    assert!(error.contains("the server says: server busy"), "{error}");
+    assert!(
+        error.contains("the server says: server busy"),
+        "the client should pass on that the server is busy: {error}"
+    );
     running.stop();
 }
 
@@ -410,7 +511,10 @@ fn client_says_so_when_no_server_is_listening() {
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
     let (outcome, _) = run_client(&["--port", &port, "--count", "1"], "");
     let error = outcome.expect_err("there is no server").to_string();
-    assert!(error.contains("no server is listening at 127.0.0.1:"), "{error}");
+    assert!(
+        error.contains("no server is listening at 127.0.0.1:"),
+        "the client should say no server is listening: {error}"
+    );
 }
 
 #[test]
@@ -421,10 +525,14 @@ fn client_load_mode_checks_every_echo_over_many_connections() {
     outcome.unwrap();
     assert!(
         out.contains("20 clients, ") && out.contains("200 requests, 200 replies, 0 lost, 0 wrong"),
-        "{out}"
+        "all 200 requests over 20 connections should get a correct echo: {out}"
     );
     let summary = running.stop();
-    assert_eq!((summary.connections, summary.lines), (20, 200));
+    assert_eq!(
+        (summary.connections, summary.lines),
+        (20, 200),
+        "the summary should count 20 connections and 200 lines"
+    );
 }
 
 /// A connection from `ip` (another loopback address: the "attacker" of a test).
@@ -458,7 +566,11 @@ fn one_address_cannot_take_every_place() {
         "a fourth connection from the same address should be refused, saying why"
     );
     let mut someone_else = Client::connect(running.addr);
-    assert_eq!(someone_else.echo("still room for me"), "still room for me");
+    assert_eq!(
+        someone_else.echo("still room for me"),
+        "still room for me",
+        "another address should still be served while one is at --max-per-ip"
+    );
     running.expect_log("refused: 3 connections from 127.0.0.2 already");
     drop(hogs);
     let closed =
@@ -473,7 +585,11 @@ fn one_address_cannot_take_every_place() {
         "back",
         "once its connections close, the address may connect again"
     );
-    assert_eq!(running.stop().refused_busy, 1);
+    assert_eq!(
+        running.stop().refused_busy,
+        1,
+        "the summary should count the one refused connection"
+    );
 }
 
 #[test]
