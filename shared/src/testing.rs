@@ -161,7 +161,8 @@ pub fn udp_exchange(socket: &UdpSocket, datagram: &[u8]) -> Vec<u8> {
 
 /// Plays the other half of a loop between two servers (what one forged datagram starts,
 /// see [`crate::reply`]): sends `first` to `server` from a fresh socket, then sends back
-/// every datagram that arrives, for `duration`. Returns how many arrived: a server that
+/// every datagram that arrives, for `duration` (or until the server has been silent for a
+/// second). Returns how many arrived: a server that
 /// answers everything without limit sends tens of thousands a second.
 #[allow(clippy::unwrap_used, reason = "a test helper: a failure fails the test")]
 pub fn bounce_for(server: SocketAddr, first: &[u8], duration: Duration) -> u64 {
@@ -170,9 +171,12 @@ pub fn bounce_for(server: SocketAddr, first: &[u8], duration: Duration) -> u64 {
     socket.send(first).unwrap();
     let mut buffer = vec![0; RECV_BUFFER_SIZE];
     let (mut arrived, deadline) = (0, Instant::now() + duration);
-    while Instant::now() < deadline {
+    let mut last_heard = Instant::now();
+    // Ends at `duration`, or once the server has been silent for a second: the loop is over.
+    while Instant::now() < deadline && last_heard.elapsed() < Duration::from_secs(1) {
         if let Ok(len) = socket.recv(&mut buffer) {
             arrived += 1;
+            last_heard = Instant::now();
             let _ = socket.send(&buffer[..len]);
         }
     }
