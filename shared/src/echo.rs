@@ -18,8 +18,8 @@ use std::time::Duration;
 
 use crate::datagram::bytes_literal;
 use crate::error::{Error, Result};
-use crate::load::{parse_seconds, parse_seconds_or_zero};
-use crate::report::output_line;
+use crate::flags::{parse_count, parse_seconds, parse_seconds_or_zero};
+use crate::report::{output_line, plural};
 use crate::shutdown::Shutdown;
 
 /// How many messages an echo client sends when `--count` is not given.
@@ -33,7 +33,7 @@ const SHOWN_BYTES: usize = 80;
 pub struct EchoArgs {
     /// Messages to send [default: 5]. In load mode: the most each client sends (default: no
     /// limit, until --duration is up).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", value_parser = parse_count)]
     pub count: Option<u64>,
 
     /// Seconds between messages (0 for none).
@@ -46,7 +46,7 @@ pub struct EchoArgs {
           allow_negative_numbers = true)]
     pub timeout: Duration,
 
-    /// What to send instead of 'Hello, world (<pid>)'.
+    /// What to send instead of `Hello, world (<pid>)`.
     #[arg(long, short, value_name = "TEXT")]
     pub message: Option<String>,
 }
@@ -77,7 +77,8 @@ pub enum Echo {
 
 /// Sends `message` `--count` times, `--interval` apart, through `send_and_check`, and
 /// writes a line per echo and a tally to `out`. `Ok` only if every echo came back
-/// unchanged. Ctrl-C (`shutdown`) ends the pauses and the loop early.
+/// unchanged. Ctrl-C (`shutdown`, or a wait that Ctrl-C interrupted) ends the loop early:
+/// the tally still prints, and the result is [`Error::stopped`].
 pub fn repeat_and_check(
     args: &EchoArgs,
     message: &[u8],
@@ -92,7 +93,12 @@ pub fn repeat_and_check(
             break;
         }
         let progress = format!("({number} of {count})");
-        match send_and_check(message)? {
+        let echo = match send_and_check(message) {
+            Ok(echo) => echo,
+            Err(error) if error.is_stopped() => break,
+            Err(error) => return Err(error),
+        };
+        match echo {
             Echo::Same => {
                 echoed += 1;
                 output_line(
@@ -122,7 +128,10 @@ pub fn repeat_and_check(
             }
         }
     }
-    output_line(out, format_args!("{echoed} of {count} echoes came back."))?;
+    output_line(out, format_args!("{echoed} of {} came back.", plural(count, "echo")))?;
+    if shutdown.is_requested() {
+        return Err(Error::stopped());
+    }
     match (lost, wrong) {
         (0, 0) if echoed == count => Ok(()),
         (0, 0) => Err(Error::msg(format!("stopped after {echoed} of {count} messages"))),
