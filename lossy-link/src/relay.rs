@@ -33,6 +33,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::{self, Scope};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use shared::datagram::raise_buffers;
 use shared::error::{Context, Error, Result, describe_io_error};
 use shared::report::{Log, plural};
 use shared::shutdown::{POLL_INTERVAL, Shutdown};
@@ -189,6 +190,8 @@ impl Relay {
     /// Like [`bind`](Relay::bind), with a listening socket that is already bound (its
     /// address wins over `--listen`): a test never has to free a port and bind it again.
     pub fn with_socket(args: &Args, listen: UdpSocket, log: Log) -> Result<Relay> {
+        // Room for the largest datagram (macOS gives UDP sockets 9,216 bytes by default).
+        raise_buffers(&listen)?;
         let server = resolve("--to", &args.to)?;
         let listen_addr = listen.local_addr().context(|| "cannot read the relay's address")?;
         if server == listen_addr {
@@ -513,6 +516,7 @@ fn upstream_socket(server: SocketAddr) -> Result<UdpSocket> {
     };
     let socket =
         UdpSocket::bind((ip, 0)).context(|| format!("cannot bind an upstream socket on {ip}"))?;
+    raise_buffers(&socket)?;
     socket.connect(server).context(|| format!("cannot reach {server}"))?;
     socket.set_read_timeout(Some(POLL_INTERVAL)).context(|| "cannot set the read timeout")?;
     Ok(socket)

@@ -86,6 +86,7 @@ fn start_relay(server: SocketAddr, flags: &[&str]) -> Running {
 
 fn bind_loopback() -> UdpSocket {
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    shared::datagram::raise_buffers(&socket).unwrap();
     socket.set_read_timeout(Some(PATIENCE)).unwrap();
     socket
 }
@@ -416,6 +417,21 @@ fn help_names_the_defaults_and_the_directions() {
         ["127.0.0.1:12001", "127.0.0.1:12000", "--loss-up", "--loss-down", "client -> server"]
     {
         assert!(help.contains(expected), "--help should mention {expected:?}:\n{help}");
+    }
+}
+
+#[test]
+fn relays_the_largest_datagram_whole() {
+    for flags in [&[][..], &["--delay", "1ms"]] {
+        let sink = Sink::start(false);
+        let relay = start_relay(sink.addr, flags);
+        let client = client_of(&relay);
+        let largest = vec![b'z'; shared::datagram::MAX_UDP_PAYLOAD];
+        client.send(&largest).unwrap();
+        sink.wait_for(1);
+        relay.stop();
+        let arrivals = sink.finish();
+        assert_eq!(arrivals[0].data.len(), largest.len(), "with {flags:?} it must arrive whole");
     }
 }
 
