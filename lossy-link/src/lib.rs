@@ -39,6 +39,7 @@
 //! - [`rng`]: a seeded random number generator (SplitMix64), so `--seed` repeats a run.
 //! - [`units`]: `20%`, `50ms`, `64k`.
 //! - [`throttle`]: warnings that cannot flood the log when a queue is full.
+//! - [`testing`]: a relay for the modules' grading suites.
 //!
 //! The binary (`src/main.rs`) only parses the flags, ties Ctrl-C to a [`Shutdown`], and
 //! calls [`run`]; the tests (`src/tests.rs`) drive [`relay::Relay`] in-process over real
@@ -48,6 +49,7 @@ pub mod args;
 pub mod link;
 pub mod relay;
 pub mod rng;
+pub mod testing;
 pub mod throttle;
 pub mod units;
 

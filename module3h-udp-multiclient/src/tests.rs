@@ -399,3 +399,22 @@ fn version_names_the_module() {
         "--version should name the module: {client}"
     );
 }
+
+#[test]
+fn through_a_duplicating_link_the_server_counts_every_copy() {
+    // UDP may deliver a datagram twice. The server counts what arrives: through a relay
+    // that duplicates every request, 3 messages make a client count of 6.
+    let running = start_server(&[]);
+    let relay = lossy_link::testing::start_relay(running.addr, &["--duplicate-up", "100%"]);
+    let port = relay.addr.port().to_string();
+    let (outcome, out) = run_client(&["--port", &port, "--count", "3", "--interval", "0"]);
+    assert!(outcome.is_ok(), "every echo came back (some twice): {out}");
+    running.expect_log("client count: 6");
+    relay.stop();
+    let summary = running.stop();
+    assert_eq!(summary.clients.len(), 1, "the relay is one client to the server: {summary:?}");
+    assert_eq!(
+        summary.clients[0].1, 6,
+        "the server should count each of the 6 copies: {summary:?}"
+    );
+}

@@ -49,6 +49,12 @@ pub struct EchoArgs {
     /// What to send instead of `Hello, world (<pid>)`.
     #[arg(long, short, value_name = "TEXT")]
     pub message: Option<String>,
+
+    /// Number the messages (`Hello, world (<pid>) #1`, `#2`, ...), so that the server's log
+    /// shows which one arrived: a lost, doubled or overtaken datagram shows as a gap, a
+    /// repeat or a number out of order.
+    #[arg(long)]
+    pub numbered: bool,
 }
 
 impl EchoArgs {
@@ -93,6 +99,13 @@ pub fn repeat_and_check(
             break;
         }
         let progress = format!("({number} of {count})");
+        let numbered;
+        let message = if args.numbered {
+            numbered = [message, format!(" #{number}").as_bytes()].concat();
+            &numbered[..]
+        } else {
+            message
+        };
         let echo = match send_and_check(message) {
             Ok(echo) => echo,
             Err(error) if error.is_stopped() => break,
@@ -192,6 +205,23 @@ mod tests {
             outcome.unwrap_err().to_string(),
             "of 3 echoes, 1 did not come back and 1 came back changed"
         );
+    }
+
+    #[test]
+    fn numbered_messages_carry_their_number() {
+        let mut sent = Vec::new();
+        let outcome = repeat_and_check(
+            &args(&["--count", "3", "--interval", "0", "--numbered"]),
+            b"hi",
+            &Shutdown::new(),
+            &mut Vec::new(),
+            |message| {
+                sent.push(message.to_vec());
+                Ok(Echo::Same)
+            },
+        );
+        outcome.unwrap();
+        assert_eq!(sent, [b"hi #1".to_vec(), b"hi #2".to_vec(), b"hi #3".to_vec()]);
     }
 
     #[test]

@@ -438,3 +438,17 @@ fn version_names_the_module() {
         "--version should name the module: {client}"
     );
 }
+
+#[test]
+fn through_a_lossy_link_load_mode_counts_lost_requests() {
+    let running = start_server(&["--mode", "pool", "--quiet"]);
+    let relay = lossy_link::testing::start_relay(running.addr, &["--loss", "20%", "--seed", "7"]);
+    let port = relay.addr.port().to_string();
+    let (outcome, out) =
+        run_client(&["--host", "127.0.0.1", "--port", &port, "--count", "40", "--timeout", "0.3"]);
+    let summary = relay.stop();
+    assert!(outcome.is_err(), "lost responses must fail the load run: {out}");
+    assert!(summary.up.lost + summary.down.lost > 0, "the relay should have lost some: {out}");
+    assert!(!out.contains(" 0 lost"), "the load summary should count the lost requests: {out}");
+    running.stop();
+}

@@ -428,3 +428,30 @@ fn at_a_terminal_the_client_says_no_server_is_listening_and_keeps_the_prompt() {
         "the prompt should come back after each line:\n{out}"
     );
 }
+
+#[test]
+fn through_a_lossy_link_the_client_times_out_and_load_mode_counts_the_losses() {
+    // UDP does not promise delivery. Through a relay that loses everything, the client must
+    // give up after --timeout and say so, not hang as the textbook's client would.
+    let running = start_server(&["--quiet"]);
+    let black_hole = lossy_link::testing::start_relay(running.addr, &["--loss", "100%"]);
+    let port = black_hole.addr.port().to_string();
+    let (outcome, _) = run_client(&["--port", &port, "--message", "lost", "--timeout", "0.3"], "");
+    let error = outcome.expect_err("with every datagram lost, the client must fail");
+    assert!(
+        error.to_string().contains("no reply from") && error.to_string().contains("within 0.3 s"),
+        "the client should say it got no reply within its timeout: {error}"
+    );
+    black_hole.stop();
+
+    // Through a link that loses one datagram in five, some requests come back and some not.
+    let lossy = lossy_link::testing::start_relay(running.addr, &["--loss", "20%", "--seed", "7"]);
+    let port = lossy.addr.port().to_string();
+    let (outcome, out) = run_client(&["--port", &port, "--count", "40", "--timeout", "0.3"], "");
+    let summary = lossy.stop();
+    assert!(outcome.is_err(), "lost replies must fail the load run: {out}");
+    assert!(summary.up.lost + summary.down.lost > 0, "the relay should have lost some: {out}");
+    assert!(!out.contains(" 0 lost"), "the load summary should count the lost requests: {out}");
+    assert!(!out.contains(" 0 replies"), "and the ones that came back: {out}");
+    running.stop();
+}
