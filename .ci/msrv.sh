@@ -34,7 +34,7 @@ version=$(apt-cache madison rustc-web | awk -F'|' '{gsub(/ /, "", $2); print $2}
 if [ -z "$version" ]; then
     ci_fail "Debian has no rustc-web $msrv (rust-version in Cargo.toml); it has: $(apt-cache madison rustc-web | awk -F'|' '{print $2}' | tr -d ' ' | tr '\n' ' ')"
 fi
-packages=(rustc-web cargo-web "libstd-rust-web-$series" libstd-rust-web-dev rust-web-clippy)
+packages=(rustc-web cargo-web "libstd-rust-web-$series" libstd-rust-web-dev)
 
 root="$target_dir/rust-$msrv"
 if [ ! -x "$root/usr/bin/cargo" ]; then
@@ -68,15 +68,18 @@ unset RUSTUP_TOOLCHAIN RUSTC_WRAPPER RUSTC_WORKSPACE_WRAPPER RUSTC_BOOTSTRAP
 export CARGO_TARGET_DIR="$target_dir/target"
 have=$("$RUSTC" --version)
 case "$have" in "rustc $msrv "*) ;; *) ci_fail "expected rustc $msrv, got: $have" ;; esac
-ci_log "using $have, $(cargo --version), $(cargo clippy --version) (ready in $((SECONDS - started)) s)"
+ci_log "using $have, $(cargo --version) (ready in $((SECONDS - started)) s)"
 
-# Warnings are errors here as in the Linux stage: what 1.85 warns about, a student on
-# 1.85 sees on every build. `cargo clippy` (a `cargo check` plus lints) compiles every
-# target; `cargo build --all-targets` would write every module's `server` and `client` to
-# one target/debug/ (the collision the DESIGN explains), `cargo test` builds only the tests.
+# Warnings are errors, as in the Linux stage: what 1.85's rustc warns about, a student on
+# 1.85 sees on every build. (Clippy is the current stable's job, in the Linux stage: an older
+# clippy has false positives that newer ones fixed.) `cargo check --all-targets` compiles
+# every target; `cargo build --all-targets` would write every module's `server` and
+# `client` to one target/debug/ (the collision the DESIGN explains); `cargo test` builds
+# only the tests.
+export RUSTFLAGS="-D warnings"
 step_started=$SECONDS
-timeout 1200 cargo clippy --workspace --all-targets --locked -- -D warnings
-ci_log "clippy (-D warnings) passed in $((SECONDS - step_started)) s"
+timeout 1200 cargo check --workspace --all-targets --locked
+ci_log "cargo check --all-targets (-D warnings) passed in $((SECONDS - step_started)) s"
 step_started=$SECONDS
-RUSTFLAGS="-D warnings" timeout 1200 cargo test --workspace --locked
+timeout 1200 cargo test --workspace --locked
 ci_log "tests ran in $((SECONDS - step_started)) s; stage took $((SECONDS - started)) s"
