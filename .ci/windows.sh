@@ -54,7 +54,13 @@ export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER=x86_64-w64-mingw32-gcc
 export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER="$PWD/.ci/windows/wine-runner.sh"
 export WINE WINE_SKIPS_FILE="$PWD/.ci/wine-skips.txt"
 # The tests' own patience (shared::testing) is for a loaded machine; Wine is slower still.
-cargo_windows=(cargo test --workspace -Zbuild-std --target "$target" "$@")
+# Arguments, if any, replace `--workspace` (e.g. `-p shared`, or `-p xtask -- some_test`);
+# what follows `--` goes to the test binaries.
+[ "$#" -gt 0 ] || set -- --workspace
+cargo_args=() test_args=()
+while [ "$#" -gt 0 ] && [ "$1" != -- ]; do cargo_args+=("$1"); shift; done
+[ "$#" -gt 0 ] && shift && test_args=("$@")
+cargo_windows=(cargo test -Zbuild-std --target "$target" "${cargo_args[@]}")
 
 ci_log "building std and the workspace's tests for $target"
 build_started=$SECONDS
@@ -63,5 +69,5 @@ ci_log "built in $((SECONDS - build_started)) s"
 
 ci_log "running the tests under Wine (skips: $(grep -c '^[a-z]' "$WINE_SKIPS_FILE") in .ci/wine-skips.txt)"
 run_started=$SECONDS
-timeout 1200 "${cargo_windows[@]}" --no-fail-fast
+timeout 1200 "${cargo_windows[@]}" --no-fail-fast -- "${test_args[@]}"
 ci_log "tests ran in $((SECONDS - run_started)) s; stage took $((SECONDS - started)) s"
