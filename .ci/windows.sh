@@ -21,8 +21,9 @@ target_dir=$(realpath -m "${CI_WINDOWS_TARGET_DIR:-target/ci-windows}")
 mkdir -p "$target_dir"
 
 started=$SECONDS
+# One apt-get run for everything (the packages as bookworm names them).
+apt_install "${DEBIAN_RUST_PACKAGES[@]}" gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 wine64
 use_debian_rust
-apt_install gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 wine64
 # Debian's wine64 package puts its loader here (/usr/bin/wine comes with the `wine` package).
 WINE=/usr/lib/wine/wine64
 [ -x "$WINE" ] || ci_fail "no $WINE after installing wine64"
@@ -53,7 +54,6 @@ export CARGO_TARGET_DIR="$target_dir"
 export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER=x86_64-w64-mingw32-gcc
 export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER="$PWD/.ci/windows/wine-runner.sh"
 export WINE WINE_SKIPS_FILE="$PWD/.ci/wine-skips.txt"
-# The tests' own patience (shared::testing) is for a loaded machine; Wine is slower still.
 # Arguments, if any, replace `--workspace` (e.g. `-p shared`, or `-p xtask -- some_test`);
 # what follows `--` goes to the test binaries.
 [ "$#" -gt 0 ] || set -- --workspace
