@@ -326,7 +326,7 @@ fn client_load_mode_checks_every_reply() {
         run_client(&["--port", &port, "--clients", "4", "--count", "50", "--timeout", "2"], "");
     outcome.unwrap();
     assert!(
-        out.starts_with("4 clients, "),
+        out.starts_with("4 clients"),
         "the load summary should start with the number of clients: {out}"
     );
     assert!(

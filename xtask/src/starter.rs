@@ -54,8 +54,8 @@ pub fn exercises(workspace: &Path, module: &str) -> Result<Vec<Exercise>> {
         let text =
             fs::read_to_string(&file).context(|| format!("cannot read {}", file.display()))?;
         let relative = file.strip_prefix(workspace).unwrap_or(&file).to_path_buf();
-        let regions = find_regions(&relative.display().to_string(), &text)
-            .map_err(|e| Error::msg(e.to_string()))?;
+        let regions =
+            find_regions(&slash_path(&relative), &text).map_err(|e| Error::msg(e.to_string()))?;
         found.extend(regions.into_iter().map(|region| Exercise { file: relative.clone(), region }));
     }
     Ok(found)
@@ -157,7 +157,7 @@ pub fn write_starter_with(
         if in_module && relative.extension().is_some_and(|ext| ext == "rs") {
             let text =
                 fs::read_to_string(&file).context(|| format!("cannot read {}", file.display()))?;
-            let name = relative.display().to_string();
+            let name = slash_path(&relative);
             let regions = find_regions(&name, &text).map_err(|e| Error::msg(e.to_string()))?;
             let chosen: Vec<Region> = regions
                 .into_iter()
@@ -206,7 +206,7 @@ fn append_student_readme(out: &Path, modules: &[String], exercises: &[Exercise])
         let line = exercise.region.begin - removed_above;
         text.push_str(&format!(
             "- `{}:{line}`: {}\n",
-            exercise.file.display(),
+            slash_path(&exercise.file),
             exercise.region.hint
         ));
         lines_removed.push((&exercise.file, exercise.region.end - exercise.region.begin));
@@ -221,4 +221,11 @@ fn append_student_readme(out: &Path, modules: &[String], exercises: &[Exercise])
                    says `todo!()`, the tests that need it fail (the program stops at the `todo!()` with \
                    its message).\n");
     fs::write(&readme, text).context(|| format!("cannot write {}", readme.display()))
+}
+
+/// `path` with `/` between its parts on every system: generated READMEs and messages name
+/// files the same way on Windows (where `Path::display` shows `\`) as elsewhere.
+pub fn slash_path(path: &Path) -> String {
+    let parts: Vec<_> = path.components().map(|part| part.as_os_str().to_string_lossy()).collect();
+    parts.join("/")
 }
