@@ -15,9 +15,10 @@
 //!   than the stranger sent, and bounds names, messages and members. See [`server`].
 //!
 //! - [`protocol`]: the hub's text protocol, one message per datagram.
-//! - [`server`]: the hub, and the broadcaster.
-//! - [`client`]: reads the keyboard and the network at once (two threads, merged with
-//!   crossbeam-channel's `select!`).
+//! - [`server`]: the seed's broadcaster (`src/server.rs`), then the hub (`src/server/hub.rs`).
+//! - [`client`]: the seed's broadcast client (`src/client.rs`), then the hub's client
+//!   (`src/client/hub.rs`), which reads the keyboard and the network at once (two threads,
+//!   merged with crossbeam-channel's `select!`).
 
 pub mod client;
 pub mod protocol;

@@ -508,7 +508,12 @@ fn a_refused_line_does_not_end_the_chat() {
     let input = io::Cursor::new(b"gina\nthis line is far too long\nshort\n".to_vec());
     client::run(&client_args(running.addr, &[]), &Shutdown::new(), input, false, &mut out).unwrap();
     let out = String::from_utf8(out).unwrap();
-    assert!(out.contains("(refused by the server: message too long)"), "{out}");
+    assert!(
+        out.contains(
+            "(refused by the server: message too long; your line: \"this line is far too long\")"
+        ),
+        "the client should say the server refused the line, and show which; it printed:\n{out}"
+    );
     assert!(out.contains("gina: short"), "{out}");
     running.stop();
 }

@@ -14,11 +14,14 @@ fn main() -> ExitCode {
 }
 
 fn talk(args: &ClientArgs) -> Result<()> {
-    // Ctrl-C leaves the chat politely (a LEAVE to the server) instead of just vanishing.
+    // Ctrl-C leaves the chat politely (a LEAVE to the server, so the others see it) instead
+    // of just vanishing; a second Ctrl-C forces exit 130.
     let shutdown = Shutdown::new();
     install_ctrl_c(&shutdown)?;
     let terminal = io::stdin().is_terminal();
     // The keyboard thread owns its reader, so it gets its own handle to stdin.
     let input = BufReader::new(io::stdin());
-    client::run(args, &shutdown, input, terminal, &mut io::stdout().lock())
+    // Unlocked stdout: each line takes the lock only while it is written, so nothing holds it
+    // for the whole run (the Ctrl-C handler may want to print).
+    client::run(args, &shutdown, input, terminal, &mut io::stdout())
 }
