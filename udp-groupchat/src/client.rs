@@ -13,8 +13,9 @@
 //! would otherwise show twice. When stdin is a pipe, nothing is erased.
 
 mod hub;
+mod load;
 
-pub use hub::join;
+pub use hub::{Session, join};
 
 use std::io::{self, BufRead, Write};
 use std::net::SocketAddr;
@@ -26,7 +27,7 @@ use shared::address::AddressArgs;
 use shared::datagram::{RECV_BUFFER_SIZE, is_timeout_or_interrupt, udp_client_error};
 use shared::error::{Context, Error, Result};
 use shared::framing::{LineError, LineReader};
-use shared::load::parse_seconds;
+use shared::load::{LoadArgs, parse_seconds};
 use shared::report::output_line;
 use shared::shutdown::{POLL_INTERVAL, Shutdown};
 
@@ -74,6 +75,10 @@ pub struct ClientArgs {
           allow_negative_numbers = true)]
     pub keepalive: Duration,
 
+    /// Load mode (hub only): `--clients N` members join and post for `--duration SECS`.
+    #[command(flatten)]
+    pub load: LoadArgs,
+
     /// Broadcast mode (the seed's design): listen on 0.0.0.0 at the chat port, shared with
     /// the other clients on this host, and send lines as 'username: text' to the server.
     #[arg(long)]
@@ -99,6 +104,14 @@ pub fn run(
     out: &mut impl Write,
 ) -> Result<()> {
     let server = args.address.resolve()?;
+    if args.load.is_requested() {
+        if args.broadcast {
+            return Err(Error::msg(
+                "load mode (--clients, --duration) needs the hub: drop --broadcast",
+            ));
+        }
+        return load::run(args, server, shutdown, out);
+    }
     let lines = read_lines_on_a_thread(input);
     let name = match &args.username {
         Some(name) => name.clone(),

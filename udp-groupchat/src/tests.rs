@@ -19,7 +19,7 @@ use shared::shutdown::Shutdown;
 use shared::testing::{TestServer, patience};
 
 use crate::bind_shared_port;
-use crate::client::{self, ClientArgs, join};
+use crate::client::{self, ClientArgs, Session, join};
 use crate::protocol::{ClientMessage, MIN_JOIN_BYTES, ServerMessage};
 use crate::server::{Server, ServerArgs, Summary};
 
@@ -35,15 +35,16 @@ fn start_server(extra_args: &[&str]) -> TestServer<Summary> {
 struct Member {
     socket: UdpSocket,
     online: Vec<String>,
+    session: Session,
 }
 
 impl Member {
     fn join(server: SocketAddr, name: &str) -> Member {
         let socket = connect_udp(server).unwrap();
-        let online = join(&socket, server, name, patience())
+        let session = join(&socket, server, name, patience())
             .unwrap_or_else(|e| panic!("{name} could not join: {e}"));
         socket.set_read_timeout(Some(patience())).unwrap();
-        Member { socket, online }
+        Member { socket, online: session.online.clone(), session }
     }
 
     fn send(&self, message: &ClientMessage<'_>) {
@@ -61,8 +62,12 @@ impl Member {
             .socket
             .recv(&mut buffer)
             .unwrap_or_else(|e| panic!("no message from the server: {e}"));
-        ServerMessage::parse(&buffer[..len])
-            .unwrap_or_else(|| panic!("not a server message: {:?}", &buffer[..len]))
+        self.session.open(&buffer[..len]).unwrap_or_else(|| {
+            panic!(
+                "expected a message from the hub, got {:?}",
+                String::from_utf8_lossy(&buffer[..len])
+            )
+        })
     }
 
     /// Skips messages until one matches, and returns it.
@@ -516,4 +521,184 @@ fn a_refused_line_does_not_end_the_chat() {
     );
     assert!(out.contains("gina: short"), "{out}");
     running.stop();
+}
+
+/// Runs the real client on a thread with fed input; returns the feed, its output, its
+/// shutdown handle and the thread.
+fn start_client(
+    server: SocketAddr,
+    extra: &[&str],
+    terminal: bool,
+) -> (Sender<Vec<u8>>, SharedOutput, Shutdown, thread::JoinHandle<shared::Result<()>>) {
+    let (feed, input) = fed_input();
+    let out = SharedOutput::default();
+    let shutdown = Shutdown::new();
+    let client = {
+        let (args, mut out, shutdown) = (client_args(server, extra), out.clone(), shutdown.clone());
+        thread::spawn(move || client::run(&args, &shutdown, input, terminal, &mut out))
+    };
+    (feed, out, shutdown, client)
+}
+
+/// Waits up to `limit` for the client thread to end; returns its result and how long it took.
+fn finish_within(
+    client: thread::JoinHandle<shared::Result<()>>,
+    limit: Duration,
+) -> (shared::Result<()>, Duration) {
+    let asked = Instant::now();
+    while !client.is_finished() {
+        assert!(asked.elapsed() < limit, "the client did not stop within {limit:?}");
+        thread::sleep(Duration::from_millis(5));
+    }
+    (client.join().expect("the client thread panicked"), asked.elapsed())
+}
+
+#[test]
+fn ctrl_c_in_the_chat_leaves_politely_within_half_a_second() {
+    let running = start_server(&[]);
+    let bob = Member::join(running.addr, "bob");
+    let (feed, out, shutdown, client) = start_client(running.addr, &["--username", "alice"], false);
+    out.wait_for("Welcome to WhatsUDP Messenger, alice!");
+    assert_eq!(bob.next(), notice("bob joined"));
+    assert_eq!(bob.next(), notice("alice joined"));
+    shutdown.request(); // what the binary's Ctrl-C handler does
+    let (result, took) = finish_within(client, Duration::from_millis(500));
+    assert!(result.is_ok(), "leaving by Ctrl-C is not an error: {result:?}");
+    assert!(took < Duration::from_millis(500), "the client took {took:?} to stop after Ctrl-C");
+    assert_eq!(bob.next(), notice("alice left"), "the others should see alice leave");
+    assert!(out.text().contains("(you left the chat)"), "{}", out.text());
+    drop(feed);
+    running.stop();
+}
+
+#[test]
+fn ctrl_c_at_the_name_prompt_ends_the_client_at_once() {
+    let running = start_server(&[]);
+    let (feed, out, shutdown, client) = start_client(running.addr, &[], true);
+    out.wait_for(client::PROMPT);
+    shutdown.request();
+    let (result, took) = finish_within(client, Duration::from_millis(500));
+    assert!(result.is_ok(), "Ctrl-C at the prompt is not an error: {result:?}");
+    assert!(took < Duration::from_millis(500), "took {took:?}");
+    drop(feed);
+    running.stop();
+}
+
+#[test]
+fn ctrl_c_while_joining_ends_the_client_at_once_without_an_error() {
+    let silent = bind_udp("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = silent.local_addr().unwrap();
+    let (feed, _out, shutdown, client) =
+        start_client(addr, &["--username", "eve", "--timeout", "30"], false);
+    // The JOIN reaching the silent server shows the client is waiting for the answer.
+    silent.set_read_timeout(Some(patience())).unwrap();
+    silent.recv_from(&mut [0u8; 256]).expect("the client should send a JOIN");
+    shutdown.request();
+    let (result, took) = finish_within(client, Duration::from_millis(500));
+    assert!(result.is_ok(), "an interrupted join must not be reported as an error: {result:?}");
+    assert!(took < Duration::from_millis(500), "took {took:?}");
+    drop(feed);
+}
+
+#[test]
+fn a_hub_client_against_a_broadcast_server_says_the_modes_differ() {
+    let running = start_server(&["--broadcast", "127.255.255.255"]);
+    let args = client_args(running.addr, &["--username", "hal", "--timeout", "0.5"]);
+    let error =
+        client::run(&args, &Shutdown::new(), io::empty(), false, &mut Vec::new()).unwrap_err();
+    assert!(
+        error.to_string().contains("start the client with --broadcast too"),
+        "the error should hint that the server may be in broadcast mode: {error}"
+    );
+    running.stop();
+}
+
+#[cfg(unix)] // Windows lets a socket with SO_REUSEADDR share a port held without it.
+#[test]
+fn a_broadcast_client_against_a_hub_says_the_modes_differ() {
+    let running = start_server(&[]);
+    let args = client_args(running.addr, &["--username", "bea", "--broadcast"]);
+    let error =
+        client::run(&args, &Shutdown::new(), io::empty(), false, &mut Vec::new()).unwrap_err();
+    assert!(
+        error.to_string().contains("start the client without --broadcast"),
+        "the error should hint that the server may be a hub: {error}"
+    );
+    running.stop();
+}
+
+#[test]
+fn a_refused_long_line_is_shown_again_and_never_half_erased() {
+    let running = start_server(&["--max-message", "100"]);
+    let long = "z".repeat(150); // wraps on an 80-column terminal
+    let input = format!("ida\n{long}\nshort\n");
+    let mut out = Vec::new();
+    client::run(
+        &client_args(running.addr, &[]),
+        &Shutdown::new(),
+        io::Cursor::new(input.into_bytes()),
+        true,
+        &mut out,
+    )
+    .unwrap();
+    let out = String::from_utf8(out).unwrap();
+    assert_eq!(
+        out.matches("\x1b[F").count(),
+        1,
+        "only the short line (one terminal row) should be erased, not a wrapped one:\n{out:?}"
+    );
+    assert!(
+        out.contains(&format!(
+            "(refused by the server: message too long; your line: \"{}...\")",
+            &long[..40]
+        )),
+        "the refusal should show which line was refused:\n{out}"
+    );
+    assert!(out.contains("ida: short"), "the chat should go on:\n{out}");
+    running.stop();
+}
+
+#[test]
+fn a_stranger_gets_the_errors_the_readme_shows() {
+    let running = start_server(&[]);
+    let outsider = stranger(running.addr);
+    let mut reply = [0u8; 256];
+    // The README's forged line, sent without any client.
+    outsider.send(b"alice: I never said this").unwrap();
+    let len = outsider.recv(&mut reply).expect("a refusal of a line that is not the protocol");
+    assert_eq!(&reply[..len], b"ERROR unknown message", "the reply to a bare line");
+    outsider.send(ClientMessage::Say("hi").to_string().as_bytes()).unwrap();
+    let len = outsider.recv(&mut reply).expect("a refusal of a SAY from a non-member");
+    assert_eq!(&reply[..len], b"ERROR not joined", "the reply to a non-member's SAY");
+    running.stop();
+}
+
+#[test]
+fn load_mode_members_post_and_the_summary_counts_deliveries() {
+    let running = start_server(&[]);
+    let mut out = Vec::new();
+    let args =
+        client_args(running.addr, &["--clients", "3", "--duration", "0.5", "--timeout", "1"]);
+    let result = client::run(&args, &Shutdown::new(), io::empty(), false, &mut out);
+    let out = String::from_utf8(out).unwrap();
+    // On a loaded machine a member's socket may overflow now and then (UDP drops what does
+    // not fit): the run then reports its loss, which is what load mode is for.
+    if let Err(error) = &result {
+        assert!(error.to_string().contains("lost"), "load mode failed: {error}; printed {out}");
+    }
+    assert!(out.starts_with("3 clients, "), "one summary line for 3 members: {out}");
+    assert_eq!(out.lines().count(), 1, "exactly one summary line: {out}");
+    let delivered: u64 = out
+        .rsplit_once("; ")
+        .and_then(|(_, tail)| tail.split(' ').next())
+        .and_then(|count| count.parse().ok())
+        .unwrap_or_else(|| panic!("expected '; N lines delivered' in the summary: {out}"));
+    let summary = running.stop();
+    assert!(summary.messages > 0, "the hub should have relayed the members' lines");
+    assert!(
+        delivered >= summary.messages,
+        "every relayed line reaches at least its sender: {delivered} deliveries, {} lines",
+        summary.messages
+    );
+    assert_eq!(summary.members_seen, 3, "three members joined");
 }

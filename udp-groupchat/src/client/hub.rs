@@ -50,11 +50,11 @@ pub(super) fn chat(
     out: &mut impl Write,
 ) -> Result<()> {
     let socket = connect_udp(server)?;
-    let Some(online) = join_unless_stopped(&socket, server, name, args.timeout, shutdown)? else {
+    let Some(session) = join_unless_stopped(&socket, server, name, args.timeout, shutdown)? else {
         return Ok(()); // Ctrl-C before we were in: nothing to leave
     };
     // Names come from the server: cleaned like any text before they reach the terminal.
-    let online: Vec<String> = online.iter().map(|name| clean_text(name)).collect();
+    let online: Vec<String> = session.online.iter().map(|name| clean_text(name)).collect();
     output_line(
         out,
         format_args!("Welcome to WhatsUDP Messenger, {name}! Online: {}", online.join(", ")),
@@ -65,6 +65,7 @@ pub(super) fn chat(
         name,
         args,
         terminal,
+        session,
         last_heard: Instant::now(),
         unconfirmed: VecDeque::new(),
         input_ended: None,
@@ -72,15 +73,39 @@ pub(super) fn chat(
     chat.run(lines, shutdown, out)
 }
 
-/// Joins the hub: `JOIN`, answer the `CHALLENGE` with `HELLO`, wait for `WELCOME`. Returns
-/// who is online.
+/// What a member knows once it has joined.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// Who was online when we joined (us included), as the hub listed them.
+    pub online: Vec<String>,
+}
+
+impl Session {
+    /// Reads a datagram from the hub.
+    pub fn open(&self, datagram: &[u8]) -> Option<ServerMessage> {
+        ServerMessage::parse(datagram)
+    }
+}
+
+/// Joins the hub: `JOIN`, answer the `CHALLENGE` with `HELLO`, wait for `WELCOME`.
 pub fn join(
     socket: &UdpSocket,
     server: SocketAddr,
     name: &str,
     timeout: Duration,
-) -> Result<Vec<String>> {
-    join_unless_stopped(socket, server, name, timeout, &Shutdown::new())?
+) -> Result<Session> {
+    join_session(socket, server, name, timeout, &Shutdown::new())
+}
+
+/// [`join`], giving up with an error when `shutdown` is requested.
+pub(super) fn join_session(
+    socket: &UdpSocket,
+    server: SocketAddr,
+    name: &str,
+    timeout: Duration,
+    shutdown: &Shutdown,
+) -> Result<Session> {
+    join_unless_stopped(socket, server, name, timeout, shutdown)?
         .ok_or_else(|| Error::msg("stopped before joining"))
 }
 
@@ -92,7 +117,7 @@ fn join_unless_stopped(
     name: &str,
     timeout: Duration,
     shutdown: &Shutdown,
-) -> Result<Option<Vec<String>>> {
+) -> Result<Option<Session>> {
     // std cannot interrupt a blocked recv, so it wakes every POLL_INTERVAL to check for Ctrl-C.
     socket.set_read_timeout(Some(POLL_INTERVAL)).context(|| "cannot set the read timeout")?;
     let mut buffer = vec![0u8; RECV_BUFFER_SIZE];
@@ -131,7 +156,7 @@ fn join_unless_stopped(
         None => return Ok(None),
     };
     match ask(&ClientMessage::Hello { cookie, name })? {
-        Some(ServerMessage::Welcome { online, .. }) => Ok(Some(online)),
+        Some(ServerMessage::Welcome { online, .. }) => Ok(Some(Session { online })),
         Some(_) => Err(Error::msg("the server did not welcome us")),
         None => Ok(None),
     }
@@ -162,6 +187,7 @@ struct Chat<'a> {
     name: &'a str,
     args: &'a ClientArgs,
     terminal: bool,
+    session: Session,
     /// When the server was last heard from (any datagram counts).
     last_heard: Instant,
     /// Lines sent but not yet relayed back to us, oldest first (at most
@@ -268,7 +294,7 @@ impl Chat<'_> {
         let Ok(datagram) = datagram else {
             return Ok(Flow::Stop(Err(Error::msg("lost the network thread"))));
         };
-        match ServerMessage::parse(&datagram) {
+        match self.session.open(&datagram) {
             Some(ServerMessage::Chat { from, text }) => {
                 self.last_heard = Instant::now();
                 if from == self.name {
