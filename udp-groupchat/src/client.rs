@@ -31,7 +31,7 @@ use shared::load::{LoadArgs, parse_seconds};
 use shared::report::output_line;
 use shared::shutdown::{POLL_INTERVAL, Shutdown};
 
-use crate::protocol::{check_name, clean_text};
+use crate::protocol::{RELAY_MARKER, check_name, clean_text};
 use crate::{Course, bind_shared_port};
 
 /// The prompt, as the seed's `input()` shows it.
@@ -220,10 +220,14 @@ fn broadcast_chat(
             Err(_) => {}
         }
         match socket.recv_from(&mut buffer) {
-            Ok((len, _)) => output_line(
-                out,
-                format_args!("{}", clean_text(&String::from_utf8_lossy(&buffer[..len]))),
-            )?,
+            // Only what a broadcast server relayed: a client's message to the server that the
+            // kernel handed to this socket instead (all share the port) is not the chat.
+            Ok((len, _)) => {
+                if let Some(relayed) = buffer[..len].strip_prefix(RELAY_MARKER.as_bytes()) {
+                    let text = clean_text(&String::from_utf8_lossy(relayed));
+                    output_line(out, format_args!("{text}"))?;
+                }
+            }
             Err(error) if is_timeout_or_interrupt(&error) => {}
             Err(error) => return Err(Error::io("cannot receive", error)),
         }

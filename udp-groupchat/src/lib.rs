@@ -60,6 +60,37 @@ pub fn bind_shared_port(addr: SocketAddr) -> Result<UdpSocket> {
     Ok(socket.into())
 }
 
+/// The broadcast server's own socket: it may send broadcasts, and it shares its port only
+/// with sockets of the same user.
+///
+/// The clients must share the chat port (each binds it to hear the broadcasts), but the
+/// server need not let anyone share *its* socket: with `SO_REUSEADDR` on it, any program,
+/// of any user, could bind the same address and port and be handed the datagrams meant for
+/// the server. So the server sets only `SO_REUSEPORT`, which Linux grants to sockets of the
+/// same user alone (the clients, started by the same user, can still bind the port); another
+/// user's bind fails. Where there is no `SO_REUSEPORT`, it sets nothing.
+pub fn bind_broadcast_server(addr: SocketAddr) -> Result<UdpSocket> {
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))
+        .context(|| "cannot create a UDP socket")?;
+    set_reuse_port_quietly(&socket)?;
+    socket.set_broadcast(true).context(|| "cannot set SO_BROADCAST")?;
+    socket.bind(&addr.into()).context(|| format!("cannot bind {addr}"))?;
+    Ok(socket.into())
+}
+
+#[cfg(all(unix, not(any(target_os = "solaris", target_os = "illumos", target_os = "cygwin"))))]
+fn set_reuse_port_quietly(socket: &Socket) -> Result<()> {
+    socket.set_reuse_port(true).context(|| "cannot set SO_REUSEPORT")
+}
+
+#[cfg(not(all(
+    unix,
+    not(any(target_os = "solaris", target_os = "illumos", target_os = "cygwin"))
+)))]
+fn set_reuse_port_quietly(_: &Socket) -> Result<()> {
+    Ok(())
+}
+
 #[cfg(all(unix, not(any(target_os = "solaris", target_os = "illumos", target_os = "cygwin"))))]
 fn set_reuse_port(socket: &Socket) -> Result<()> {
     socket.set_reuse_port(true).context(|| "cannot set SO_REUSEPORT")

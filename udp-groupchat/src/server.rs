@@ -11,6 +11,9 @@
 
 mod hub;
 
+#[cfg(test)]
+pub(crate) use hub::ReplyPolicy;
+
 use std::fmt;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::time::Duration;
@@ -21,8 +24,8 @@ use shared::error::{Context, Result, describe_io_error};
 use shared::report::{Log, QuietArg, plural};
 use shared::shutdown::{POLL_INTERVAL, Shutdown};
 
-use crate::protocol::clean_text;
-use crate::{Course, bind_shared_port};
+use crate::protocol::{RELAY_MARKER, clean_text};
+use crate::{Course, bind_broadcast_server};
 
 /// Command-line arguments of `server`.
 #[derive(clap::Parser, Debug, Clone)]
@@ -62,6 +65,28 @@ pub struct ServerArgs {
           allow_negative_numbers = true)]
     pub idle_timeout: Duration,
 
+    /// Hub: most members from one IP address; a join beyond it is refused, so that one
+    /// address cannot fill the table.
+    #[arg(long, value_name = "N", default_value_t = 16,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub max_members_per_ip: u32,
+
+    /// Hub: most datagrams a second from one source address that the hub acts on (and so
+    /// answers); the excess is ignored and logged.
+    #[arg(long, value_name = "N", default_value_t = 2000,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_rate: u32,
+
+    /// Hub: most source addresses whose rate is remembered at once.
+    #[arg(long, value_name = "N", default_value_t = 4096,
+          value_parser = clap::value_parser!(u32).range(16..=1_000_000))]
+    pub max_sources: u32,
+
+    /// Hub: answer sources on the well-known ports below 1024 too (refused by default: a
+    /// forged datagram from, say, a DNS or echo server's address could start a loop).
+    #[arg(long)]
+    pub allow_low_ports: bool,
+
     /// Longest chat line relayed, in bytes; a longer one is refused.
     #[arg(long, value_name = "BYTES", default_value_t = 1024,
           value_parser = clap::value_parser!(u32).range(1..=16_384))]
@@ -76,12 +101,12 @@ pub struct Server {
 }
 
 impl Server {
-    /// Binds the socket `args` name. In broadcast mode the port is shared (the clients bind
-    /// it too, as in the seed) and may send broadcasts.
+    /// Binds the socket `args` name. In broadcast mode it may send broadcasts, and share its
+    /// port with the same user's clients only (see [`bind_broadcast_server`]).
     pub fn bind(args: &ServerArgs, log: Log) -> Result<Server> {
         let addr = args.address.resolve()?;
         let socket = match args.broadcast {
-            Some(_) => bind_shared_port(addr)?,
+            Some(_) => bind_broadcast_server(addr)?,
             None => bind_udp(addr)?,
         };
         Ok(Server { socket, log, args: args.clone() })
@@ -112,14 +137,6 @@ impl Server {
 /// all. That is the design's flaw, kept here so it can be seen.
 fn run_broadcast(server: &Server, shutdown: &Shutdown, broadcast: SocketAddr) -> Result<Summary> {
     let (socket, log) = (&server.socket, &server.log);
-    // Relays go out from a second socket, on a port of its own: the server's own socket may
-    // receive its broadcasts (when it listens on 0.0.0.0), and must be able to tell them from
-    // clients' messages, or it would relay its relays forever, a broadcast storm.
-    let listening = server.local_addr()?;
-    let relay = bind_udp(SocketAddr::new(listening.ip(), 0))?;
-    relay.set_broadcast(true).context(|| "cannot set SO_BROADCAST")?;
-    let relay_port =
-        relay.local_addr().context(|| "cannot read the relay socket's address")?.port();
     log.info(format_args!(
         "!!!Server is ready!!! Relaying every datagram to the broadcast address {broadcast}; press Ctrl-C to stop."
     ));
@@ -138,15 +155,20 @@ fn run_broadcast(server: &Server, shutdown: &Shutdown, broadcast: SocketAddr) ->
                 continue;
             }
         };
-        if from.port() == relay_port {
-            continue; // one of our own relays, heard back
+        let datagram = &buffer[..len];
+        // A relay (ours heard back, or another broadcast server's on the same port):
+        // relaying it again would start a broadcast storm.
+        if datagram.starts_with(RELAY_MARKER.as_bytes()) {
+            summary.ignored += 1;
+            continue;
         }
         if len > server.args.max_message as usize {
             log.warn(format_args!("dropped {len} bytes from {from}: too long"));
             continue;
         }
-        let text = clean_text(&String::from_utf8_lossy(&buffer[..len]));
-        match relay.send_to(text.as_bytes(), broadcast) {
+        let text = clean_text(&String::from_utf8_lossy(datagram));
+        let relayed = format!("{RELAY_MARKER}{text}");
+        match socket.send_to(relayed.as_bytes(), broadcast) {
             Ok(_) => {
                 log.message(format_args!("{text}"));
                 summary.messages += 1;
@@ -176,6 +198,9 @@ pub struct Summary {
     pub refused: u64,
     /// Members dropped for silence.
     pub timeouts: u64,
+    /// Datagrams left unanswered because they looked like another server's reply (hub), or
+    /// were relays of a broadcast server (broadcast mode).
+    pub ignored: u64,
 }
 
 impl fmt::Display for Summary {

@@ -21,11 +21,13 @@ use shared::testing::{TestServer, patience};
 use crate::bind_shared_port;
 use crate::client::{self, ClientArgs, Session, join};
 use crate::protocol::{ClientMessage, MIN_JOIN_BYTES, ServerMessage};
-use crate::server::{Server, ServerArgs, Summary};
+use crate::server::{ReplyPolicy, Server, ServerArgs, Summary};
 
 fn start_server(extra_args: &[&str]) -> TestServer<Summary> {
+    // Port 0 (the OS picks a free one) unless the test names a port.
+    let port_0: &[&str] = if extra_args.contains(&"--port") { &[] } else { &["--port", "0"] };
     let args =
-        ServerArgs::try_parse_from(["server", "--port", "0"].iter().chain(extra_args)).unwrap();
+        ServerArgs::try_parse_from(["server"].iter().chain(port_0).chain(extra_args)).unwrap();
     let (log, captured) = Log::capture(args.output.quiet);
     let server = Server::bind(&args, log).unwrap();
     TestServer::start(server.local_addr().unwrap(), captured, move |shutdown| server.run(shutdown))
@@ -244,7 +246,7 @@ fn an_idle_member_is_dropped_and_announced() {
         assert!(Instant::now() < deadline, "sleepy was never dropped");
         awake.send(&ClientMessage::Ping); // awake keeps itself in
         if let Ok(len) = awake.socket.recv(&mut buffer) {
-            if ServerMessage::parse(&buffer[..len]) == Some(notice("sleepy timed out")) {
+            if awake.session.open(&buffer[..len]) == Some(notice("sleepy timed out")) {
                 break true;
             }
         }
@@ -439,7 +441,7 @@ fn broadcast_mode_reaches_three_clients_on_one_port() {
         let (len, _) = listener
             .recv_from(&mut buffer)
             .unwrap_or_else(|e| panic!("listener {i} got nothing: {e}"));
-        assert_eq!(&buffer[..len], b"alice: hello, everyone", "listener {i}");
+        assert_eq!(&buffer[..len], b"RELAY alice: hello, everyone", "listener {i}");
     }
     assert_eq!(running.stop().messages, 1);
 }
@@ -613,7 +615,9 @@ fn a_hub_client_against_a_broadcast_server_says_the_modes_differ() {
     running.stop();
 }
 
-#[cfg(unix)] // Windows lets a socket with SO_REUSEADDR share a port held without it.
+// Linux refuses a shared bind over a port held alone; Windows, and the BSDs for a wildcard
+// address, let SO_REUSEADDR through.
+#[cfg(target_os = "linux")]
 #[test]
 fn a_broadcast_client_against_a_hub_says_the_modes_differ() {
     let running = start_server(&[]);
@@ -701,4 +705,322 @@ fn load_mode_members_post_and_the_summary_counts_deliveries() {
         summary.messages
     );
     assert_eq!(summary.members_seen, 3, "three members joined");
+}
+
+// ---------------------------------------------------------------------------------------
+// A hostile network (issue 13): loops, one address filling the table, forged hub datagrams,
+// look-alike names, broadcast storms.
+// ---------------------------------------------------------------------------------------
+
+/// Plays a peer that answers every datagram from the hub with `answer(datagram)` for
+/// `duration`, as another server tricked into talking to the hub would; returns how many
+/// datagrams the hub sent it. The first datagram is `opening`.
+fn play_a_server_against_the_hub(
+    hub: SocketAddr,
+    opening: &[u8],
+    duration: Duration,
+    answer: impl Fn(&[u8]) -> Vec<u8>,
+) -> u64 {
+    let peer = connect_udp(hub).unwrap();
+    peer.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+    peer.send(opening).unwrap();
+    let mut received = 0;
+    let mut buffer = vec![0u8; RECV_BUFFER_SIZE];
+    let until = Instant::now() + duration;
+    while Instant::now() < until {
+        if let Ok(len) = peer.recv(&mut buffer) {
+            received += 1;
+            let _ = peer.send(&answer(&buffer[..len]));
+        }
+    }
+    received
+}
+
+#[test]
+fn the_hub_never_answers_another_servers_replies_so_no_loop_starts() {
+    // An echo server (module 3h's) forged into talking to the hub: the hub's refusal comes
+    // back to it as it was, and must not be answered again.
+    let running = start_server(&[]);
+    let padded_ping = ClientMessage::Ping.to_string();
+    let echoes = play_a_server_against_the_hub(
+        running.addr,
+        padded_ping.as_bytes(),
+        Duration::from_secs(1),
+        <[u8]>::to_vec,
+    );
+    assert_eq!(echoes, 1, "the hub should answer the stranger's PING once, then never its echo");
+    let summary = running.stop();
+    assert!(summary.ignored >= 1, "the echoed refusal should be counted as ignored: {summary:?}");
+}
+
+#[test]
+fn replies_to_one_source_are_rate_limited_so_a_loop_is_held_to_a_small_rate() {
+    // A server that answers anything with "Message received" (udp-threaded's): no rule
+    // catches it, so the rate limit must hold the exchange to --max-rate.
+    let running = start_server(&["--max-rate", "20"]);
+    let duration = Duration::from_millis(1500);
+    let replies =
+        play_a_server_against_the_hub(running.addr, b"Message received", duration, |_| {
+            b"Message received".to_vec()
+        });
+    // One second's worth at once, then 20 a second.
+    assert!(replies >= 10, "the hub should still answer some: {replies}");
+    assert!(
+        replies <= 20 + 30 + 5,
+        "expected at most about 50 replies at 20 a second, got {replies}"
+    );
+    running.expect_log("datagrams a second: ignoring the excess (--max-rate)");
+    running.stop();
+}
+
+#[test]
+fn the_reply_policy_refuses_the_hubs_own_address_port_zero_and_well_known_ports() {
+    let hub: SocketAddr = "127.0.0.1:2410".parse().unwrap();
+    let args = ServerArgs::try_parse_from(["server"]).unwrap();
+    let (log, captured) = Log::capture(false);
+    let mut policy = ReplyPolicy::new(hub, &args, log.clone());
+    assert!(!policy.may_answer(hub), "a datagram forged with the hub's own address");
+    assert!(!policy.may_answer("127.0.0.1:0".parse().unwrap()), "source port 0");
+    assert!(!policy.may_answer("127.0.0.1:53".parse().unwrap()), "a DNS server's port");
+    assert!(!policy.may_answer("127.0.0.1:7".parse().unwrap()), "an echo server's port");
+    assert!(policy.may_answer("127.0.0.1:2411".parse().unwrap()), "an ordinary client port");
+    assert!(policy.may_answer("127.0.0.2:2410".parse().unwrap()), "another address, same port");
+    assert!(captured.text().contains("the hub's own address"), "{}", captured.text());
+
+    let low_ports_allowed = ServerArgs::try_parse_from(["server", "--allow-low-ports"]).unwrap();
+    let mut policy = ReplyPolicy::new(hub, &low_ports_allowed, log.clone());
+    assert!(policy.may_answer("127.0.0.1:53".parse().unwrap()), "--allow-low-ports allows 53");
+    assert!(!policy.may_answer(hub), "never its own address, whatever the flags");
+
+    let everywhere: SocketAddr = "0.0.0.0:2410".parse().unwrap();
+    let mut policy = ReplyPolicy::new(everywhere, &args, log);
+    assert!(
+        !policy.may_answer("127.0.0.1:2410".parse().unwrap()),
+        "listening on every address, its port on any local address is itself"
+    );
+}
+
+#[test]
+fn the_reply_policys_table_of_sources_stays_bounded() {
+    let args =
+        ServerArgs::try_parse_from(["server", "--max-sources", "16", "--max-rate", "1"]).unwrap();
+    let (log, captured) = Log::capture(false);
+    let mut policy = ReplyPolicy::new("127.0.0.1:2410".parse().unwrap(), &args, log);
+    for port in 2000..2100 {
+        assert!(policy.may_answer(SocketAddr::from(([127, 0, 0, 1], port))), "port {port}");
+    }
+    assert!(policy.source_count() <= 16, "the table grew to {}", policy.source_count());
+    assert!(captured.text().contains("--max-sources"), "{}", captured.text());
+}
+
+#[test]
+fn one_address_cannot_take_every_member_slot() {
+    let running = start_server(&["--max-members", "3", "--max-members-per-ip", "2"]);
+    let _alice = Member::join(running.addr, "alice");
+    let _bob = Member::join(running.addr, "bob");
+    let socket = connect_udp(running.addr).unwrap();
+    let error = join(&socket, running.addr, "carol", patience()).unwrap_err().to_string();
+    assert!(
+        error.contains("too many members from 127.0.0.1 (at most 2)"),
+        "a third member from one address should be refused, saying why: {error}"
+    );
+    running.expect_log("--max-members-per-ip");
+    running.stop();
+}
+
+/// On Linux every 127.x.y.z is this host, so other source addresses can be tried.
+#[cfg(target_os = "linux")]
+#[test]
+fn another_address_still_gets_in_and_a_full_table_says_so() {
+    let running = start_server(&["--max-members", "3", "--max-members-per-ip", "2"]);
+    let _alice = Member::join(running.addr, "alice");
+    let _bob = Member::join(running.addr, "bob");
+    let from = |ip: [u8; 4]| {
+        let socket = bind_udp(SocketAddr::from((ip, 0))).unwrap();
+        socket.connect(running.addr).unwrap();
+        socket
+    };
+    let dave = from([127, 0, 0, 2]);
+    join(&dave, running.addr, "dave", patience()).expect("dave, from another address, gets in");
+    let erin = from([127, 0, 0, 3]);
+    let error = join(&erin, running.addr, "erin", patience()).unwrap_err().to_string();
+    assert!(error.contains("the chat is full"), "a full table should say so: {error}");
+    running.stop();
+}
+
+#[test]
+fn every_message_to_a_member_carries_its_own_session_secret() {
+    let running = start_server(&["--max-message", "10"]);
+    let alice = Member::join(running.addr, "alice");
+    let bob = Member::join(running.addr, "bob");
+    assert_ne!(alice.session.secret, bob.session.secret, "each member has a secret of its own");
+    alice.say("hi");
+    alice.send(&ClientMessage::Ping);
+    alice.say("far too long for ten bytes");
+    let mut raw = Vec::new();
+    let mut buffer = vec![0u8; RECV_BUFFER_SIZE];
+    // alice joined, bob joined (NOTICEs), hi (CHAT), PONG, the refusal (ERROR), then the
+    // CLOSING below.
+    for _ in 0..5 {
+        let len = alice.socket.recv(&mut buffer).expect("a message from the hub");
+        raw.push(buffer[..len].to_vec());
+    }
+    running.stop();
+    let len = alice.socket.recv(&mut buffer).expect("the CLOSING");
+    raw.push(buffer[..len].to_vec());
+    let prefix = format!("{:016x} ", alice.session.secret);
+    for datagram in &raw {
+        let text = String::from_utf8_lossy(datagram);
+        assert!(text.starts_with(&prefix), "{text:?} should start with alice's secret {prefix:?}");
+    }
+    let opened: Vec<ServerMessage> =
+        raw.iter().map(|d| alice.session.open(d).expect("a message")).collect();
+    let expected = [
+        notice("alice joined"),
+        notice("bob joined"),
+        chat("alice", "hi"),
+        ServerMessage::Pong,
+        ServerMessage::Error("message too long".into()),
+        ServerMessage::Closing,
+    ];
+    assert_eq!(opened, expected, "alice's messages, each opened with her secret");
+}
+
+#[test]
+fn the_client_ignores_datagrams_without_its_session_secret_and_says_how_many() {
+    // A fake hub: the test answers the client's join itself, then sends what a forger who
+    // knows only the hub's address (not the secret) could send, then real lines.
+    let hub = bind_udp("127.0.0.1:0".parse().unwrap()).unwrap();
+    hub.set_read_timeout(Some(patience())).unwrap();
+    let (feed, out, _shutdown, client) =
+        start_client(hub.local_addr().unwrap(), &["--username", "vic"], false);
+    let mut buffer = vec![0u8; RECV_BUFFER_SIZE];
+    let (_, member) = hub.recv_from(&mut buffer).expect("a JOIN");
+    hub.send_to(ServerMessage::Challenge(7).to_string().as_bytes(), member).unwrap();
+    hub.recv_from(&mut buffer).expect("a HELLO");
+    let secret = 0x5ec2_e7aa_bbcc_ddee;
+    let welcome = ServerMessage::Welcome { secret, name: "vic".into(), online: vec!["vic".into()] };
+    hub.send_to(welcome.to_string().as_bytes(), member).unwrap();
+    out.wait_for("Welcome to WhatsUDP Messenger, vic!");
+    // Forged: right source address, no secret (and a wrong one).
+    let fake = ServerMessage::Chat { from: "admin".into(), text: "obey me".into() };
+    hub.send_to(fake.to_string().as_bytes(), member).unwrap();
+    hub.send_to(ServerMessage::Closing.to_string().as_bytes(), member).unwrap();
+    hub.send_to(crate::protocol::seal(secret ^ 1, &ServerMessage::Closing).as_bytes(), member)
+        .unwrap();
+    // Real: sealed with vic's secret.
+    hub.send_to(crate::protocol::seal(secret, &notice("real notice")).as_bytes(), member).unwrap();
+    out.wait_for("* real notice");
+    hub.send_to(crate::protocol::seal(secret, &ServerMessage::Closing).as_bytes(), member).unwrap();
+    let (result, _) = finish_within(client, patience());
+    result.expect("the real CLOSING ends the client normally");
+    let text = out.text();
+    assert!(!text.contains("obey me"), "a forged line was printed:\n{text}");
+    assert!(
+        text.find("* real notice") < text.find("closing the chat"),
+        "a forged CLOSING must not end the chat:\n{text}"
+    );
+    assert!(
+        text.contains("(ignored 3 datagrams without our session secret"),
+        "the client should say how many it ignored:\n{text}"
+    );
+    drop(feed);
+}
+
+#[test]
+fn look_alike_invisible_and_mixed_script_names_are_refused() {
+    let running = start_server(&[]);
+    let _alice = Member::join(running.addr, "alice");
+    let socket = connect_udp(running.addr).unwrap();
+    for bad in [
+        "\u{0430}lice",        // Cyrillic а, then Latin: mixed scripts
+        "\u{FF41}\u{FF4C}ice", // fullwidth ａｌ
+        "\u{1D41A}lice",       // mathematical bold 𝐚
+        "alice\u{3164}",       // Hangul filler, invisible
+        "\u{3164}",            // a name made of nothing visible
+        "x\u{115F}",           // Hangul choseong filler
+        "x\u{FFA0}",           // halfwidth Hangul filler
+        "x\u{0345}",           // combining ypogegrammeni
+        "ali\u{00AD}ce",       // soft hyphen
+    ] {
+        let error = join(&socket, running.addr, bad, patience()).map(|_| ()).unwrap_err();
+        let error = error.to_string();
+        assert!(
+            error.contains("the server refused: names are") || error.contains("one script"),
+            "{bad:?} should be refused as a name, got: {error}"
+        );
+    }
+    // Each letter fine, one script, but it looks like alice: taken.
+    let error = join(&socket, running.addr, "\u{0430}\u{04CF}\u{0456}\u{0441}\u{0435}", patience())
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("it looks like alice"),
+        "an all-Cyrillic alice should be taken: {error}"
+    );
+    let error =
+        join(&socket, running.addr, "a1ice", patience()).map(|_| ()).unwrap_err().to_string();
+    assert!(error.contains("it looks like alice"), "a1ice looks like alice: {error}");
+    join(&socket, running.addr, "Zo\u{00EB}", patience()).expect("Zoë is a fine name");
+    running.stop();
+}
+
+#[test]
+fn invisible_characters_and_runs_of_spaces_are_neutralised_in_lines() {
+    let running = start_server(&[]);
+    let alice = Member::join(running.addr, "alice");
+    let bob = Member::join(running.addr, "bob");
+    let spaces = " ".repeat(80);
+    let line = format!(
+        "a\u{061C}b\u{2028}c\u{2029}d\u{E0041}e\u{00AD}f\u{2060}g\u{3164}h{spaces}bob: fake\u{3000}\u{3000}\u{3000}\u{3000}\u{3000}end \u{2764}\u{FE0F}"
+    );
+    alice.say(&line);
+    let is_chat = |m: &ServerMessage| matches!(m, ServerMessage::Chat { .. });
+    assert_eq!(
+        bob.next_matching(is_chat),
+        chat(
+            "alice",
+            "a\u{FFFD}b\u{FFFD}c\u{FFFD}d\u{FFFD}e\u{FFFD}f\u{FFFD}g\u{FFFD}h    bob: fake    end \u{2764}\u{FE0F}"
+        ),
+        "invisible characters should become \u{FFFD}, space runs at most 4, emoji intact"
+    );
+    running.stop();
+}
+
+#[cfg(target_os = "linux")] // loopback broadcast reaching 0.0.0.0 sockets: Linux (see README)
+#[test]
+fn two_broadcast_servers_on_one_port_do_not_storm() {
+    // Both listen on 0.0.0.0 at the same port, so each hears the other's broadcasts.
+    let first = start_server(&["--host", "0.0.0.0", "--broadcast", "127.255.255.255"]);
+    let port = first.addr.port().to_string();
+    let second =
+        start_server(&["--host", "0.0.0.0", "--port", &port, "--broadcast", "127.255.255.255"]);
+    let sender = bind_udp("127.0.0.1:0".parse().unwrap()).unwrap();
+    sender.send_to(b"bob: once", (Ipv4Addr::LOCALHOST, first.addr.port())).unwrap();
+    let deadline = Instant::now() + patience();
+    while !(first.log.text().contains("bob: once") || second.log.text().contains("bob: once")) {
+        assert!(Instant::now() < deadline, "neither server relayed the line");
+        thread::sleep(Duration::from_millis(10));
+    }
+    thread::sleep(Duration::from_millis(500)); // a storm would relay thousands by now
+    let (a, b) = (first.stop(), second.stop());
+    assert_eq!(a.messages + b.messages, 1, "one line, one relay: {a:?} {b:?}");
+    assert!(a.ignored + b.ignored >= 1, "each server heard a relay and ignored it: {a:?} {b:?}");
+}
+
+#[cfg(target_os = "linux")] // the socket-sharing rules tested are Linux's
+#[test]
+fn no_other_program_can_share_the_broadcast_servers_own_socket_with_so_reuseaddr() {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let running = start_server(&["--broadcast", "127.255.255.255"]);
+    // What the attacker of issue 13 did (as another user): SO_REUSEADDR on the server's address.
+    let thief = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP)).unwrap();
+    thief.set_reuse_address(true).unwrap();
+    let result = thief.bind(&running.addr.into());
+    assert!(result.is_err(), "a socket with SO_REUSEADDR could bind the server's {}", running.addr);
+    // The clients, on 0.0.0.0 with SO_REUSEPORT as the seed's, still can.
+    bind_shared_port((Ipv4Addr::UNSPECIFIED, running.addr.port()).into())
+        .expect("a chat client binds the shared port");
+    running.stop();
 }

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvError, bounded, never, select, tick};
 use shared::datagram::{RECV_BUFFER_SIZE, connect_udp, is_timeout_or_interrupt, udp_client_error};
 use shared::error::{Context, Error, Result};
-use shared::report::output_line;
+use shared::report::{output_line, plural};
 use shared::shutdown::{POLL_INTERVAL, Shutdown};
 
 use super::{ClientArgs, ERASE_TYPED_LINE, Input};
@@ -66,11 +66,22 @@ pub(super) fn chat(
         args,
         terminal,
         session,
+        ignored: 0,
         last_heard: Instant::now(),
         unconfirmed: VecDeque::new(),
         input_ended: None,
     };
-    chat.run(lines, shutdown, out)
+    let outcome = chat.run(lines, shutdown, out);
+    if chat.ignored > 0 {
+        output_line(
+            out,
+            format_args!(
+                "(ignored {} without our session secret: forged, or from an earlier session)",
+                plural(chat.ignored, "datagram")
+            ),
+        )?;
+    }
+    outcome
 }
 
 /// What a member knows once it has joined.
@@ -78,12 +89,15 @@ pub(super) fn chat(
 pub struct Session {
     /// Who was online when we joined (us included), as the hub listed them.
     pub online: Vec<String>,
+    /// Our session secret, from `WELCOME`: everything the hub sends us starts with it.
+    pub secret: u64,
 }
 
 impl Session {
-    /// Reads a datagram from the hub.
+    /// Reads a datagram from the hub: `None` unless it starts with our secret (see
+    /// [`crate::protocol::open`]).
     pub fn open(&self, datagram: &[u8]) -> Option<ServerMessage> {
-        ServerMessage::parse(datagram)
+        crate::protocol::open(self.secret, datagram)
     }
 }
 
@@ -156,7 +170,7 @@ fn join_unless_stopped(
         None => return Ok(None),
     };
     match ask(&ClientMessage::Hello { cookie, name })? {
-        Some(ServerMessage::Welcome { online, .. }) => Ok(Some(Session { online })),
+        Some(ServerMessage::Welcome { secret, online, .. }) => Ok(Some(Session { online, secret })),
         Some(_) => Err(Error::msg("the server did not welcome us")),
         None => Ok(None),
     }
@@ -188,6 +202,8 @@ struct Chat<'a> {
     args: &'a ClientArgs,
     terminal: bool,
     session: Session,
+    /// Datagrams ignored because they did not start with our session secret.
+    ignored: u64,
     /// When the server was last heard from (any datagram counts).
     last_heard: Instant,
     /// Lines sent but not yet relayed back to us, oldest first (at most
@@ -333,7 +349,20 @@ impl Chat<'_> {
                 output_line(out, format_args!("* the server is closing the chat"))?;
                 return Ok(Flow::Stop(Ok(())));
             }
-            _ => {} // noise
+            Some(_) => {} // a stray WELCOME or CHALLENGE: nothing to do
+            None => {
+                // Not sealed with our secret: forged with the hub's address, or left over
+                // from an earlier session. Say so once; the total is printed at the end.
+                self.ignored += 1;
+                if self.ignored == 1 {
+                    output_line(
+                        out,
+                        format_args!(
+                            "(ignored a datagram without our session secret: forged, or from an earlier session)"
+                        ),
+                    )?;
+                }
+            }
         }
         Ok(Flow::Continue)
     }

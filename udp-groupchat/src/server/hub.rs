@@ -3,8 +3,7 @@
 //! The hub keeps a member table keyed by address, like module 3h's client table, and relays
 //! each line to the members only. It decides who is speaking from the sender's address,
 //! never from the text, so no member can speak as another just by writing a name.
-//! (Someone who can forge a member's source address, on a shared LAN, still could: a real
-//! protocol would add a secret per session, or encryption.) And it admits an
+//! And it admits an
 //! address only after the address has answered a challenge: a `JOIN` whose source address
 //! was forged gets its `CHALLENGE` sent to the forged address, which cannot answer, so the
 //! forger cannot make the server send the chat to a victim. Replies to anyone who is not a
@@ -16,9 +15,24 @@
 //! check a `HELLO` the server computes it again. So forged `JOIN`s cost the server no memory
 //! at all (the idea of TCP's SYN cookies).
 //!
+//! The next lesson after the challenge: **a session secret**. The challenge proves to the hub
+//! that a member's address is real; nothing yet proves to the member that a datagram from
+//! the hub's address is the hub's. Anyone can forge that source address, and a client would
+//! print a fake line or obey a fake `CLOSING`. So at `WELCOME` the hub gives each member a
+//! random 64-bit secret of its own, and starts everything it sends that member with it; the
+//! client ignores whatever lacks it. A forger who cannot see the traffic would have to guess
+//! one in 2^64. (Someone who *can* see it, on the same LAN, reads the secret too: against
+//! them only cryptography helps, such as DTLS or a MAC keyed by a key exchange.)
+//!
+//! And what every server here does about a hostile network: [`ReplyPolicy`] (never answer
+//! the hub's own address, port 0 or the well-known ports; a per-source rate), a limit of
+//! members per source address, and no answer at all to what looks like another server's
+//! reply, so that two servers tricked into talking to each other do not ping-pong forever.
+//!
 //! Read [`run`] first: the loop, `recv_from` → [`Hub::handle`] → `send_to`, as the seed's.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::hash::{BuildHasher, RandomState};
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
@@ -33,6 +47,9 @@ use crate::protocol::{
     BadMessage, ClientMessage, MIN_JOIN_BYTES, NOT_JOINED, ServerMessage, check_name, clean_text,
     same_name,
 };
+
+/// How often a warning of one kind may be printed; the ones held back are counted.
+const WARN_EVERY: Duration = Duration::from_secs(10);
 
 /// How long a challenge's cookie stays valid: it is accepted in its own half-minute and the
 /// next one.
@@ -51,13 +68,19 @@ pub(super) fn run(server: &Server, shutdown: &Shutdown) -> Result<Summary> {
     let addr = server.local_addr()?;
     log.info(format_args!("Chat hub ready on {addr}; press Ctrl-C to stop."));
     let mut hub = Hub::new(server);
+    let mut reply_policy = ReplyPolicy::new(addr, &server.args, log.clone());
     // std cannot interrupt a blocked recv_from, so it wakes every POLL_INTERVAL to check for Ctrl-C.
     socket.set_read_timeout(Some(POLL_INTERVAL)).context(|| "cannot set the read timeout")?;
     // Big enough for any datagram, so none is ever cut short.
     let mut buffer = vec![0u8; RECV_BUFFER_SIZE];
     while !shutdown.is_requested() {
         match socket.recv_from(&mut buffer) {
-            Ok((len, from)) => hub.handle(&buffer[..len], from),
+            Ok((len, from)) => {
+                // Whom the hub never answers, and how often anyone may make it answer.
+                if reply_policy.may_answer(from) {
+                    hub.handle(&buffer[..len], from);
+                }
+            }
             // Nothing this interval, or Ctrl-C interrupted the wait: fall through.
             Err(error) if is_harmless_receive_error(&error) => {}
             Err(error) => log.warn(format_args!("receive failed: {}", describe_io_error(&error))),
@@ -73,6 +96,8 @@ pub(super) fn run(server: &Server, shutdown: &Shutdown) -> Result<Summary> {
 struct Member {
     name: String,
     last_heard: Instant,
+    /// Starts everything the hub sends this member (see the module's docs).
+    secret: u64,
 }
 
 /// The hub's state: its members, the cookie key, what it has done.
@@ -82,6 +107,11 @@ struct Hub<'a> {
     args: &'a ServerArgs,
     members: HashMap<SocketAddr, Member>,
     cookie_key: RandomState,
+    /// Draws the members' session secrets (a second key: a secret must not be computable
+    /// from anything a cookie reveals).
+    secret_key: RandomState,
+    /// Warnings about the member limits, at most one every [`WARN_EVERY`].
+    limit_warning: Throttled,
     started: Instant,
     last_idle_check: Instant,
     summary: Summary,
@@ -95,6 +125,8 @@ impl<'a> Hub<'a> {
             args: &server.args,
             members: HashMap::new(),
             cookie_key: RandomState::new(),
+            secret_key: RandomState::new(),
+            limit_warning: Throttled::default(),
             started: Instant::now(),
             last_idle_check: Instant::now(),
             summary: Summary::default(),
@@ -105,15 +137,17 @@ impl<'a> Hub<'a> {
     ///
     /// 1. If `from` is a member, note that it was heard from now (`last_heard`), so that
     ///    keep-alives keep it in.
-    /// 2. Parse the datagram with `ClientMessage::parse`; if it does not parse, `refuse` it
-    ///    with the reason and stop.
+    /// 2. Parse the datagram with `ClientMessage::parse`; if it does not parse, stop with
+    ///    `self.refuse_unreadable(from, datagram, why)` (silent to what looks like another
+    ///    server's reply: answering that could start an endless loop between two servers).
     /// 3. `JOIN name`: send a challenge (`self.challenge`). `HELLO cookie name`: check the
     ///    answer and admit (`self.admit`).
     /// 4. `SAY text` from a member, no longer than `--max-message` bytes: log it, count it
     ///    (`summary.messages`) and send `CHAT <member's name>: <clean_text(text)>` to every
     ///    member (`self.tell_everyone`): the name comes from the table, never from the text.
     ///    Too long: refuse with `message too long`. Not a member: refuse with [`NOT_JOINED`].
-    /// 5. `PING` from a member: `send` a `PONG`; from anyone else: refuse with [`NOT_JOINED`].
+    /// 5. `PING` from a member: send it a `PONG` (`self.tell`); from anyone else: refuse with
+    ///    [`NOT_JOINED`].
     /// 6. `LEAVE`: remove the member, and `announce` that it left.
     fn handle(&mut self, datagram: &[u8], from: SocketAddr) {
         // BEGIN SOLUTION: follow the numbered steps in this function's doc comment
@@ -122,7 +156,7 @@ impl<'a> Hub<'a> {
         }
         let message = match ClientMessage::parse(datagram) {
             Ok(message) => message,
-            Err(BadMessage(why)) => return self.refuse(from, datagram.len(), why),
+            Err(BadMessage(why)) => return self.refuse_unreadable(from, datagram, why),
         };
         match message {
             ClientMessage::Join(name) => self.challenge(from, name, datagram.len()),
@@ -143,7 +177,7 @@ impl<'a> Hub<'a> {
                 None => self.refuse(from, datagram.len(), NOT_JOINED),
             },
             ClientMessage::Ping if self.members.contains_key(&from) => {
-                self.send(from, &ServerMessage::Pong);
+                self.tell(from, &ServerMessage::Pong);
             }
             ClientMessage::Ping => self.refuse(from, datagram.len(), NOT_JOINED),
             ClientMessage::Leave => {
@@ -161,7 +195,7 @@ impl<'a> Hub<'a> {
             return; // too short to answer without amplifying: a real client pads its JOIN
         }
         if let Err(why) = check_name(name) {
-            return self.refuse(from, request_len, why);
+            return self.refuse_handshake(from, request_len, why);
         }
         self.summary.challenges += 1;
         let cookie = self.cookie(from, name, self.period());
@@ -174,33 +208,66 @@ impl<'a> Hub<'a> {
         let valid = cookie == self.cookie(from, name, period)
             || (period > 0 && cookie == self.cookie(from, name, period - 1));
         if !valid {
-            return self.refuse(from, request_len, "wrong or expired challenge: join again");
+            return self.refuse_handshake(
+                from,
+                request_len,
+                "wrong or expired challenge: join again",
+            );
         }
+        // From here on the address is proven (it received the cookie): a refusal may be
+        // longer than the HELLO, so it can say why in full.
         if let Err(why) = check_name(name) {
-            return self.refuse(from, request_len, why);
+            return self.refuse_handshake(from, usize::MAX, why);
         }
         if let Some(member) = self.members.get(&from) {
             if member.name == name {
-                return self.welcome(from, name); // a repeated HELLO (the first WELCOME was lost)
+                // A repeated HELLO (the first WELCOME was lost): the same secret again.
+                return self.welcome(from, name, member.secret);
             }
             let why = format!("already joined as {}", member.name);
-            return self.refuse(from, request_len, &why);
+            return self.refuse_handshake(from, usize::MAX, &why);
         }
-        if self.members.values().any(|member| same_name(&member.name, name)) {
-            return self.refuse(from, request_len, "that name is taken");
+        if let Some(member) = self.members.values().find(|member| same_name(&member.name, name)) {
+            let why = if member.name.to_lowercase() == name.to_lowercase() {
+                "that name is taken".to_string()
+            } else {
+                format!("that name is taken: it looks like {}", member.name)
+            };
+            return self.refuse_handshake(from, usize::MAX, &why);
         }
-        if self.members.len() >= self.args.max_members as usize && !self.members.contains_key(&from)
-        {
-            return self.refuse(from, request_len, "the chat is full");
+        // One address must not take the whole table: checked before "full", so that a
+        // table filled from one address tells the next one there why.
+        let limit = self.args.max_members_per_ip as usize;
+        if self.members.keys().filter(|member| member.ip() == from.ip()).count() >= limit {
+            let ip = from.ip();
+            self.limit_warning.warn(
+                self.log,
+                format_args!("refused a member from {ip}: it has {limit} (--max-members-per-ip)"),
+            );
+            let why = format!("too many members from {ip} (at most {limit})");
+            return self.refuse_handshake(from, usize::MAX, &why);
         }
-        self.members.insert(from, Member { name: name.to_string(), last_heard: Instant::now() });
+        if self.members.len() >= self.args.max_members as usize {
+            let max = self.args.max_members;
+            self.limit_warning.warn(
+                self.log,
+                format_args!("refused a member: the chat is full (--max-members {max})"),
+            );
+            return self.refuse_handshake(from, usize::MAX, "the chat is full");
+        }
+        // Random to anyone without the key: a keyed hash of the address, the name and the
+        // moment (real code would draw it from the operating system's random source).
+        let secret =
+            self.secret_key.hash_one((from, name, Instant::now(), self.summary.members_seen));
+        let member = Member { name: name.to_string(), last_heard: Instant::now(), secret };
+        self.members.insert(from, member);
         self.summary.members_seen += 1;
         self.log.message(format_args!("{name} joined from {from}"));
-        self.welcome(from, name);
+        self.welcome(from, name, secret);
         self.announce(&format!("{name} joined"));
     }
 
-    fn welcome(&self, to: SocketAddr, name: &str) {
+    fn welcome(&self, to: SocketAddr, name: &str, secret: u64) {
         let mut online: Vec<String> =
             self.members.values().map(|member| member.name.clone()).collect();
         online.sort();
@@ -209,7 +276,8 @@ impl<'a> Hub<'a> {
             online.truncate(MAX_NAMES_LISTED);
             online.push(format!("...({more}-more)"));
         }
-        self.send(to, &ServerMessage::Welcome { name: name.to_string(), online });
+        let welcome = ServerMessage::Welcome { secret, name: name.to_string(), online };
+        self.send_at_most(to, &welcome, usize::MAX);
     }
 
     /// Drops members who have been silent longer than `--idle-timeout` (checked once a
@@ -230,7 +298,7 @@ impl<'a> Hub<'a> {
             if let Some(member) = self.members.remove(&addr) {
                 // It was a member, so its address is proven: it may be told in full.
                 let why = format!("timed out: silent for more than {} s", timeout.as_secs_f64());
-                self.send(addr, &ServerMessage::Error(why));
+                self.send_sealed(addr, member.secret, &ServerMessage::Error(why));
                 self.summary.timeouts += 1;
                 self.announce(&format!("{} timed out", member.name));
             }
@@ -252,17 +320,31 @@ impl<'a> Hub<'a> {
         self.tell_everyone(&ServerMessage::Notice(text.to_string()));
     }
 
-    /// Sends one message to every member.
+    /// Sends one message to every member, each copy starting with that member's secret.
     fn tell_everyone(&mut self, message: &ServerMessage) {
-        let datagram = message.to_string();
-        for addr in self.members.keys() {
-            match self.socket.send_to(datagram.as_bytes(), addr) {
+        // Formatted once; only the secret in front changes from member to member.
+        let mut datagram = format!("{:016x} {message}", 0u64).into_bytes();
+        for (addr, member) in &self.members {
+            put_secret(&mut datagram, member.secret);
+            match self.socket.send_to(&datagram, addr) {
                 Ok(_) => self.summary.deliveries += 1,
                 Err(error) => self
                     .log
                     .warn(format_args!("could not send to {addr}: {}", describe_io_error(&error))),
             }
         }
+    }
+
+    /// Answers a datagram that is not a client message, unless it looks like another
+    /// server's reply: then the hub stays silent, or two servers tricked into talking to
+    /// each other (by one datagram forged with the other's address) would answer each
+    /// other's errors forever.
+    fn refuse_unreadable(&mut self, from: SocketAddr, datagram: &[u8], why: &str) {
+        if ServerMessage::parse(datagram).is_some() {
+            self.summary.ignored += 1;
+            return;
+        }
+        self.refuse(from, datagram.len(), why);
     }
 
     /// Refuses a request with an error (no larger than the request, if the sender is not a
@@ -272,19 +354,44 @@ impl<'a> Hub<'a> {
         self.log.message(format_args!("refused {to}: {why}"));
         let error = ServerMessage::Error(why.to_string());
         if self.members.contains_key(&to) {
-            self.send(to, &error);
+            self.tell(to, &error);
         } else {
             self.send_at_most(to, &error, request_len);
         }
     }
 
-    fn send(&self, to: SocketAddr, message: &ServerMessage) {
-        self.send_at_most(to, message, usize::MAX);
+    /// Refuses a `JOIN` or `HELLO`. Never sealed, even to a member (one trying to rename
+    /// itself): the handshake's answers go to whoever has no secret yet, and the client's
+    /// join reads them as they are.
+    ///
+    /// `limit` is the request's length for an address not proven yet (see
+    /// [`send_at_most`](Self::send_at_most)).
+    fn refuse_handshake(&mut self, to: SocketAddr, limit: usize, why: &str) {
+        self.summary.refused += 1;
+        self.log.message(format_args!("refused {to}: {why}"));
+        let limit = if self.members.contains_key(&to) { usize::MAX } else { limit };
+        self.send_at_most(to, &ServerMessage::Error(why.to_string()), limit);
     }
 
-    /// Sends `message`, cut to `limit` bytes. A reply to an address that has not proven
-    /// itself is never larger than what that address sent: otherwise a forged source address
-    /// would let anyone use the server to flood a victim with more than they send.
+    /// Sends a message to a member, sealed with its secret (nothing, if `to` is no member).
+    fn tell(&self, to: SocketAddr, message: &ServerMessage) {
+        if let Some(member) = self.members.get(&to) {
+            self.send_sealed(to, member.secret, message);
+        }
+    }
+
+    /// Sends `message` to `to`, starting with `secret`.
+    fn send_sealed(&self, to: SocketAddr, secret: u64, message: &ServerMessage) {
+        let datagram = crate::protocol::seal(secret, message);
+        if let Err(error) = self.socket.send_to(datagram.as_bytes(), to) {
+            self.log.warn(format_args!("could not send to {to}: {}", describe_io_error(&error)));
+        }
+    }
+
+    /// Sends `message` as it is (to someone who is not a member yet), cut to `limit` bytes.
+    /// A reply to an address that has not proven itself is never larger than what that
+    /// address sent: otherwise a forged source address would let anyone use the server to
+    /// flood a victim with more than they send.
     fn send_at_most(&self, to: SocketAddr, message: &ServerMessage, limit: usize) {
         let datagram = message.to_string();
         let bytes = &datagram.as_bytes()[..datagram.len().min(limit)];
@@ -297,5 +404,155 @@ impl<'a> Hub<'a> {
     fn close(&mut self) {
         self.tell_everyone(&ServerMessage::Closing);
         self.members.clear();
+    }
+}
+
+/// Writes `secret` as 16 hex digits over the first 16 bytes of `datagram`.
+fn put_secret(datagram: &mut [u8], secret: u64) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for (i, byte) in datagram.iter_mut().take(16).enumerate() {
+        *byte = HEX[((secret >> (60 - 4 * i)) & 0xf) as usize];
+    }
+}
+
+/// Whom the hub answers at all, and how often one source may make it answer: the reply rule
+/// of every server in this course, against the "Loop DoS" class of attacks (CVE-2024-2169).
+///
+/// A UDP server answers whatever source address a datagram claims, and that address can be
+/// forged. Forged with the server's own address, it makes the server answer itself; forged
+/// with another server's, it makes the two answer each other, forever. So the hub never
+/// answers:
+/// - its own address (it would be talking to itself);
+/// - source port 0 (nothing can receive there: the source is forged);
+/// - the well-known service ports below 1024 (DNS, NTP, echo...: the servers a loop would be
+///   started with), unless `--allow-low-ports`;
+///
+/// and it answers any one source address at most `--max-rate` datagrams a second (a token
+/// bucket per source, refilled continuously, holding at most one second's worth), so that
+/// a loop no rule catches is held to a small rate, and logged. The table of sources is
+/// bounded by `--max-sources`.
+pub(crate) struct ReplyPolicy {
+    own: SocketAddr,
+    allow_low_ports: bool,
+    per_second: f64,
+    max_sources: usize,
+    sources: HashMap<SocketAddr, Allowance>,
+    log: Log,
+    never_warning: Throttled,
+    rate_warning: Throttled,
+    table_warning: Throttled,
+}
+
+/// What one source may still send: tokens, refilled at `--max-rate` a second.
+struct Allowance {
+    tokens: f64,
+    updated: Instant,
+}
+
+impl ReplyPolicy {
+    /// The policy for a hub bound to `own`.
+    pub(crate) fn new(own: SocketAddr, args: &ServerArgs, log: Log) -> Self {
+        ReplyPolicy {
+            own,
+            allow_low_ports: args.allow_low_ports,
+            per_second: f64::from(args.max_rate),
+            max_sources: args.max_sources as usize,
+            sources: HashMap::new(),
+            log,
+            never_warning: Throttled::default(),
+            rate_warning: Throttled::default(),
+            table_warning: Throttled::default(),
+        }
+    }
+
+    /// Whether the hub may act on (and so answer) a datagram from `from` now. Logs, at most
+    /// once every [`WARN_EVERY`] per kind, what it refuses.
+    pub(crate) fn may_answer(&mut self, from: SocketAddr) -> bool {
+        if let Some(why) = self.never_answered(from) {
+            self.never_warning
+                .warn(&self.log, format_args!("ignored a datagram from {from}: {why}"));
+            return false;
+        }
+        let now = Instant::now();
+        if self.sources.len() >= self.max_sources && !self.sources.contains_key(&from) {
+            self.make_room(now);
+        }
+        let rate = self.per_second;
+        let allowance =
+            self.sources.entry(from).or_insert(Allowance { tokens: rate, updated: now });
+        let refill = now.duration_since(allowance.updated).as_secs_f64() * rate;
+        allowance.tokens = (allowance.tokens + refill).min(rate);
+        allowance.updated = now;
+        if allowance.tokens >= 1.0 {
+            allowance.tokens -= 1.0;
+            return true;
+        }
+        self.rate_warning.warn(
+            &self.log,
+            format_args!(
+                "{from} sent more than {rate} datagrams a second: ignoring the excess (--max-rate)"
+            ),
+        );
+        false
+    }
+
+    /// How many sources the table holds now.
+    #[cfg(test)]
+    pub(crate) fn source_count(&self) -> usize {
+        self.sources.len()
+    }
+
+    /// Why the hub never answers `from`, if it does not.
+    fn never_answered(&self, from: SocketAddr) -> Option<&'static str> {
+        let own_ip = self.own.ip().is_unspecified() || from.ip() == self.own.ip();
+        if from.port() == self.own.port() && own_ip {
+            Some("that is the hub's own address (a forged source: it would answer itself)")
+        } else if from.port() == 0 {
+            Some("source port 0 (a forged source: nothing can receive there)")
+        } else if from.port() < 1024 && !self.allow_low_ports {
+            Some("a well-known service port, below 1024 (--allow-low-ports allows them)")
+        } else {
+            None
+        }
+    }
+
+    /// The table is full: forget the sources whose allowance is whole again (quiet for a
+    /// second); if all are busy, forget them all (each gets one second's worth again).
+    fn make_room(&mut self, now: Instant) {
+        self.sources
+            .retain(|_, allowance| now.duration_since(allowance.updated) < Duration::from_secs(1));
+        if self.sources.len() >= self.max_sources {
+            let max = self.max_sources;
+            self.table_warning.warn(
+                &self.log,
+                format_args!("more than {max} sources at once: forgot their rates (--max-sources)"),
+            );
+            self.sources.clear();
+        }
+    }
+}
+
+/// A warning of one kind, printed at most once every [`WARN_EVERY`]; the next one printed
+/// says how many were held back in between.
+#[derive(Default)]
+struct Throttled {
+    last: Option<Instant>,
+    held_back: u64,
+}
+
+impl Throttled {
+    fn warn(&mut self, log: &Log, line: fmt::Arguments<'_>) {
+        let now = Instant::now();
+        if self.last.is_some_and(|last| now.duration_since(last) < WARN_EVERY) {
+            self.held_back += 1;
+            return;
+        }
+        if self.held_back > 0 {
+            log.warn(format_args!("{line} (and {} more like it)", self.held_back));
+        } else {
+            log.warn(line);
+        }
+        self.last = Some(now);
+        self.held_back = 0;
     }
 }
