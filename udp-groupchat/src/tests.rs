@@ -679,7 +679,7 @@ fn a_stranger_gets_the_errors_the_readme_shows() {
 
 #[test]
 fn load_mode_members_post_and_the_summary_counts_deliveries() {
-    let running = start_server(&[]);
+    let running = start_server(&["--max-rate", "1000000"]);
     let mut out = Vec::new();
     let args =
         client_args(running.addr, &["--clients", "3", "--duration", "0.5", "--timeout", "1"]);
@@ -1022,5 +1022,29 @@ fn no_other_program_can_share_the_broadcast_servers_own_socket_with_so_reuseaddr
     // The clients, on 0.0.0.0 with SO_REUSEPORT as the seed's, still can.
     bind_shared_port((Ipv4Addr::UNSPECIFIED, running.addr.port()).into())
         .expect("a chat client binds the shared port");
+    running.stop();
+}
+
+#[test]
+fn ctrl_c_in_load_mode_stops_at_once_with_the_summary_so_far() {
+    let running = start_server(&["--max-rate", "1000000"]);
+    let out = SharedOutput::default();
+    let shutdown = Shutdown::new();
+    let client = {
+        let args = client_args(running.addr, &["--clients", "2", "--duration", "30"]);
+        let (mut out, shutdown) = (out.clone(), shutdown.clone());
+        thread::spawn(move || client::run(&args, &shutdown, io::empty(), false, &mut out))
+    };
+    running.expect_log("load"); // the members have joined
+    thread::sleep(Duration::from_millis(200));
+    shutdown.request();
+    let (result, took) = finish_within(client, Duration::from_secs(2));
+    assert!(result.is_ok(), "a load run stopped by Ctrl-C is not an error: {result:?}");
+    assert!(took < Duration::from_secs(1), "the run took {took:?} to stop");
+    let text = out.text();
+    assert!(
+        text.starts_with("2 clients, ") && text.contains(" 0 lost"),
+        "the summary so far: {text}"
+    );
     running.stop();
 }

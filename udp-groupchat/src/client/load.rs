@@ -4,7 +4,10 @@
 //! summary shows the hub's fan-out: with N members, every line is N deliveries.
 //!
 //! This is not the lesson (that is [`super::hub`]): it is how a student sees what one
-//! hub can carry, and what its limits (members per address, replies per second) do.
+//! hub can carry, and what its limits (members per address, replies per second) do. Each
+//! member says its next line as soon as the last one came back, faster than the hub's
+//! default `--max-rate` lets one address go on for long: for a load run, start the hub with
+//! `--max-rate 1000000 --max-members-per-ip N`.
 
 use std::io::{self, Write};
 use std::net::{SocketAddr, UdpSocket};
@@ -48,7 +51,19 @@ pub(super) fn run(
             if summary.replies == 0 { 0.0 } else { delivered as f64 / summary.replies as f64 }
         ),
     )?;
-    summary.check()
+    if shutdown.is_requested() {
+        return Ok(()); // Ctrl-C: the summary so far is the result
+    }
+    summary.check().map_err(|error| {
+        if summary.lost > 0 {
+            shared::Error::msg(format!(
+                "{error} (a hub ignores what one address sends beyond its --max-rate, 2000 a \
+                 second by default: for a load run, start it with --max-rate 1000000)"
+            ))
+        } else {
+            error
+        }
+    })
 }
 
 /// One member of a load run: its own socket, joined as `load<pid>-<number>`.
@@ -121,6 +136,10 @@ impl Exchange for LoadMember<'_> {
                 }
                 _ => {}
             }
+        }
+        if self.shutdown.is_requested() {
+            // Ctrl-C while this line was on its way: not a loss, and not counted at all.
+            return Err(io::Error::new(io::ErrorKind::Interrupted, "stopped by Ctrl-C"));
         }
         Ok(Outcome::Lost)
     }
