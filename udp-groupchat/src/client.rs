@@ -1,9 +1,9 @@
 //! The chat client, in the seed's order: first the seed's broadcast client (this file,
-//! [`broadcast_chat`]), then the hub's client ([`hub`], in `src/client/hub.rs`), the default.
+//! `broadcast_chat`), then the hub's client (`hub`, in `src/client/hub.rs`), the default.
 //!
 //! The seed's client has two threads: one blocks in `input()` waiting for the user, the other
 //! blocks in `recvfrom` waiting for the network. Neither can wait for both. Here the keyboard
-//! gets its own thread too ([`read_lines_on_a_thread`]), which only passes each line into a
+//! gets its own thread too (`read_lines_on_a_thread`), which only passes each line into a
 //! channel; the broadcast client then looks at that channel between two short `recv_from`
 //! waits, and the hub's client waits on the keyboard and the network at once with
 //! crossbeam-channel's `select!`.

@@ -12,7 +12,9 @@
 //! - **hub mode** (the default): the server keeps the member list and relays only to
 //!   members. It stamps each line with the sender's name itself, admits an address only
 //!   after the address has answered a challenge, never answers a stranger with more bytes
-//!   than the stranger sent, and bounds names, messages and members. See [`server`].
+//!   than the stranger sent, gives each member a session secret that everything it sends
+//!   the member carries, refuses look-alike names, and bounds names, messages, members and
+//!   the rate of any one source. See [`server`].
 //!
 //! - [`protocol`]: the hub's text protocol, one message per datagram.
 //! - [`server`]: the seed's broadcaster (`src/server.rs`), then the hub (`src/server/hub.rs`).

@@ -1,12 +1,12 @@
 //! The chat server, in the seed's order: first the seed's broadcaster (this file), then the
-//! hub that this module runs by default ([`hub`], in `src/server/hub.rs`).
+//! hub that this module runs by default (`hub`, in `src/server/hub.rs`).
 //!
 //! **The seed's server** receives every datagram and sends it, as it is, to the broadcast
 //! address: every host on the network gets it, member or not, and whatever name a sender
 //! writes in front of the text is believed. `--broadcast ADDR` runs that design: its whole
-//! loop is [`run_broadcast`], below, the seed's `while True: recvfrom ... sendto` in Rust.
+//! loop is `run_broadcast`, below, the seed's `while True: recvfrom ... sendto` in Rust.
 //!
-//! **The hub** keeps a member table and relays each line to the members only; see [`hub`]
+//! **The hub** keeps a member table and relays each line to the members only; see `hub`
 //! for what it does and why.
 
 mod hub;
