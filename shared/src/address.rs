@@ -71,6 +71,19 @@ impl<D: AddressDefaults + Send + Sync + 'static> AddressArgs<D> {
     }
 }
 
+/// The host and port as typed, the way addresses are written: `localhost:6532`,
+/// `127.0.0.1:12000`, and `[::1]:6532` (an IPv6 address needs brackets, or its colons would
+/// run into the port's).
+impl<D: AddressDefaults + Send + Sync + 'static> fmt::Display for AddressArgs<D> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.host.contains(':') && !self.host.starts_with('[') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
 // Written out rather than derived: a derive would demand that the marker type `D` itself be
 // `Clone`/`Debug`, which it has no reason to be.
 impl<D: AddressDefaults + Send + Sync + 'static> Clone for AddressArgs<D> {
@@ -95,16 +108,17 @@ pub fn resolve(host: &str, port: u16) -> Result<SocketAddr> {
             "the host is empty: give a name or an address, e.g. --host 127.0.0.1",
         ));
     }
-    let candidates: Vec<SocketAddr> = (host, port)
+    let candidates = (host, port)
         .to_socket_addrs()
-        .map_err(|e| Error::io(format!("cannot resolve host '{host}'"), e))?
-        .collect();
-    candidates
-        .iter()
-        .find(|addr| addr.is_ipv4())
-        .or_else(|| candidates.first())
-        .copied()
-        .ok_or_else(|| Error::msg(format!("host '{host}' has no addresses")))
+        .map_err(|e| Error::io(format!("cannot resolve host '{host}'"), e))?;
+    prefer_ipv4(candidates).ok_or_else(|| Error::msg(format!("host '{host}' has no addresses")))
+}
+
+/// The first IPv4 address among `candidates` if there is one, else the first address (see
+/// [`AddressArgs::resolve`] for why IPv4 comes first).
+pub fn prefer_ipv4(candidates: impl IntoIterator<Item = SocketAddr>) -> Option<SocketAddr> {
+    let candidates: Vec<SocketAddr> = candidates.into_iter().collect();
+    candidates.iter().find(|addr| addr.is_ipv4()).or_else(|| candidates.first()).copied()
 }
 
 #[cfg(test)]
@@ -141,6 +155,18 @@ mod tests {
     fn flags_override_the_defaults() {
         let args = Args::try_parse_from(["client", "--host", "127.0.0.2", "--port", "9"]).unwrap();
         assert_eq!(args.address.resolve().unwrap(), "127.0.0.2:9".parse().unwrap());
+    }
+
+    #[test]
+    fn an_address_is_written_with_brackets_around_ipv6() {
+        let shown = |host: &str| {
+            let args = Args::try_parse_from(["client", "--host", host, "--port", "6532"]).unwrap();
+            args.address.to_string()
+        };
+        assert_eq!(shown("::1"), "[::1]:6532");
+        assert_eq!(shown("[::1]"), "[::1]:6532");
+        assert_eq!(shown("localhost"), "localhost:6532");
+        assert_eq!(shown("127.0.0.1"), "127.0.0.1:6532");
     }
 
     #[test]

@@ -94,7 +94,8 @@ pub(crate) enum Input {
 }
 
 /// Runs the client: asks for the name (from `input`), joins, then chats until `/quit`, the
-/// end of `input`, Ctrl-C (`shutdown`) or the server closing. `terminal` says whether `input`
+/// end of `input`, Ctrl-C (`shutdown`: the client leaves politely, then returns
+/// [`Error::stopped`], exit 130) or the server closing. `terminal` says whether `input`
 /// is a terminal (prompt, erase typed lines). What the user would see goes to `out`.
 pub fn run(
     args: &ClientArgs,
@@ -126,7 +127,7 @@ pub fn run(
                 match lines.recv_timeout(POLL_INTERVAL) {
                     Ok(Input::Line(name)) => break name.trim().to_string(),
                     Err(RecvTimeoutError::Timeout) if !shutdown.is_requested() => {}
-                    Err(RecvTimeoutError::Timeout) => return Ok(()),
+                    Err(RecvTimeoutError::Timeout) => return Err(Error::stopped()),
                     _ => return Err(Error::msg("no username given")),
                 }
             }
@@ -231,6 +232,9 @@ fn broadcast_chat(
             Err(error) if is_timeout_or_interrupt(&error) => {}
             Err(error) => return Err(Error::io("cannot receive", error)),
         }
+    }
+    if shutdown.is_requested() {
+        return Err(Error::stopped()); // Ctrl-C: exit 130, quietly
     }
     Ok(())
 }

@@ -11,9 +11,6 @@
 
 mod hub;
 
-#[cfg(test)]
-pub(crate) use hub::ReplyPolicy;
-
 use std::fmt;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::time::Duration;
@@ -21,6 +18,7 @@ use std::time::Duration;
 use shared::address::AddressArgs;
 use shared::datagram::{RECV_BUFFER_SIZE, bind_udp, is_harmless_receive_error};
 use shared::error::{Context, Result, describe_io_error};
+use shared::reply::ReplyArgs;
 use shared::report::{Log, QuietArg, plural};
 use shared::shutdown::{POLL_INTERVAL, Shutdown};
 
@@ -71,21 +69,10 @@ pub struct ServerArgs {
           value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub max_members_per_ip: u32,
 
-    /// Hub: most datagrams a second from one source address that the hub acts on (and so
-    /// answers); the excess is ignored and logged.
-    #[arg(long, value_name = "N", default_value_t = 2000,
-          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
-    pub max_rate: u32,
-
-    /// Hub: most source addresses whose rate is remembered at once.
-    #[arg(long, value_name = "N", default_value_t = 4096,
-          value_parser = clap::value_parser!(u32).range(16..=1_000_000))]
-    pub max_sources: u32,
-
-    /// Hub: answer sources on the well-known ports below 1024 too (refused by default: a
-    /// forged datagram from, say, a DNS or echo server's address could start a loop).
-    #[arg(long)]
-    pub allow_low_ports: bool,
+    /// Hub: whom it never answers, and how often one source may make it answer
+    /// (`--allow-low-ports`, `--reply-rate`, `--max-sources`).
+    #[command(flatten)]
+    pub replies: ReplyArgs,
 
     /// Longest chat line relayed, in bytes; a longer one is refused.
     #[arg(long, value_name = "BYTES", default_value_t = 1024,
@@ -201,6 +188,9 @@ pub struct Summary {
     /// Datagrams left unanswered because they looked like another server's reply (hub), or
     /// were relays of a broadcast server (broadcast mode).
     pub ignored: u64,
+    /// Hub: datagrams not acted on because of the reply rule (a refused source, or over
+    /// `--reply-rate`).
+    pub not_answered: u64,
 }
 
 impl fmt::Display for Summary {
@@ -210,7 +200,7 @@ impl fmt::Display for Summary {
         }
         write!(
             f,
-            "Chat closed: {} seen, {} relayed ({}); {} refused, {} timed out.",
+            "Chat closed: {} seen, {} relayed ({}); {} refused, {} timed out, {} not answered.",
             plural(self.members_seen, "member"),
             plural(self.messages, "message"),
             if self.deliveries == 1 {
@@ -220,6 +210,7 @@ impl fmt::Display for Summary {
             },
             self.refused,
             self.timeouts,
+            self.not_answered,
         )
     }
 }

@@ -51,7 +51,7 @@ pub(super) fn chat(
 ) -> Result<()> {
     let socket = connect_udp(server)?;
     let Some(session) = join_unless_stopped(&socket, server, name, args.timeout, shutdown)? else {
-        return Ok(()); // Ctrl-C before we were in: nothing to leave
+        return Err(Error::stopped()); // Ctrl-C before we were in: nothing to leave
     };
     // Names come from the server: cleaned like any text before they reach the terminal.
     let online: Vec<String> = session.online.iter().map(|name| clean_text(name)).collect();
@@ -119,8 +119,7 @@ pub(super) fn join_session(
     timeout: Duration,
     shutdown: &Shutdown,
 ) -> Result<Session> {
-    join_unless_stopped(socket, server, name, timeout, shutdown)?
-        .ok_or_else(|| Error::msg("stopped before joining"))
+    join_unless_stopped(socket, server, name, timeout, shutdown)?.ok_or_else(Error::stopped)
 }
 
 /// [`join`], giving up at once (with `None`) when `shutdown` is requested: Ctrl-C must not
@@ -367,10 +366,11 @@ impl Chat<'_> {
         Ok(Flow::Continue)
     }
 
-    /// Ctrl-C: leave the chat politely (the loop's end sends `LEAVE`).
+    /// Ctrl-C: leave the chat politely (the loop's end sends `LEAVE`), then end as stopped
+    /// (exit 130, as every client of the course after Ctrl-C).
     fn on_stop(&mut self, out: &mut impl Write) -> Result<Flow> {
         output_line(out, format_args!("(you left the chat)"))?;
-        Ok(Flow::Stop(Ok(())))
+        Ok(Flow::Stop(Err(Error::stopped())))
     }
 
     /// A keep-alive tick: `PING`, or give up if the server has been silent too long.

@@ -6,8 +6,8 @@
 //! This is not the lesson (that is [`super::hub`]): it is how a student sees what one
 //! hub can carry, and what its limits (members per address, replies per second) do. Each
 //! member says its next line as soon as the last one came back, faster than the hub's
-//! default `--max-rate` lets one address go on for long: for a load run, start the hub with
-//! `--max-rate 1000000 --max-members-per-ip N`.
+//! default `--reply-rate` lets one address go on for long: for a load run, start the hub with
+//! `--reply-rate 10000000 --max-members-per-ip N`.
 
 use std::io::{self, Write};
 use std::net::{SocketAddr, UdpSocket};
@@ -52,13 +52,13 @@ pub(super) fn run(
         ),
     )?;
     if shutdown.is_requested() {
-        return Ok(()); // Ctrl-C: the summary so far is the result
+        return Err(shared::Error::stopped()); // Ctrl-C: the summary so far, exit 130
     }
     summary.check().map_err(|error| {
         if summary.lost > 0 {
             shared::Error::msg(format!(
-                "{error} (a hub ignores what one address sends beyond its --max-rate, 2000 a \
-                 second by default: for a load run, start it with --max-rate 1000000)"
+                "{error} (a hub ignores what one address sends beyond its --reply-rate, 10000 \
+                 a second by default: for a load run, start it with --reply-rate 10000000)"
             ))
         } else {
             error

@@ -24,10 +24,11 @@
 //! one in 2^64. (Someone who *can* see it, on the same LAN, reads the secret too: against
 //! them only cryptography helps, such as DTLS or a MAC keyed by a key exchange.)
 //!
-//! And what every server here does about a hostile network: [`ReplyPolicy`] (never answer
-//! the hub's own address, port 0 or the well-known ports; a per-source rate), a limit of
-//! members per source address, and no answer at all to what looks like another server's
-//! reply, so that two servers tricked into talking to each other do not ping-pong forever.
+//! And what every server here does about a hostile network: `shared::reply::ReplyGuard`
+//! (never answer the hub's own address, port 0 or the well-known ports; a per-source rate),
+//! a limit of members per source address, and no answer at all to what looks like another
+//! server's reply, so that two servers tricked into talking to each other do not ping-pong
+//! forever.
 //!
 //! Read [`run`] first: the loop, `recv_from` → [`Hub::handle`] → `send_to`, as the seed's.
 
@@ -39,6 +40,7 @@ use std::time::{Duration, Instant};
 
 use shared::datagram::{PREVIEW_CHARS, RECV_BUFFER_SIZE, is_harmless_receive_error, preview};
 use shared::error::{Context, Result, describe_io_error};
+use shared::reply::ReplyGuard;
 use shared::report::Log;
 use shared::shutdown::{POLL_INTERVAL, Shutdown};
 
@@ -68,19 +70,20 @@ pub(super) fn run(server: &Server, shutdown: &Shutdown) -> Result<Summary> {
     let addr = server.local_addr()?;
     log.info(format_args!("Chat hub ready on {addr}; press Ctrl-C to stop."));
     let mut hub = Hub::new(server);
-    let mut reply_policy = ReplyPolicy::new(addr, &server.args, log.clone());
+    // Whom the hub never answers (its own address, port 0, ports below 1024), and how
+    // often one source may make it answer: shared by every UDP server of the course.
+    let mut reply_guard = ReplyGuard::new(addr, &server.args.replies);
     // std cannot interrupt a blocked recv_from, so it wakes every POLL_INTERVAL to check for Ctrl-C.
     socket.set_read_timeout(Some(POLL_INTERVAL)).context(|| "cannot set the read timeout")?;
     // Big enough for any datagram, so none is ever cut short.
     let mut buffer = vec![0u8; RECV_BUFFER_SIZE];
     while !shutdown.is_requested() {
         match socket.recv_from(&mut buffer) {
-            Ok((len, from)) => {
-                // Whom the hub never answers, and how often anyone may make it answer.
-                if reply_policy.may_answer(from) {
-                    hub.handle(&buffer[..len], from);
-                }
-            }
+            Ok((len, from)) => match reply_guard.check(from) {
+                Ok(()) => hub.handle(&buffer[..len], from),
+                // The log rate-limits this warning itself.
+                Err(refusal) => log.warn(format_args!("not answering {from}: {refusal}")),
+            },
             // Nothing this interval, or Ctrl-C interrupted the wait: fall through.
             Err(error) if is_harmless_receive_error(&error) => {}
             Err(error) => log.warn(format_args!("receive failed: {}", describe_io_error(&error))),
@@ -89,6 +92,7 @@ pub(super) fn run(server: &Server, shutdown: &Shutdown) -> Result<Summary> {
         hub.drop_idle_members();
     }
     hub.close();
+    hub.summary.not_answered = reply_guard.refused().total();
     Ok(hub.summary)
 }
 
@@ -412,123 +416,6 @@ fn put_secret(datagram: &mut [u8], secret: u64) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     for (i, byte) in datagram.iter_mut().take(16).enumerate() {
         *byte = HEX[((secret >> (60 - 4 * i)) & 0xf) as usize];
-    }
-}
-
-/// Whom the hub answers at all, and how often one source may make it answer: the reply rule
-/// of every server in this course, against the "Loop DoS" class of attacks (CVE-2024-2169).
-///
-/// A UDP server answers whatever source address a datagram claims, and that address can be
-/// forged. Forged with the server's own address, it makes the server answer itself; forged
-/// with another server's, it makes the two answer each other, forever. So the hub never
-/// answers:
-/// - its own address (it would be talking to itself);
-/// - source port 0 (nothing can receive there: the source is forged);
-/// - the well-known service ports below 1024 (DNS, NTP, echo...: the servers a loop would be
-///   started with), unless `--allow-low-ports`;
-///
-/// and it answers any one source address at most `--max-rate` datagrams a second (a token
-/// bucket per source, refilled continuously, holding at most one second's worth), so that
-/// a loop no rule catches is held to a small rate, and logged. The table of sources is
-/// bounded by `--max-sources`.
-pub(crate) struct ReplyPolicy {
-    own: SocketAddr,
-    allow_low_ports: bool,
-    per_second: f64,
-    max_sources: usize,
-    sources: HashMap<SocketAddr, Allowance>,
-    log: Log,
-    never_warning: Throttled,
-    rate_warning: Throttled,
-    table_warning: Throttled,
-}
-
-/// What one source may still send: tokens, refilled at `--max-rate` a second.
-struct Allowance {
-    tokens: f64,
-    updated: Instant,
-}
-
-impl ReplyPolicy {
-    /// The policy for a hub bound to `own`.
-    pub(crate) fn new(own: SocketAddr, args: &ServerArgs, log: Log) -> Self {
-        ReplyPolicy {
-            own,
-            allow_low_ports: args.allow_low_ports,
-            per_second: f64::from(args.max_rate),
-            max_sources: args.max_sources as usize,
-            sources: HashMap::new(),
-            log,
-            never_warning: Throttled::default(),
-            rate_warning: Throttled::default(),
-            table_warning: Throttled::default(),
-        }
-    }
-
-    /// Whether the hub may act on (and so answer) a datagram from `from` now. Logs, at most
-    /// once every [`WARN_EVERY`] per kind, what it refuses.
-    pub(crate) fn may_answer(&mut self, from: SocketAddr) -> bool {
-        if let Some(why) = self.never_answered(from) {
-            self.never_warning
-                .warn(&self.log, format_args!("ignored a datagram from {from}: {why}"));
-            return false;
-        }
-        let now = Instant::now();
-        if self.sources.len() >= self.max_sources && !self.sources.contains_key(&from) {
-            self.make_room(now);
-        }
-        let rate = self.per_second;
-        let allowance =
-            self.sources.entry(from).or_insert(Allowance { tokens: rate, updated: now });
-        let refill = now.duration_since(allowance.updated).as_secs_f64() * rate;
-        allowance.tokens = (allowance.tokens + refill).min(rate);
-        allowance.updated = now;
-        if allowance.tokens >= 1.0 {
-            allowance.tokens -= 1.0;
-            return true;
-        }
-        self.rate_warning.warn(
-            &self.log,
-            format_args!(
-                "{from} sent more than {rate} datagrams a second: ignoring the excess (--max-rate)"
-            ),
-        );
-        false
-    }
-
-    /// How many sources the table holds now.
-    #[cfg(test)]
-    pub(crate) fn source_count(&self) -> usize {
-        self.sources.len()
-    }
-
-    /// Why the hub never answers `from`, if it does not.
-    fn never_answered(&self, from: SocketAddr) -> Option<&'static str> {
-        let own_ip = self.own.ip().is_unspecified() || from.ip() == self.own.ip();
-        if from.port() == self.own.port() && own_ip {
-            Some("that is the hub's own address (a forged source: it would answer itself)")
-        } else if from.port() == 0 {
-            Some("source port 0 (a forged source: nothing can receive there)")
-        } else if from.port() < 1024 && !self.allow_low_ports {
-            Some("a well-known service port, below 1024 (--allow-low-ports allows them)")
-        } else {
-            None
-        }
-    }
-
-    /// The table is full: forget the sources whose allowance is whole again (quiet for a
-    /// second); if all are busy, forget them all (each gets one second's worth again).
-    fn make_room(&mut self, now: Instant) {
-        self.sources
-            .retain(|_, allowance| now.duration_since(allowance.updated) < Duration::from_secs(1));
-        if self.sources.len() >= self.max_sources {
-            let max = self.max_sources;
-            self.table_warning.warn(
-                &self.log,
-                format_args!("more than {max} sources at once: forgot their rates (--max-sources)"),
-            );
-            self.sources.clear();
-        }
     }
 }
 
