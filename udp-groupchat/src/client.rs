@@ -26,8 +26,9 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, bounded};
 use shared::address::AddressArgs;
 use shared::datagram::{RECV_BUFFER_SIZE, is_timeout_or_interrupt, udp_client_error};
 use shared::error::{Context, Error, Result};
+use shared::flags::parse_seconds;
 use shared::framing::{LineError, LineReader};
-use shared::load::{LoadArgs, parse_seconds};
+use shared::load::LoadArgs;
 use shared::report::output_line;
 use shared::shutdown::{POLL_INTERVAL, Shutdown};
 
@@ -47,6 +48,8 @@ pub(crate) const ERASE_TYPED_LINE: &str = "\x1b[F\x1b[2K";
 #[derive(clap::Parser, Debug, Clone)]
 #[command(
     name = "client",
+    // `--version` says which module's client this is: every module's is called `client`.
+    display_name = "udp-groupchat client",
     version,
     about = "Group chat client over UDP: type lines to send them to everyone; /quit or Ctrl-D leaves.",
     long_about = "Group chat client over UDP: type lines to send them to everyone; /quit or Ctrl-D leaves.\n\n\

@@ -29,6 +29,8 @@ use crate::{Course, bind_broadcast_server};
 #[derive(clap::Parser, Debug, Clone)]
 #[command(
     name = "server",
+    // `--version` says which module's server this is: every module's is called `server`.
+    display_name = "udp-groupchat server",
     version,
     about = "Group chat server over UDP: relays every member's lines to all members.",
     long_about = "Group chat server over UDP: relays every member's lines to all members.\n\n\
@@ -59,7 +61,7 @@ pub struct ServerArgs {
     pub max_members: u32,
 
     /// Hub: seconds without a word (clients send keep-alives) after which a member is dropped.
-    #[arg(long, value_name = "SECS", default_value = "30", value_parser = shared::load::parse_seconds,
+    #[arg(long, value_name = "SECS", default_value = "30", value_parser = shared::flags::parse_seconds,
           allow_negative_numbers = true)]
     pub idle_timeout: Duration,
 
