@@ -269,9 +269,13 @@ fn loses_about_the_set_fraction_of_10000_datagrams() {
     let lost = 10_000 - arrived.len() as u64;
     // 20% of 10,000 is 2,000, with a standard deviation of 40: ±300 is more than 7 of them.
     assert!((1_700..=2_300).contains(&lost), "expected about 2,000 of 10,000 lost, {lost} were");
-    assert_eq!(summary.up.received, 10_000);
+    assert_eq!(summary.up.received, 10_000, "the relay should have received all 10,000 datagrams");
     assert_eq!(summary.up.lost, lost, "the summary counts exactly the datagrams that never came");
-    assert_eq!(summary.up.dropped(), lost);
+    assert_eq!(
+        summary.up.dropped(),
+        lost,
+        "the relay should have dropped only the datagrams it lost"
+    );
 }
 
 #[test]
@@ -317,7 +321,11 @@ fn duplicates_about_the_set_fraction() {
     // 10% of 2,000 is 200 (standard deviation 13).
     assert!((130..=270).contains(&doubled), "expected about 200 duplicates, saw {doubled}");
     assert_eq!(summary.up.duplicated, doubled, "the summary counts the duplicates seen");
-    assert_eq!(summary.up.forwarded, 2_000 + doubled);
+    assert_eq!(
+        summary.up.forwarded,
+        2_000 + doubled,
+        "the relay should forward each datagram once, plus each duplicate"
+    );
 }
 
 #[test]
@@ -348,7 +356,7 @@ fn keeps_datagrams_in_order_under_jitter_without_reorder() {
     let summary = relay.stop();
     let numbers: Vec<u64> = sink.finish().iter().map(Arrival::number).collect();
     assert_eq!(numbers, (0..300).collect::<Vec<_>>(), "jitter changes delays, not the order");
-    assert_eq!(summary.up.reordered, 0);
+    assert_eq!(summary.up.reordered, 0, "without --reorder the relay should reorder nothing");
     assert!(summary.up.delayed > 250, "most datagrams were delayed: {}", summary.up.delayed);
 }
 
@@ -360,12 +368,20 @@ fn delays_each_datagram_by_at_least_the_set_delay() {
     for i in 0..3 {
         let message = format!("late {i}");
         let (reply, took) = exchange(&client, message.as_bytes());
-        assert_eq!(reply, format!("echo:{message}").into_bytes());
+        assert_eq!(
+            reply,
+            format!("echo:{message}").into_bytes(),
+            "the echo should come back through the relay unchanged"
+        );
         // 150 ms each way.
         assert!(took >= Duration::from_millis(300), "round trip {took:?}, expected >= 300 ms");
     }
     let summary = relay.stop();
-    assert_eq!((summary.up.delayed, summary.down.delayed), (3, 3));
+    assert_eq!(
+        (summary.up.delayed, summary.down.delayed),
+        (3, 3),
+        "the relay should delay all 3 requests and all 3 replies"
+    );
 }
 
 #[test]
@@ -374,12 +390,16 @@ fn delays_only_the_direction_asked_for() {
     let relay = start_relay(sink.addr, &["--delay-down", "300ms", "--jitter-down", "100ms"]);
     let client = client_of(&relay);
     let (reply, took) = exchange(&client, b"slow reply");
-    assert_eq!(reply, b"echo:slow reply");
+    assert_eq!(reply, b"echo:slow reply", "the echo should come back through the relay unchanged");
     assert!(took >= Duration::from_millis(200), "round trip {took:?}, expected >= 300 - 100 ms");
     let summary = relay.stop();
     let arrivals = sink.finish();
-    assert_eq!(arrivals.len(), 1);
-    assert_eq!((summary.up.delayed, summary.down.delayed), (0, 1));
+    assert_eq!(arrivals.len(), 1, "the server should get the one request");
+    assert_eq!(
+        (summary.up.delayed, summary.down.delayed),
+        (0, 1),
+        "the relay should delay only the reply, not the request"
+    );
 }
 
 #[test]
@@ -393,7 +413,11 @@ fn impairs_the_replies_with_the_down_flags() {
     client.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
     assert!(client.recv(&mut [0; 64]).is_err(), "the reply should have been lost");
     let summary = relay.stop();
-    assert_eq!((summary.up.forwarded, summary.down.received, summary.down.lost), (1, 1, 1));
+    assert_eq!(
+        (summary.up.forwarded, summary.down.received, summary.down.lost),
+        (1, 1, 1),
+        "the relay should forward the request, then receive the reply and lose it"
+    );
     assert_eq!(sink.finish().len(), 1, "the request itself went through");
 
     // And the other way round: every reply doubled, no request touched.
@@ -403,9 +427,17 @@ fn impairs_the_replies_with_the_down_flags() {
     let (first, _) = exchange(&client, b"twice");
     let mut second = vec![0; 64];
     let len = client.recv(&mut second).expect("the duplicate reply");
-    assert_eq!((first.as_slice(), &second[..len]), (&b"echo:twice"[..], &b"echo:twice"[..]));
+    assert_eq!(
+        (first.as_slice(), &second[..len]),
+        (&b"echo:twice"[..], &b"echo:twice"[..]),
+        "the relay should deliver the reply twice"
+    );
     let summary = relay.stop();
-    assert_eq!((summary.up.duplicated, summary.down.duplicated), (0, 1));
+    assert_eq!(
+        (summary.up.duplicated, summary.down.duplicated),
+        (0, 1),
+        "the relay should duplicate only the reply, not the request"
+    );
     assert_eq!(sink.finish().len(), 1, "the server got the request once");
 }
 
@@ -463,7 +495,7 @@ fn gives_each_client_its_own_upstream_socket() {
         assert_ne!(*addr, relay_addr, "not the relay's listening socket");
         assert!(addr.ip().is_loopback(), "upstream sockets stay on loopback: {addr}");
     }
-    assert_eq!(summary.clients, 2);
+    assert_eq!(summary.clients, 2, "the relay should count two clients");
 }
 
 #[test]
@@ -488,7 +520,11 @@ fn replies_find_their_way_back_to_the_client_that_asked() {
         assert!(client.recv(&mut [0; 64]).is_err(), "a client got a reply it did not ask for");
     }
     let summary = relay.stop();
-    assert_eq!((summary.up.forwarded, summary.down.forwarded, summary.clients), (15, 15, 3));
+    assert_eq!(
+        (summary.up.forwarded, summary.down.forwarded, summary.clients),
+        (15, 15, 3),
+        "the relay should forward 15 requests and 15 replies for 3 clients"
+    );
 }
 
 #[test]
@@ -508,9 +544,16 @@ fn the_client_table_is_bounded_and_evicts_the_least_recent() {
     let summary = relay.stop();
     let sources: HashSet<SocketAddr> = sink.finish().iter().map(|a| a.from).collect();
     assert_eq!(sources.len(), 4, "client 0 came back through a new socket: {sources:?}");
-    assert_eq!((summary.clients, summary.evicted), (4, 2));
+    assert_eq!(
+        (summary.clients, summary.evicted),
+        (4, 2),
+        "the relay should count 4 client entries and 2 evictions"
+    );
     let text = log.text();
-    assert!(text.contains("client table full (--max-clients 2)"), "{text}");
+    assert!(
+        text.contains("client table full (--max-clients 2)"),
+        "the relay should log that the client table was full:\n{text}"
+    );
 }
 
 #[test]
@@ -550,8 +593,17 @@ fn counts_rate_drops_when_the_rate_queue_is_full() {
     let arrivals = sink.finish();
 
     assert!(summary.up.rate_dropped >= 20, "a burst of 40 into a queue of 4: {}", summary.up);
-    assert_eq!(summary.up.forwarded + summary.up.rate_dropped, 40, "{}", summary.up);
-    assert_eq!(arrivals.len() as u64, summary.up.forwarded);
+    assert_eq!(
+        summary.up.forwarded + summary.up.rate_dropped,
+        40,
+        "the relay should either forward or rate-drop each of the 40: {}",
+        summary.up
+    );
+    assert_eq!(
+        arrivals.len() as u64,
+        summary.up.forwarded,
+        "the server should get every datagram the relay forwarded"
+    );
     // The link's speed shows in when the last one got through: each of the n datagrams
     // takes 100 ms on the link, so the last cannot leave before n * 100 ms after the first
     // was sent (checked from below only: a loaded machine can only make it later).
@@ -580,13 +632,23 @@ fn the_summary_counts_each_direction() {
     }
     let summary = relay.stop();
     for direction in [summary.up, summary.down] {
-        assert_eq!((direction.received, direction.forwarded, direction.dropped()), (50, 50, 0));
+        assert_eq!(
+            (direction.received, direction.forwarded, direction.dropped()),
+            (50, 50, 0),
+            "the relay should receive and forward all 50 each way, dropping none"
+        );
     }
-    assert_eq!(summary.clients, 1);
+    assert_eq!(summary.clients, 1, "the relay should count one client");
     let text = log.text();
-    assert!(text.contains("client -> server: received 50, forwarded 50, dropped 0"), "{text}");
-    assert!(text.contains("server -> client: received 50, forwarded 50, dropped 0"), "{text}");
-    assert!(text.contains("Relay stopped after"), "{text}");
+    assert!(
+        text.contains("client -> server: received 50, forwarded 50, dropped 0"),
+        "the summary should give the client -> server counts:\n{text}"
+    );
+    assert!(
+        text.contains("server -> client: received 50, forwarded 50, dropped 0"),
+        "the summary should give the server -> client counts:\n{text}"
+    );
+    assert!(text.contains("Relay stopped after"), "the relay should log that it stopped:\n{text}");
 }
 
 #[test]
@@ -597,10 +659,10 @@ fn stops_within_a_second_on_shutdown_with_datagrams_still_queued() {
     send_paced(&client, &relay.probe, &sink, 20, numbered);
     let (summary, took) = relay.stop_timed();
     assert!(took < Duration::from_secs(1), "the relay took {took:?} to stop");
-    assert_eq!(summary.up.received, 20);
+    assert_eq!(summary.up.received, 20, "the relay should have received all 20 datagrams");
     assert_eq!(summary.up.forwarded, 0, "nothing was due yet");
     assert_eq!(summary.up.discarded_at_stop, 20, "the queued datagrams are counted, not lost");
-    assert_eq!(sink.finish().len(), 0);
+    assert_eq!(sink.finish().len(), 0, "the server should get none of the datagrams still queued");
 }
 
 #[test]
@@ -611,9 +673,17 @@ fn counts_drops_when_the_delay_queue_is_full() {
     let client = client_of(&relay);
     send_paced(&client, &relay.probe, &sink, 20, numbered);
     let summary = relay.stop();
-    assert_eq!((summary.up.queue_dropped, summary.up.discarded_at_stop), (15, 5), "{}", summary.up);
+    assert_eq!(
+        (summary.up.queue_dropped, summary.up.discarded_at_stop),
+        (15, 5),
+        "the relay should queue 5, drop the 15 that did not fit, and discard the 5 at the stop: {}",
+        summary.up
+    );
     let text = log.text();
-    assert!(text.contains("delay queue full (client -> server: --max-delayed 5"), "{text}");
+    assert!(
+        text.contains("delay queue full (client -> server: --max-delayed 5"),
+        "the relay should log that the delay queue was full:\n{text}"
+    );
 }
 
 #[test]
@@ -625,7 +695,11 @@ fn ignores_datagrams_from_the_server_itself() {
     server.send_to(b"loop?", relay.addr).unwrap();
     wait_until("the relay refuses it", || relay.log.text().contains("ignored a datagram"));
     let summary = relay.stop();
-    assert_eq!((summary.refused, summary.clients, summary.up.received), (1, 0, 0));
+    assert_eq!(
+        (summary.refused, summary.clients, summary.up.received),
+        (1, 0, 0),
+        "the relay should refuse the server's own datagram, making no client and relaying nothing"
+    );
 }
 
 #[test]
@@ -648,8 +722,16 @@ fn does_not_loop_when_the_server_address_leads_back_to_the_relay() {
     let refused = captured.wait_for("one of the relay's own upstream sockets", PATIENCE);
     shutdown.request();
     let summary = running.join().unwrap().unwrap();
-    assert!(refused.is_some(), "{}", captured.text());
-    assert_eq!((summary.clients, summary.refused, summary.up.forwarded), (1, 1, 1), "{summary}");
+    assert!(
+        refused.is_some(),
+        "the relay should refuse a datagram from its own upstream socket; its log:\n{}",
+        captured.text()
+    );
+    assert_eq!(
+        (summary.clients, summary.refused, summary.up.forwarded),
+        (1, 1, 1),
+        "the relay should forward the first hop and refuse the second: {summary}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -658,25 +740,53 @@ fn does_not_loop_when_the_server_address_leads_back_to_the_relay() {
 
 #[test]
 fn flags_parse_percentages_durations_and_rates() {
-    assert_eq!(parse_percent("20%").unwrap().fraction(), 0.2);
-    assert_eq!(parse_percent("20").unwrap().fraction(), 0.2);
-    assert_eq!(parse_percent("0.5%").unwrap().fraction(), 0.005);
+    assert_eq!(parse_percent("20%").unwrap().fraction(), 0.2, "20% should be a fraction of 0.2");
+    assert_eq!(parse_percent("20").unwrap().fraction(), 0.2, "a bare 20 should mean 20%");
+    assert_eq!(
+        parse_percent("0.5%").unwrap().fraction(),
+        0.005,
+        "0.5% should be a fraction of 0.005"
+    );
     for bad in ["101%", "-1", "abc", "", "NaN"] {
         assert!(parse_percent(bad).is_err(), "{bad:?} should be refused");
     }
-    assert_eq!(parse_duration("50ms").unwrap(), Duration::from_millis(50));
-    assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
-    assert_eq!(parse_duration("200us").unwrap(), Duration::from_micros(200));
-    assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
-    assert_eq!(parse_duration("0").unwrap(), Duration::ZERO);
+    assert_eq!(
+        parse_duration("50ms").unwrap(),
+        Duration::from_millis(50),
+        "50ms should be 50 milliseconds"
+    );
+    assert_eq!(
+        parse_duration("1.5s").unwrap(),
+        Duration::from_millis(1500),
+        "1.5s should be one and a half seconds"
+    );
+    assert_eq!(
+        parse_duration("200us").unwrap(),
+        Duration::from_micros(200),
+        "200us should be 200 microseconds"
+    );
+    assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120), "2m should be two minutes");
+    assert_eq!(parse_duration("0").unwrap(), Duration::ZERO, "a bare 0 should be no delay");
     for bad in ["50", "ms", "-5ms", "2h", "61m", "1e400s"] {
         assert!(parse_duration(bad).is_err(), "{bad:?} should be refused");
     }
-    assert_eq!(parse_rate("64k").unwrap().bytes_per_second(), Some(64_000));
-    assert_eq!(parse_rate("1.5M").unwrap().bytes_per_second(), Some(1_500_000));
-    assert_eq!(parse_rate("64kB/s").unwrap().bytes_per_second(), Some(64_000));
-    assert_eq!(parse_rate("unlimited").unwrap(), Rate::UNLIMITED);
-    assert!(parse_rate("fast").is_err());
+    assert_eq!(
+        parse_rate("64k").unwrap().bytes_per_second(),
+        Some(64_000),
+        "64k should be 64,000 bytes a second"
+    );
+    assert_eq!(
+        parse_rate("1.5M").unwrap().bytes_per_second(),
+        Some(1_500_000),
+        "1.5M should be 1,500,000 bytes a second"
+    );
+    assert_eq!(
+        parse_rate("64kB/s").unwrap().bytes_per_second(),
+        Some(64_000),
+        "64kB/s should be 64,000 bytes a second"
+    );
+    assert_eq!(parse_rate("unlimited").unwrap(), Rate::UNLIMITED, "unlimited should be no limit");
+    assert!(parse_rate("fast").is_err(), "\"fast\" should be refused as a rate");
 }
 
 #[test]
@@ -693,13 +803,33 @@ fn per_direction_flags_override_the_shared_one() {
         "0",
     ])
     .unwrap();
-    assert_eq!(args.up().loss.fraction(), 0.2);
-    assert_eq!(args.down().loss.fraction(), 0.5);
-    assert_eq!(args.up().delay, Duration::ZERO);
-    assert_eq!(args.down().delay, Duration::from_millis(10));
+    assert_eq!(args.up().loss.fraction(), 0.2, "--loss should apply to client -> server");
+    assert_eq!(
+        args.down().loss.fraction(),
+        0.5,
+        "--loss-down should override --loss for server -> client"
+    );
+    assert_eq!(
+        args.up().delay,
+        Duration::ZERO,
+        "--delay-up 0 should override --delay for client -> server"
+    );
+    assert_eq!(
+        args.down().delay,
+        Duration::from_millis(10),
+        "--delay should apply to server -> client"
+    );
     let plain = Args::try_parse_from(["lossy-link"]).unwrap();
-    assert_eq!((plain.up(), plain.down()), (Impairment::NONE, Impairment::NONE));
-    assert_eq!((plain.listen.as_str(), plain.to.as_str()), ("127.0.0.1:12001", "127.0.0.1:12000"));
+    assert_eq!(
+        (plain.up(), plain.down()),
+        (Impairment::NONE, Impairment::NONE),
+        "without flags the relay should impair neither direction"
+    );
+    assert_eq!(
+        (plain.listen.as_str(), plain.to.as_str()),
+        ("127.0.0.1:12001", "127.0.0.1:12000"),
+        "by default the relay should listen on 127.0.0.1:12001 and relay to 127.0.0.1:12000"
+    );
 }
 
 #[test]
@@ -711,7 +841,11 @@ fn bad_flag_values_are_usage_errors() {
         &["lossy-link", "--rate", "quick"],
     ] {
         let error = Args::try_parse_from(argv).err().unwrap();
-        assert_eq!(error.kind(), ErrorKind::ValueValidation, "{argv:?}: {error}");
+        assert_eq!(
+            error.kind(),
+            ErrorKind::ValueValidation,
+            "{argv:?} should be refused as a bad value: {error}"
+        );
     }
 }
 
@@ -721,6 +855,9 @@ fn a_taken_port_is_a_one_line_error() {
     let addr = taken.local_addr().unwrap().to_string();
     let args = Args::try_parse_from(["lossy-link", "--listen", &addr]).unwrap();
     let error = Relay::bind(&args, Log::capture(true).0).err().unwrap().to_string();
-    assert!(error.starts_with(&format!("cannot bind {addr}: ")), "{error}");
-    assert!(!error.contains('\n'), "{error}");
+    assert!(
+        error.starts_with(&format!("cannot bind {addr}: ")),
+        "a taken port should say it cannot bind the address: {error}"
+    );
+    assert!(!error.contains('\n'), "the error should be one line: {error}");
 }

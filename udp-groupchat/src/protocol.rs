@@ -330,27 +330,46 @@ mod tests {
             ClientMessage::Leave,
         ] {
             let wire = message.to_string();
-            assert_eq!(ClientMessage::parse(wire.as_bytes()), Ok(message));
+            assert_eq!(
+                ClientMessage::parse(wire.as_bytes()),
+                Ok(message),
+                "a client message should parse back to itself from {wire:?}"
+            );
         }
     }
 
     #[test]
     fn short_messages_are_padded_so_a_refusal_always_fits() {
         for message in [ClientMessage::Ping, ClientMessage::Leave, ClientMessage::Say("")] {
-            assert!(message.to_string().len() >= MIN_REQUEST_BYTES, "{message}");
+            assert!(
+                message.to_string().len() >= MIN_REQUEST_BYTES,
+                "a short message should be padded to at least {MIN_REQUEST_BYTES} bytes: {message}"
+            );
         }
-        assert_eq!(ServerMessage::Error(NOT_JOINED.into()).to_string().len(), MIN_REQUEST_BYTES);
+        assert_eq!(
+            ServerMessage::Error(NOT_JOINED.into()).to_string().len(),
+            MIN_REQUEST_BYTES,
+            "the not-joined refusal should be exactly as long as the smallest request"
+        );
         assert_eq!(
             ClientMessage::parse(ClientMessage::Say("hi").to_string().as_bytes()),
-            Ok(ClientMessage::Say("hi"))
+            Ok(ClientMessage::Say("hi")),
+            "the padding should not change what a SAY says"
         );
     }
 
     #[test]
     fn a_join_is_padded_so_the_challenge_is_never_larger() {
         let join = ClientMessage::Join("a").to_string();
-        assert!(join.len() >= MIN_JOIN_BYTES);
-        assert!(ServerMessage::Challenge(u64::MAX).to_string().len() <= MIN_JOIN_BYTES);
+        assert!(
+            join.len() >= MIN_JOIN_BYTES,
+            "a JOIN should be padded to at least {MIN_JOIN_BYTES} bytes; it is {}",
+            join.len()
+        );
+        assert!(
+            ServerMessage::Challenge(u64::MAX).to_string().len() <= MIN_JOIN_BYTES,
+            "the longest challenge should be no longer than the smallest JOIN ({MIN_JOIN_BYTES} bytes)"
+        );
     }
 
     #[test]
@@ -368,24 +387,44 @@ mod tests {
             ServerMessage::Error("name taken".into()),
             ServerMessage::Closing,
         ] {
-            assert_eq!(ServerMessage::parse(message.to_string().as_bytes()), Some(message));
+            assert_eq!(
+                ServerMessage::parse(message.to_string().as_bytes()),
+                Some(message),
+                "a server message should parse back to itself"
+            );
         }
     }
 
     #[test]
     fn bad_datagrams_are_errors_not_panics() {
-        assert_eq!(ClientMessage::parse(b"\xff\xfe"), Err(BadMessage("not UTF-8")));
-        assert_eq!(ClientMessage::parse(b"SHOUT hi"), Err(BadMessage("unknown message")));
-        assert_eq!(ClientMessage::parse(b"HELLO zz alice"), Err(BadMessage("bad cookie")));
-        assert!(ClientMessage::parse(b"").is_err());
-        assert_eq!(ServerMessage::parse(b"CHALLENGE not-hex"), None);
+        assert_eq!(
+            ClientMessage::parse(b"\xff\xfe"),
+            Err(BadMessage("not UTF-8")),
+            "bytes that are not UTF-8 should be refused as such"
+        );
+        assert_eq!(
+            ClientMessage::parse(b"SHOUT hi"),
+            Err(BadMessage("unknown message")),
+            "an unknown command should be refused as unknown"
+        );
+        assert_eq!(
+            ClientMessage::parse(b"HELLO zz alice"),
+            Err(BadMessage("bad cookie")),
+            "a cookie that is not hex should be refused as bad"
+        );
+        assert!(ClientMessage::parse(b"").is_err(), "an empty datagram should be refused");
+        assert_eq!(
+            ServerMessage::parse(b"CHALLENGE not-hex"),
+            None,
+            "a challenge whose cookie is not hex should not parse"
+        );
     }
 
     #[test]
     fn names_are_short_and_plain() {
-        assert!(check_name("alice_99").is_ok());
-        assert!(check_name("Zoë").is_ok());
-        assert!(check_name("j.doe-2_x").is_ok());
+        assert!(check_name("alice_99").is_ok(), "alice_99 should be a valid name");
+        assert!(check_name("Zoë").is_ok(), "Zoë should be a valid name");
+        assert!(check_name("j.doe-2_x").is_ok(), "j.doe-2_x should be a valid name");
         for bad in [
             "",
             "a b",
@@ -403,8 +442,20 @@ mod tests {
 
     #[test]
     fn control_characters_in_text_are_neutralised() {
-        assert_eq!(clean_text("red \x1b[31m alert\x07\n"), "red �[31m alert��");
-        assert_eq!(clean_text("abc\u{202E}fed"), "abc�fed");
-        assert_eq!(clean_text("plain text: ok"), "plain text: ok");
+        assert_eq!(
+            clean_text("red \x1b[31m alert\x07\n"),
+            "red �[31m alert��",
+            "escape, bell and newline should become U+FFFD"
+        );
+        assert_eq!(
+            clean_text("abc\u{202E}fed"),
+            "abc�fed",
+            "a right-to-left override should become U+FFFD"
+        );
+        assert_eq!(
+            clean_text("plain text: ok"),
+            "plain text: ok",
+            "plain text should pass unchanged"
+        );
     }
 }

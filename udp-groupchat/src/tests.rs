@@ -102,9 +102,13 @@ fn stranger(server: SocketAddr) -> UdpSocket {
 fn a_join_is_welcomed_with_who_is_online() {
     let running = start_server(&[]);
     let alice = Member::join(running.addr, "alice");
-    assert_eq!(alice.online, ["alice"]);
+    assert_eq!(alice.online, ["alice"], "the hub should welcome alice as the only member online");
     let bob = Member::join(running.addr, "bob");
-    assert_eq!(bob.online, ["alice", "bob"]);
+    assert_eq!(
+        bob.online,
+        ["alice", "bob"],
+        "the hub should welcome bob with alice and bob online"
+    );
     running.stop();
 }
 
@@ -117,21 +121,22 @@ fn every_member_gets_each_line_with_the_senders_name_sender_included() {
     for member in &members {
         assert_eq!(
             member.next_matching(|m| matches!(m, ServerMessage::Chat { .. })),
-            chat("alice", "hello, everyone")
+            chat("alice", "hello, everyone"),
+            "every member, alice included, should get alice's line under her name"
         );
     }
-    assert_eq!(running.stop().messages, 1);
+    assert_eq!(running.stop().messages, 1, "the hub should count one line relayed");
 }
 
 #[test]
 fn joins_and_leaves_are_announced() {
     let running = start_server(&[]);
     let alice = Member::join(running.addr, "alice");
-    assert_eq!(alice.next(), notice("alice joined"));
+    assert_eq!(alice.next(), notice("alice joined"), "alice should be told of her own join");
     let bob = Member::join(running.addr, "bob");
-    assert_eq!(alice.next(), notice("bob joined"));
+    assert_eq!(alice.next(), notice("bob joined"), "alice should be told that bob joined");
     bob.send(&ClientMessage::Leave);
-    assert_eq!(alice.next(), notice("bob left"));
+    assert_eq!(alice.next(), notice("bob left"), "alice should be told that bob left");
     running.stop();
 }
 
@@ -141,7 +146,10 @@ fn a_taken_name_is_refused() {
     let _alice = Member::join(running.addr, "alice");
     let socket = connect_udp(running.addr).unwrap();
     let error = join(&socket, running.addr, "alice", patience()).unwrap_err().to_string();
-    assert!(error.contains("that name is taken"), "{error}");
+    assert!(
+        error.contains("that name is taken"),
+        "the hub should refuse a second alice as a taken name: {error}"
+    );
     running.stop();
 }
 
@@ -155,12 +163,24 @@ fn a_non_member_cannot_post_and_reaches_no_one() {
     outsider.send(say.as_bytes()).unwrap();
     let mut reply = [0u8; 256];
     let len = outsider.recv(&mut reply).expect("the outsider should get an error");
-    assert!(reply[..len].starts_with(b"ERROR"), "{:?}", String::from_utf8_lossy(&reply[..len]));
+    assert!(
+        reply[..len].starts_with(b"ERROR"),
+        "the hub should answer a non-member's SAY with an ERROR, got {:?}",
+        String::from_utf8_lossy(&reply[..len])
+    );
     // The next chat line anyone gets is alice's, not the outsider's.
     alice.say("marker");
     let is_chat = |m: &ServerMessage| matches!(m, ServerMessage::Chat { .. });
-    assert_eq!(bob.next_matching(is_chat), chat("alice", "marker"));
-    assert_eq!(running.stop().messages, 1);
+    assert_eq!(
+        bob.next_matching(is_chat),
+        chat("alice", "marker"),
+        "the next chat line bob gets should be alice's, not the outsider's"
+    );
+    assert_eq!(
+        running.stop().messages,
+        1,
+        "the hub should relay only alice's line, not the outsider's"
+    );
 }
 
 #[test]
@@ -171,7 +191,11 @@ fn nobody_can_speak_as_someone_else() {
     bob.say("alice: I am alice, trust me");
     let is_chat = |m: &ServerMessage| matches!(m, ServerMessage::Chat { .. });
     // The server names the sender from bob's address: the text cannot change that.
-    assert_eq!(alice.next_matching(is_chat), chat("bob", "alice: I am alice, trust me"));
+    assert_eq!(
+        alice.next_matching(is_chat),
+        chat("bob", "alice: I am alice, trust me"),
+        "the hub should name bob as the sender, whatever his text says"
+    );
     running.stop();
 }
 
@@ -186,7 +210,10 @@ fn a_join_without_the_right_challenge_answer_gets_nothing_further() {
     forger.send(guessed.as_bytes()).unwrap();
     let mut reply = [0u8; 256];
     let len = forger.recv(&mut reply).expect("a refusal");
-    assert!(reply[..len].starts_with(b"ERROR"));
+    assert!(
+        reply[..len].starts_with(b"ERROR"),
+        "the hub should refuse a HELLO with a guessed cookie with an ERROR"
+    );
 
     let accomplice = stranger(running.addr);
     accomplice.send(ClientMessage::Join("mallory").to_string().as_bytes()).unwrap();
@@ -205,7 +232,11 @@ fn a_join_without_the_right_challenge_answer_gets_nothing_further() {
     alice.say("members only");
     assert!(forger.recv(&mut reply).is_err(), "the forger received chat");
     assert!(accomplice.recv(&mut reply).is_err(), "an unconfirmed joiner received chat");
-    assert_eq!(running.stop().members_seen, 1);
+    assert_eq!(
+        running.stop().members_seen,
+        1,
+        "only alice should have become a member, not the forger or the accomplice"
+    );
 }
 
 #[test]
@@ -229,7 +260,11 @@ fn replies_to_strangers_are_never_larger_than_what_they_sent() {
     let join = ClientMessage::Join("zed").to_string();
     outsider.send(join.as_bytes()).unwrap();
     let len = outsider.recv(&mut reply).expect("a challenge");
-    assert!(len <= join.len());
+    assert!(
+        len <= join.len(),
+        "the hub's challenge ({len} bytes) should be no longer than the JOIN ({} bytes)",
+        join.len()
+    );
     running.stop();
 }
 
@@ -251,7 +286,7 @@ fn an_idle_member_is_dropped_and_announced() {
             }
         }
     };
-    assert!(dropped);
+    assert!(dropped, "the hub should drop sleepy and announce it");
     let summary = running.stop();
     assert_eq!(summary.timeouts, 1, "only the silent member times out");
 }
@@ -263,15 +298,28 @@ fn limits_on_members_names_and_messages_are_enforced() {
     let _bob = Member::join(running.addr, "bob");
     let socket = connect_udp(running.addr).unwrap();
     let full = join(&socket, running.addr, "carol", patience()).unwrap_err().to_string();
-    assert!(full.contains("the chat is full"), "{full}");
+    assert!(
+        full.contains("the chat is full"),
+        "the hub should refuse a third member with --max-members 2: {full}"
+    );
     let long_name =
         join(&socket, running.addr, &"n".repeat(33), patience()).unwrap_err().to_string();
-    assert!(long_name.contains("longer than 32"), "{long_name}");
+    assert!(
+        long_name.contains("longer than 32"),
+        "the hub should refuse a 33-character name: {long_name}"
+    );
     let bad_name = join(&socket, running.addr, "esc\x1b", patience()).unwrap_err().to_string();
-    assert!(bad_name.contains("names are letters, digits"), "{bad_name}");
+    assert!(
+        bad_name.contains("names are letters, digits"),
+        "the hub should refuse a name with an escape character: {bad_name}"
+    );
     alice.say("this line is longer than ten bytes");
     let refusal = alice.next_matching(|m| matches!(m, ServerMessage::Error(_)));
-    assert_eq!(refusal, ServerMessage::Error("message too long".into()));
+    assert_eq!(
+        refusal,
+        ServerMessage::Error("message too long".into()),
+        "the hub should refuse a line over --max-message as too long"
+    );
     running.stop();
 }
 
@@ -282,7 +330,11 @@ fn control_characters_never_reach_other_terminals() {
     let bob = Member::join(running.addr, "bob");
     alice.say("\x1b[2Jcleared your screen\x07");
     let is_chat = |m: &ServerMessage| matches!(m, ServerMessage::Chat { .. });
-    assert_eq!(bob.next_matching(is_chat), chat("alice", "\u{FFFD}[2Jcleared your screen\u{FFFD}"));
+    assert_eq!(
+        bob.next_matching(is_chat),
+        chat("alice", "\u{FFFD}[2Jcleared your screen\u{FFFD}"),
+        "the hub should replace control characters with U+FFFD before relaying"
+    );
     running.stop();
 }
 
@@ -293,11 +345,23 @@ fn shutdown_tells_every_member_the_chat_is_closing() {
     let bob = Member::join(running.addr, "bob");
     let log = running.log.clone();
     let (summary, took) = running.stop_timed();
-    assert!(took < Duration::from_secs(1));
-    assert_eq!(alice.next_matching(|m| *m == ServerMessage::Closing), ServerMessage::Closing);
-    assert_eq!(bob.next_matching(|m| *m == ServerMessage::Closing), ServerMessage::Closing);
-    assert_eq!(summary.members_seen, 2);
-    assert!(log.text().contains("Chat closed: 2 members seen"), "{}", log.text());
+    assert!(took < Duration::from_secs(1), "the hub should stop within a second; it took {took:?}");
+    assert_eq!(
+        alice.next_matching(|m| *m == ServerMessage::Closing),
+        ServerMessage::Closing,
+        "the hub should tell alice the chat is closing"
+    );
+    assert_eq!(
+        bob.next_matching(|m| *m == ServerMessage::Closing),
+        ServerMessage::Closing,
+        "the hub should tell bob the chat is closing"
+    );
+    assert_eq!(summary.members_seen, 2, "the summary should count the two members");
+    assert!(
+        log.text().contains("Chat closed: 2 members seen"),
+        "the hub should log its summary when it stops; its log:\n{}",
+        log.text()
+    );
 }
 
 /// An input for the client that stays open until the test closes it: lines are fed through
@@ -386,11 +450,17 @@ fn two_clients_chat_through_the_library_entry_point() {
     )
     .unwrap();
     let alice_out = String::from_utf8(alice_out).unwrap();
-    assert!(alice_out.contains("Online: alice, bob"), "{alice_out}");
+    assert!(
+        alice_out.contains("Online: alice, bob"),
+        "alice's client should show who is online when she joins:\n{alice_out}"
+    );
     assert!(alice_out.contains("alice: hello, bob"), "alice sees her own line: {alice_out}");
 
     let seen = bob_out.wait_for("* alice left");
-    assert!(seen.contains("* alice joined\nalice: hello, bob\n* alice left"), "{seen}");
+    assert!(
+        seen.contains("* alice joined\nalice: hello, bob\n* alice left"),
+        "bob's client should show alice joining, her line, then her leaving:\n{seen}"
+    );
     feed_bob.send(b"/quit\n".to_vec()).unwrap();
     bob.join().unwrap().unwrap();
     running.stop();
@@ -405,7 +475,8 @@ fn the_client_prompts_for_a_name_like_the_seed_on_a_terminal() {
     assert!(
         String::from_utf8(out)
             .unwrap()
-            .starts_with("Input username: Welcome to WhatsUDP Messenger, dora!")
+            .starts_with("Input username: Welcome to WhatsUDP Messenger, dora!"),
+        "on a terminal the client should prompt for the name, then welcome dora"
     );
     running.stop();
 }
@@ -417,7 +488,10 @@ fn the_client_gives_up_when_the_server_does_not_answer_the_join() {
         client_args(silent.local_addr().unwrap(), &["--username", "eve", "--timeout", "0.3"]);
     let error =
         client::run(&args, &Shutdown::new(), io::empty(), false, &mut Vec::new()).unwrap_err();
-    assert!(error.to_string().contains("no reply from 127.0.0.1:"), "{error}");
+    assert!(
+        error.to_string().contains("no reply from 127.0.0.1:"),
+        "the client should give up saying the server did not reply: {error}"
+    );
 }
 
 #[test]
@@ -441,9 +515,13 @@ fn broadcast_mode_reaches_three_clients_on_one_port() {
         let (len, _) = listener
             .recv_from(&mut buffer)
             .unwrap_or_else(|e| panic!("listener {i} got nothing: {e}"));
-        assert_eq!(&buffer[..len], b"RELAY alice: hello, everyone", "listener {i}");
+        assert_eq!(
+            &buffer[..len],
+            b"RELAY alice: hello, everyone",
+            "listener {i} should get the line, relayed by the server"
+        );
     }
-    assert_eq!(running.stop().messages, 1);
+    assert_eq!(running.stop().messages, 1, "the server should count one line relayed");
 }
 
 #[test]
@@ -464,8 +542,15 @@ fn a_member_cannot_rename_itself_silently() {
     let running = start_server(&[]);
     let alice = Member::join(running.addr, "alice");
     let error = join(&alice.socket, running.addr, "mallory", patience()).unwrap_err().to_string();
-    assert!(error.contains("already joined as alice"), "{error}");
-    assert_eq!(running.stop().members_seen, 1);
+    assert!(
+        error.contains("already joined as alice"),
+        "the hub should refuse a member joining again under another name: {error}"
+    );
+    assert_eq!(
+        running.stop().members_seen,
+        1,
+        "the renaming attempt should not count as a new member"
+    );
 }
 
 #[test]
@@ -474,7 +559,10 @@ fn names_differing_only_in_case_are_the_same_name() {
     let _alice = Member::join(running.addr, "alice");
     let socket = connect_udp(running.addr).unwrap();
     let error = join(&socket, running.addr, "ALICE", patience()).unwrap_err().to_string();
-    assert!(error.contains("that name is taken"), "{error}");
+    assert!(
+        error.contains("that name is taken"),
+        "the hub should refuse ALICE as the taken name alice: {error}"
+    );
     running.stop();
 }
 
@@ -483,7 +571,10 @@ fn a_member_dropped_for_silence_is_told_why() {
     let running = start_server(&["--idle-timeout", "0.3"]);
     let sleepy = Member::join(running.addr, "sleepy");
     let told = sleepy.next_matching(|m| matches!(m, ServerMessage::Error(_)));
-    assert!(matches!(&told, ServerMessage::Error(why) if why.starts_with("timed out")), "{told:?}");
+    assert!(
+        matches!(&told, ServerMessage::Error(why) if why.starts_with("timed out")),
+        "the hub should tell the dropped member it timed out, got {told:?}"
+    );
     running.stop();
 }
 
@@ -503,8 +594,14 @@ fn the_client_skips_a_line_too_long_and_goes_on() {
     )
     .unwrap();
     let out = String::from_utf8(out).unwrap();
-    assert!(out.contains("(that line is too long for the chat: not sent)"), "{out}");
-    assert!(out.contains("frank: still here"), "{out}");
+    assert!(
+        out.contains("(that line is too long for the chat: not sent)"),
+        "the client should say the long line was not sent:\n{out}"
+    );
+    assert!(
+        out.contains("frank: still here"),
+        "the client should go on and send the next line:\n{out}"
+    );
     running.stop();
 }
 
@@ -521,7 +618,7 @@ fn a_refused_line_does_not_end_the_chat() {
         ),
         "the client should say the server refused the line, and show which; it printed:\n{out}"
     );
-    assert!(out.contains("gina: short"), "{out}");
+    assert!(out.contains("gina: short"), "the chat should go on after the refusal:\n{out}");
     running.stop();
 }
 
@@ -561,8 +658,8 @@ fn ctrl_c_in_the_chat_leaves_politely_within_half_a_second() {
     let bob = Member::join(running.addr, "bob");
     let (feed, out, shutdown, client) = start_client(running.addr, &["--username", "alice"], false);
     out.wait_for("Welcome to WhatsUDP Messenger, alice!");
-    assert_eq!(bob.next(), notice("bob joined"));
-    assert_eq!(bob.next(), notice("alice joined"));
+    assert_eq!(bob.next(), notice("bob joined"), "bob should be told of his own join");
+    assert_eq!(bob.next(), notice("alice joined"), "bob should be told that alice joined");
     shutdown.request(); // what the binary's Ctrl-C handler does
     let (result, took) = finish_within(client, Duration::from_millis(500));
     assert!(
@@ -571,7 +668,11 @@ fn ctrl_c_in_the_chat_leaves_politely_within_half_a_second() {
     );
     assert!(took < Duration::from_millis(500), "the client took {took:?} to stop after Ctrl-C");
     assert_eq!(bob.next(), notice("alice left"), "the others should see alice leave");
-    assert!(out.text().contains("(you left the chat)"), "{}", out.text());
+    assert!(
+        out.text().contains("(you left the chat)"),
+        "the client should tell alice she left the chat:\n{}",
+        out.text()
+    );
     drop(feed);
     running.stop();
 }
@@ -587,7 +688,10 @@ fn ctrl_c_at_the_name_prompt_ends_the_client_at_once() {
         result.as_ref().is_err_and(shared::Error::is_stopped),
         "Ctrl-C at the prompt ends as stopped, not as an error: {result:?}"
     );
-    assert!(took < Duration::from_millis(500), "took {took:?}");
+    assert!(
+        took < Duration::from_millis(500),
+        "Ctrl-C at the name prompt should end the client within half a second; it took {took:?}"
+    );
     drop(feed);
     running.stop();
 }
@@ -607,7 +711,10 @@ fn ctrl_c_while_joining_ends_the_client_at_once_without_an_error() {
         result.as_ref().is_err_and(shared::Error::is_stopped),
         "an interrupted join ends as stopped, never as an error: {result:?}"
     );
-    assert!(took < Duration::from_millis(500), "took {took:?}");
+    assert!(
+        took < Duration::from_millis(500),
+        "Ctrl-C while joining should end the client within half a second; it took {took:?}"
+    );
     drop(feed);
 }
 
