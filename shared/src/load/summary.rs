@@ -79,8 +79,16 @@ impl LoadSummary {
             return Err(Error::msg("no request was sent"));
         }
         if self.lost > 0 || self.wrong > 0 {
+            // On loopback nothing is lost by the network: a server's reply rule is the
+            // usual cause, when one client sends faster than the server's --reply-rate.
+            let hint = if self.lost > 0 {
+                " (a lost reply: the network, or a server holding one client to its \
+                 --reply-rate; try more clients, or a higher --reply-rate on the server)"
+            } else {
+                ""
+            };
             return Err(Error::msg(format!(
-                "{} of {} requests lost, {} wrong",
+                "{} of {} requests lost, {} wrong{hint}",
                 self.lost, self.requests, self.wrong
             )));
         }
