@@ -15,6 +15,7 @@ pub mod check;
 pub mod grade;
 pub mod markers;
 pub mod run;
+pub mod splice;
 pub mod starter;
 
 #[cfg(test)]
