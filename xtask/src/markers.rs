@@ -117,16 +117,45 @@ fn next_code_line<'a>(lines: &[&'a str], index: usize) -> Option<&'a str> {
 
 /// `text` with each of `regions` (found in it) replaced by `todo!("<hint>")`.
 pub fn strip_regions(text: &str, regions: &[Region]) -> String {
+    let none: Vec<Vec<String>> = vec![Vec::new(); regions.len()];
+    strip_regions_using(text, regions, &none)
+}
+
+/// The lines that stand in for a region: the parameters used (so that the starter has no
+/// unused-variable warning and no `_name` to undo), then `todo!("<hint>")`, laid out as
+/// rustfmt would (100 columns).
+pub fn stub(indent: &str, hint: &str, params: &[String]) -> String {
+    let mut out = String::new();
+    match params {
+        [] => {}
+        [one] => out.push_str(&format!("{indent}let _ = {one}; // yours to use\n")),
+        many => out.push_str(&format!("{indent}let _ = ({}); // yours to use\n", many.join(", "))),
+    }
+    // `todo!` takes a format string: braces in the hint are doubled.
+    let literal = format!("{:?}", hint.replace('{', "{{").replace('}', "}}"));
+    let one_line = format!("{indent}todo!({literal})");
+    if one_line.chars().count() <= 100 {
+        out.push_str(&one_line);
+        out.push('\n');
+    } else {
+        out.push_str(&format!("{indent}todo!(\n{indent}    {literal}\n{indent})\n"));
+    }
+    out
+}
+
+/// [`strip_regions`], each region's stub using the parameters in `params` (one list per
+/// region).
+pub fn strip_regions_using(text: &str, regions: &[Region], params: &[Vec<String>]) -> String {
     let mut out = String::with_capacity(text.len());
-    let mut regions = regions.iter().peekable();
+    let mut regions = regions.iter().zip(params).peekable();
     let mut skipping_until = 0;
     for (index, line) in text.lines().enumerate() {
         let number = index + 1;
         if number <= skipping_until {
             continue;
         }
-        if let Some(region) = regions.next_if(|region| region.begin == number) {
-            out.push_str(&format!("{}todo!({:?})\n", region.indent, region.hint));
+        if let Some((region, params)) = regions.next_if(|(region, _)| region.begin == number) {
+            out.push_str(&stub(&region.indent, &region.hint, params));
             skipping_until = region.end;
             continue;
         }

@@ -101,7 +101,9 @@ pub fn replace_bodies(text: &str, replacements: &[(String, String)]) -> Result<S
 pub fn escapes(body: &str) -> Vec<String> {
     let block: Block = match syn::parse_str(body) {
         Ok(block) => block,
-        Err(error) => return vec![format!("the body does not parse: {}", describe_syn_error(&error))],
+        Err(error) => {
+            return vec![format!("the body does not parse: {}", describe_syn_error(&error))];
+        }
     };
     let mut visitor = Escapes { found: Vec::new() };
     visitor.visit_block(&block);
@@ -230,7 +232,8 @@ fn collect(items: &[Item], prefix: &str, offsets: &LineOffsets<'_>, found: &mut 
                 let self_ty = type_name(&imp.self_ty);
                 let owner = match &imp.trait_ {
                     Some((path, _)) => {
-                        let tr = path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default();
+                        let tr =
+                            path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default();
                         format!("<{self_ty} as {tr}>")
                     }
                     None => self_ty,
