@@ -240,3 +240,19 @@ fn client_load_mode_checks_every_echo() {
     let summary = running.stop();
     assert_eq!((summary.datagrams, summary.clients.len()), (100, 4));
 }
+
+// HIDDEN TESTS
+/// Instructors' tests: kept in the reference and graded, left out of starters (see the
+/// root README, "Hidden tests"). Keep this module last in the file.
+mod hidden {
+    use super::*;
+
+    #[test]
+    fn echoes_a_binary_datagram_unchanged() {
+        let running = start_server(&["--quiet"]);
+        let client = udp_client(running.addr);
+        let data: Vec<u8> = (0..=255).collect();
+        assert_eq!(udp_exchange(&client, &data), data, "every byte value must come back");
+        running.stop();
+    }
+}

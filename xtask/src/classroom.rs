@@ -9,6 +9,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use shared::error::{Context, Result};
 
@@ -46,7 +47,7 @@ pub fn steps(references: &[Reference]) -> Vec<Step> {
                     "cargo test --quiet -p {} --lib -- --exact {} --test-threads 1",
                     reference.module, test.name
                 ),
-                timeout: (test.limit_seconds / 60.0).ceil().max(1.0) as u64,
+                timeout: Duration::from_secs_f64(test.limit_seconds).as_secs().div_ceil(60).max(1),
                 max_score: test.points,
             });
         }

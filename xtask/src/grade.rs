@@ -271,7 +271,11 @@ impl Grade {
             let worth = if test.check { String::new() } else { format!(" ({} pt)", test.points) };
             text.push_str(&format!("\n  {mark} {}{worth} [{:.1} s]", test.name, test.seconds));
             if let Some(failure) = &test.failure {
-                if let Some(first) = failure.lines().next() {
+                // The panic message, not the "thread ... panicked at" line before it.
+                let mut lines = failure.lines().filter(|l| !l.trim().is_empty());
+                let first =
+                    lines.clone().find(|l| !l.starts_with("thread '")).or_else(|| lines.next());
+                if let Some(first) = first {
                     text.push_str(&format!(": {first}"));
                 }
             }
@@ -629,11 +633,9 @@ impl Reference {
                         }
                     }
                 }
-                Some("compiler-message") => {
-                    if message["message"]["level"] == "error" {
-                        if let Some(rendered) = message["message"]["rendered"].as_str() {
-                            errors.push_str(rendered);
-                        }
+                Some("compiler-message") if message["message"]["level"] == "error" => {
+                    if let Some(rendered) = message["message"]["rendered"].as_str() {
+                        errors.push_str(rendered);
                     }
                 }
                 _ => {}

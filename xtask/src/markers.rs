@@ -170,6 +170,7 @@ pub fn strip_regions_using(text: &str, regions: &[Region], params: &[Vec<String>
 /// it, so keep hidden test modules plain).
 pub fn strip_hidden_tests(file: &str, text: &str) -> Result<String, MarkerError> {
     let mut out = String::with_capacity(text.len());
+    let mut stripped = false;
     let mut lines = text.lines().enumerate();
     while let Some((index, line)) = lines.next() {
         if line.trim() != HIDDEN {
@@ -202,6 +203,13 @@ pub fn strip_hidden_tests(file: &str, text: &str) -> Result<String, MarkerError>
                 break;
             }
         }
+        stripped = true;
+    }
+    if stripped {
+        // The blank line that stood before a hidden module at the end of the file.
+        let kept = out.trim_end().len();
+        out.truncate(kept);
+        out.push('\n');
     }
     Ok(out)
 }

@@ -126,7 +126,7 @@ pub fn in_starter(relative: &Path, modules: &[String]) -> bool {
         [] => false,
         [file] => !INSTRUCTOR_ROOT_FILES.contains(&file.as_str()),
         [first, rest @ ..] => {
-            if first == "shared" {
+            if first == "shared" || relative == Path::new(".ci/run") {
                 true
             } else if modules.contains(first) {
                 // Examples are the benchmarks' "bare" programs: whole solutions.
