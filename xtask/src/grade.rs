@@ -49,6 +49,8 @@ pub struct Options {
     pub scratch: PathBuf,
     /// Keep each submission's scratch copy (to look at it).
     pub keep: bool,
+    /// Submissions graded at once in a batch.
+    pub parallel: usize,
 }
 
 impl Options {
@@ -64,6 +66,7 @@ impl Options {
             jobs: 4,
             scratch,
             keep: false,
+            parallel: 2,
         }
     }
 }
@@ -294,7 +297,8 @@ impl Grade {
         match &self.build {
             Build::Built => {}
             Build::DoesNotCompile(errors) => text.push_str(&format!(
-                "\nYour code does not compile; the compiler said:\n\n```text\n{}\n```\n",
+                "\nYour code does not compile; the compiler said (line numbers are those of the course's \
+                 file, into which your function bodies were put):\n\n```text\n{}\n```\n",
                 errors.trim_end()
             )),
             Build::TookTooLong(secs) => text.push_str(&format!(
@@ -310,7 +314,12 @@ impl Grade {
             ));
         }
         for test in failed {
-            text.push_str(&format!("\n### `{}` ({} points)\n\n", test.name, test.points));
+            let points = if test.points == 1 {
+                "1 point".to_string()
+            } else {
+                format!("{} points", test.points)
+            };
+            text.push_str(&format!("\n### `{}` ({points})\n\n", test.name));
             if let Some(failure) = &test.failure {
                 text.push_str(&format!("```text\n{}\n```\n", failure.trim_end()));
             }
@@ -462,10 +471,11 @@ impl Reference {
         }
         let scored = reference.tests.iter().filter(|t| !t.check).count();
         say(format!(
-            "{module}: {} tests ({scored} scored, {} checks), {} points",
+            "{module}: {} tests ({scored} scored, {} checks), {} points; ready in {:.0} s",
             reference.tests.len(),
             reference.tests.len() - scored,
-            reference.max_points()
+            reference.max_points(),
+            started.elapsed().as_secs_f64()
         ));
         Ok(reference)
     }
@@ -603,15 +613,7 @@ impl Reference {
         let started = Instant::now();
         let run = cargo(
             tree,
-            &[
-                "test",
-                "-p",
-                &self.module,
-                "--lib",
-                "--no-run",
-                "--locked",
-                "--message-format=json-render-diagnostics",
-            ],
+            &["test", "-p", &self.module, "--lib", "--no-run", "--locked", "--message-format=json"],
             &[("CARGO_TARGET_DIR", &target_dir), ("CARGO_TERM_COLOR", "never")],
             limit,
         )?;
@@ -993,15 +995,70 @@ pub fn grade_all(
     }
     fs::create_dir_all(out.join("feedback"))
         .context(|| format!("cannot create {}", out.display()))?;
+    // Submissions are graded `parallel` at a time: one builds while another's tests (which
+    // mostly wait on sockets) run.
+    let parallel = references.first().map_or(1, |r| r.options.parallel.max(1));
+    let next = Mutex::new(0usize);
+    let done: Mutex<Vec<Option<Result<Vec<Grade>>>>> =
+        Mutex::new((0..students.len()).map(|_| None).collect());
+    let said: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    thread::scope(|scope| {
+        for _ in 0..parallel {
+            scope.spawn(|| {
+                loop {
+                    let index = {
+                        let mut next =
+                            next.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                        let index = *next;
+                        *next += 1;
+                        index
+                    };
+                    let Some((student, path)) = students.get(index) else { break };
+                    let graded: Result<Vec<Grade>> = references
+                        .iter()
+                        .map(|reference| reference.grade(student, Bodies::Submission(path)))
+                        .collect();
+                    if let Ok(grades) = &graded {
+                        let mut said =
+                            said.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                        for grade in grades {
+                            said.push(format!(
+                                "{student}: {} ({:.0} s)",
+                                grade.score_line(),
+                                grade.seconds
+                            ));
+                        }
+                    }
+                    done.lock().unwrap_or_else(std::sync::PoisonError::into_inner)[index] =
+                        Some(graded);
+                }
+            });
+        }
+        // Progress, as it comes.
+        loop {
+            let finished = done
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .iter()
+                .all(Option::is_some);
+            for line in said.lock().unwrap_or_else(std::sync::PoisonError::into_inner).drain(..) {
+                say(line);
+            }
+            if finished {
+                break;
+            }
+            thread::sleep(Duration::from_millis(200));
+        }
+    });
     let mut grades = Vec::new();
-    for (student, path) in &students {
+    let done = done.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+    for ((student, _), graded) in students.iter().zip(done) {
+        let graded =
+            graded.unwrap_or_else(|| Err(Error::msg(format!("{student} was not graded"))))?;
         let mut feedback = format!("# Grading feedback: {student}\n\n");
-        for reference in references {
-            let grade = reference.grade(student, Bodies::Submission(path))?;
-            say(format!("{student}: {} ({:.0} s)", grade.score_line(), grade.seconds));
+        for grade in &graded {
             feedback.push_str(&grade.feedback());
             feedback.push('\n');
-            grades.push(grade);
         }
         feedback.push_str(
             "Only the bodies of the functions you were asked to write are graded, inside a fresh copy \
@@ -1010,6 +1067,7 @@ pub fn grade_all(
         );
         let file = out.join("feedback").join(format!("{student}.md"));
         fs::write(&file, feedback).context(|| format!("cannot write {}", file.display()))?;
+        grades.extend(graded);
     }
     let mut csv = String::from("student,module,points,max\n");
     for grade in &grades {

@@ -112,6 +112,9 @@ pub enum Command {
         /// Keep each submission's scratch copy.
         #[arg(long)]
         keep: bool,
+        /// Submissions graded at once (one builds while another's tests run).
+        #[arg(long, value_name = "N", default_value_t = 2)]
+        parallel: usize,
     },
     /// Write the GitHub Classroom autograding workflow for a starter
     /// (DIR/.github/workflows/classroom.yml): one grader step per graded test.
@@ -188,6 +191,7 @@ pub fn run(command: Command) -> Result<()> {
             jobs,
             scratch,
             keep,
+            parallel,
         } => {
             let mut options =
                 grade::Options::new(scratch.unwrap_or_else(|| default_scratch(&root)));
@@ -199,6 +203,7 @@ pub fn run(command: Command) -> Result<()> {
             options.patience_secs = patience;
             options.jobs = jobs;
             options.keep = keep;
+            options.parallel = parallel;
             let given: Vec<PathBuf> = match (&submission, &submissions) {
                 (Some(one), _) => vec![one.clone()],
                 (None, Some(dir)) => subfolders(dir)?,
