@@ -96,8 +96,9 @@ pub fn replace_bodies(text: &str, replacements: &[(String, String)]) -> Result<S
 /// not (empty if nothing). Refused: items that reach outside the function (`mod`, `extern`
 /// blocks and crates, `#[path]`, symbol attributes), `macro_rules!`, the macros that read
 /// files or the build's environment (`include!`, `include_str!`, `include_bytes!`, `env!`,
-/// `option_env!`), assembly, and `std::process` (`exit`, `abort`, `Command`), through which
-/// code could end the test process with a status of its choosing.
+/// `option_env!`), assembly, `std::process` (`exit`, `abort`, `Command`), through which
+/// code could end the test process with a status of its choosing, and `std::fs`, through
+/// which it could rewrite the grading's files while it runs.
 pub fn escapes(body: &str) -> Vec<String> {
     let block: Block = match syn::parse_str(body) {
         Ok(block) => block,
@@ -196,23 +197,38 @@ impl<'ast> Visit<'ast> for Escapes {
 
     fn visit_path(&mut self, node: &'ast syn::Path) {
         let leading = node.segments.len().saturating_sub(1);
-        if node.segments.iter().take(leading).any(|s| s.ident == "process") {
-            self.refuse(node.span().start().line, "`std::process` (exit, abort, Command)");
+        for segment in node.segments.iter().take(leading) {
+            if let Some(what) = refused_module(&segment.ident) {
+                self.refuse(node.span().start().line, what);
+            }
         }
         visit::visit_path(self, node);
     }
 
     fn visit_use_tree(&mut self, node: &'ast syn::UseTree) {
-        let names_process = match node {
-            syn::UseTree::Path(p) => p.ident == "process",
-            syn::UseTree::Name(n) => n.ident == "process",
-            syn::UseTree::Rename(r) => r.ident == "process",
-            _ => false,
+        let named = match node {
+            syn::UseTree::Path(p) => Some(&p.ident),
+            syn::UseTree::Name(n) => Some(&n.ident),
+            syn::UseTree::Rename(r) => Some(&r.ident),
+            _ => None,
         };
-        if names_process {
-            self.refuse(node.span().start().line, "`std::process` (exit, abort, Command)");
+        if let Some(what) = named.and_then(refused_module) {
+            self.refuse(node.span().start().line, what);
         }
         visit::visit_use_tree(self, node);
+    }
+}
+
+/// The modules a body may not use, and what to say: `std::process` (a test process could end
+/// itself with the status it likes) and `std::fs` (it could rewrite the grading's own files,
+/// such as the test binary, while it runs).
+fn refused_module(ident: &proc_macro2::Ident) -> Option<&'static str> {
+    if ident == "process" {
+        Some("`std::process` (exit, abort, Command)")
+    } else if ident == "fs" {
+        Some("`std::fs` (files: the exercises are about sockets)")
+    } else {
+        None
     }
 }
 

@@ -270,6 +270,12 @@ pub fn write_starter_with(
         };
         fs::write(&destination, written)
             .context(|| format!("cannot write {}", destination.display()))?;
+        #[cfg(unix)]
+        if relative == Path::new(".ci/run") {
+            use std::os::unix::fs::PermissionsExt as _;
+            fs::set_permissions(&destination, fs::Permissions::from_mode(0o755))
+                .context(|| format!("cannot make {} executable", destination.display()))?;
+        }
     }
     if matches!(strip, Strip::All) {
         insert_student_readme(&out_abs, modules, &taken)?;

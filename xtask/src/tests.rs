@@ -439,6 +439,8 @@ fn bodies_that_escape_the_function_are_refused() {
         ("{ std::process::exit(0) }", "std::process"),
         ("{ use std::process as p; p::abort() }", "std::process"),
         ("{ println!(\"{}\", { std::process::exit(0); 1 }); 1 }", "std::process"),
+        ("{ std::fs::write(std::env::current_exe().unwrap(), \"\").unwrap(); 1 }", "std::fs"),
+        ("{ use std::fs::File; File::create(\"x\").unwrap(); 1 }", "std::fs"),
     ] {
         let refused = escapes(body);
         assert!(refused.iter().any(|r| r.contains(what)), "{body}: {refused:?}");
@@ -764,4 +766,28 @@ fn this_workspaces_starter_holds_no_solution_text() {
     assert!(!out.join(&first).join("examples").exists());
     let problems = crate::check::starter_problems(&root, &out, &[first]).unwrap();
     assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[test]
+fn usage_errors_are_told_apart_from_tool_errors() {
+    use clap::Parser as _;
+    let command = crate::Command::try_parse_from([
+        "cargo xtask",
+        "grade",
+        "no-such-module",
+        "--submission",
+        std::env::temp_dir().to_str().unwrap(),
+    ])
+    .unwrap();
+    let error = crate::run(command).unwrap_err().to_string();
+    assert!(error.starts_with("usage: no module named 'no-such-module'"), "{error}");
+    let missing = crate::Command::try_parse_from([
+        "cargo xtask",
+        "grade",
+        "--submissions",
+        "/no/such/folder",
+    ])
+    .unwrap();
+    let error = crate::run(missing).unwrap_err().to_string();
+    assert!(error.starts_with("usage: /no/such/folder is not a folder"), "{error}");
 }
