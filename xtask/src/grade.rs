@@ -480,6 +480,11 @@ impl Reference {
         Ok(reference)
     }
 
+    /// Changes the build limit for the submissions graded from now on.
+    pub fn set_build_limit(&mut self, limit: Duration) {
+        self.options.build_limit = limit;
+    }
+
     /// The points a full solution earns.
     pub fn max_points(&self) -> u32 {
         self.tests.iter().map(|t| t.points).sum()

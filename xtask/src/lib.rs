@@ -2,9 +2,10 @@
 //!
 //! `cargo xtask` (an alias in `.cargo/config.toml`) runs this crate:
 //!
-//! - `cargo xtask exercise <module>... --out DIR` writes a **student starter**: this
-//!   workspace with the chosen modules' solutions replaced by `todo!("hint")` (see
-//!   [`markers`]), hidden tests left out, and a README section for students.
+//! - `cargo xtask exercise <module>... --out DIR` writes a **student starter**: the chosen
+//!   modules with their solutions replaced by `todo!("hint")` (see [`markers`]), `shared`
+//!   and the root files, nothing else (no other module, no xtask, no examples, no hidden
+//!   tests, only files git tracks), and a README section for students first.
 //! - `cargo xtask check-exercises` proves the **suites grade**: each starter compiles, fails
 //!   its suite, every marked region is needed by some test, no solution line is left in the
 //!   starter, and the reference passes.
@@ -41,8 +42,9 @@ use shared::report::print_line;
     about = "Instructors' tool: student starters, checking that the suites grade, grading."
 )]
 pub enum Command {
-    /// Write a student starter workspace: the chosen modules with their solutions replaced by
-    /// todo!(), hidden tests left out, everything else as it is.
+    /// Write a student starter workspace: the chosen modules (with shared/ and the root
+    /// files, nothing else) with their solutions replaced by todo!(), hidden tests, examples
+    /// and quoted solutions left out.
     Exercise {
         /// The modules to assign (e.g. udp-uppercase).
         #[arg(required_unless_present = "all")]

@@ -791,3 +791,18 @@ fn usage_errors_are_told_apart_from_tool_errors() {
     let error = crate::run(missing).unwrap_err().to_string();
     assert!(error.starts_with("usage: /no/such/folder is not a folder"), "{error}");
 }
+
+#[test]
+fn a_build_over_its_limit_is_reported_apart_from_one_that_does_not_compile() {
+    let root = grading_workspace("slow-build");
+    let mut reference =
+        Reference::prepare(&root, "alpha", &grading_options("slow-build"), &mut |_| {}).unwrap();
+    reference.set_build_limit(Duration::from_millis(1));
+    let grade = reference
+        .grade("slow", Bodies::Submission(&submission("slow", DOUBLE, GREET, SUM)))
+        .unwrap();
+    assert!(matches!(grade.build, Build::TookTooLong(_)), "{:?}", grade.build);
+    assert!(grade.report().contains("the build took too long"), "{}", grade.report());
+    assert!(!grade.report().contains("does not compile"), "{}", grade.report());
+    assert_eq!(grade.points, 0);
+}
