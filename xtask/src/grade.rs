@@ -140,6 +140,20 @@ pub fn exercises(workspace: &Path, module: &str) -> Result<Vec<Exercise>> {
                     marked.region.begin
                 ))
             })?;
+        let same_path = crate::splice::functions(&text)
+            .map_err(|e| Error::msg(format!("{}: {e}", marked.file.display())))?
+            .iter()
+            .filter(|f| f.path == function.path)
+            .count();
+        if same_path > 1 {
+            return Err(Error::msg(format!(
+                "{}:{}: the marked function `{}` is not the only one with that path in its file \
+                 (grading finds exercises by file and path)",
+                marked.file.display(),
+                marked.region.begin,
+                function.path
+            )));
+        }
         found.push(Exercise {
             file: slash(file),
             function: function.path,

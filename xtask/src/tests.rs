@@ -424,6 +424,16 @@ fn exercises_are_found_by_file_and_function_path() {
         .map(crate::grade::Exercise::key)
         .collect();
     assert_eq!(keys, ["src/lib.rs::double", "src/lib.rs::triple"]);
+    // Two functions with the same path (e.g. under different #[cfg]s) cannot be told apart.
+    fs::write(
+        root.join("alpha/src/lib.rs"),
+        format!(
+            "{REFERENCE}\nmod m {{}}\n#[cfg(any())]\npub fn double(x: u32) -> u32 {{\n    x\n}}\n"
+        ),
+    )
+    .unwrap();
+    let error = crate::grade::exercises(&root, "alpha").unwrap_err().to_string();
+    assert!(error.contains("is not the only one with that path"), "{error}");
 }
 
 #[test]
