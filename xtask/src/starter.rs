@@ -260,6 +260,9 @@ pub fn write_starter_with(
             let stripped = strip_regions_using(&text, &chosen, &params);
             let stripped =
                 strip_hidden_tests(&name, &stripped).map_err(|e| Error::msg(e.to_string()))?;
+            let is_lib =
+                modules.iter().any(|m| relative == Path::new(m).join("src").join("lib.rs"));
+            let stripped = if is_lib { allow_unused_helpers(&stripped) } else { stripped };
             taken.extend(
                 chosen.into_iter().map(|region| Exercise { file: relative.clone(), region }),
             );
@@ -281,6 +284,35 @@ pub fn write_starter_with(
         insert_student_readme(&out_abs, modules, &taken)?;
     }
     Ok(taken)
+}
+
+/// The lint allowance a starter's `lib.rs` gets: the helpers and imports that only the
+/// solutions use are unused until the student writes them.
+pub const STARTER_ALLOW: &str = "#![allow(\n    dead_code,\n    unused_imports,\n    reason = \"the starter: helpers and imports that the functions you write will use\"\n)]\n";
+
+/// `lib.rs` with [`STARTER_ALLOW`] after its leading `//!` documentation.
+fn allow_unused_helpers(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let docs = lines.iter().take_while(|l| l.starts_with("//!")).count();
+    let mut out = String::new();
+    for line in &lines[..docs] {
+        out.push_str(line);
+        out.push('\n');
+    }
+    if docs > 0 {
+        out.push('\n');
+    }
+    out.push_str(STARTER_ALLOW);
+    let rest = &lines[docs..];
+    let rest = if rest.first().is_some_and(|l| l.trim().is_empty()) { &rest[1..] } else { rest };
+    if !rest.is_empty() {
+        out.push('\n');
+    }
+    for line in rest {
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
 }
 
 /// The root `Cargo.toml` with only `shared` and `modules` as members.
