@@ -176,6 +176,36 @@ pub struct TestInfo {
     pub points: u32,
     /// Whether it passes on the untouched starter (a check: shown, not scored).
     pub check: bool,
+    /// Whether it is a hidden test (in the reference only, not in starters).
+    pub hidden: bool,
+}
+
+/// The test-name prefixes of `module`'s hidden tests (`tests::hidden::`): each
+/// `// HIDDEN TESTS` module, under the module path of its file.
+pub fn hidden_prefixes(workspace: &Path, module: &str) -> Result<Vec<String>> {
+    let mut prefixes = Vec::new();
+    let src = workspace.join(module).join("src");
+    for relative in copyable_files(workspace, true)? {
+        let Ok(inside) = relative.strip_prefix(Path::new(module).join("src")) else { continue };
+        if inside.extension().is_none_or(|ext| ext != "rs") {
+            continue;
+        }
+        let text = read(&src.join(inside))?;
+        let mut path: Vec<String> = inside
+            .with_extension("")
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        if path.last().is_some_and(|last| last == "mod" || last == "lib") {
+            path.pop();
+        }
+        for name in crate::markers::hidden_modules(&text) {
+            let mut full = path.clone();
+            full.push(name);
+            prefixes.push(format!("{}::", full.join("::")));
+        }
+    }
+    Ok(prefixes)
 }
 
 /// A module's reference, built and measured, ready to grade submissions.
@@ -426,6 +456,7 @@ impl Reference {
             )));
         }
         strip_module_artifacts(&reference.base_target, module)?;
+        let hidden = hidden_prefixes(workspace, module)?;
         reference.tests = names
             .iter()
             .zip(&runs)
@@ -440,6 +471,7 @@ impl Reference {
                     limit_seconds: limit.as_secs_f64(),
                     points: 1,
                     check: false,
+                    hidden: hidden.iter().any(|prefix| name.starts_with(prefix.as_str())),
                 }
             })
             .collect();

@@ -165,6 +165,33 @@ pub fn strip_regions_using(text: &str, regions: &[Region], params: &[Vec<String>
     out
 }
 
+/// The names of the hidden items of `text` (the identifier after `mod` on the first code
+/// line following each `// HIDDEN TESTS` line).
+pub fn hidden_modules(text: &str) -> Vec<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut names = Vec::new();
+    for (index, line) in lines.iter().enumerate() {
+        if line.trim() != HIDDEN {
+            continue;
+        }
+        let item = lines[index + 1..]
+            .iter()
+            .map(|l| l.trim())
+            .find(|l| !l.is_empty() && !l.starts_with("//") && !l.starts_with("#["));
+        if let Some(rest) = item
+            .and_then(|l| l.strip_prefix("pub ").or(Some(l)))
+            .and_then(|l| l.strip_prefix("mod "))
+        {
+            let name: String =
+                rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            if !name.is_empty() {
+                names.push(name);
+            }
+        }
+    }
+    names
+}
+
 /// `text` without the item that follows each `// HIDDEN TESTS` line (a `mod ... { ... }`,
 /// found by counting braces; braces inside strings or comments in that item would confuse
 /// it, so keep hidden test modules plain).

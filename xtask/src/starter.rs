@@ -468,7 +468,7 @@ fn insert_student_readme(out: &Path, modules: &[String], exercises: &[Exercise])
          the course's code and tested there, so anything you change elsewhere (other functions, \
          the tests, `shared/`, `Cargo.toml`) is not seen. Write any helper you need as a closure \
          or an inner function inside the body you were asked to write (no `mod`, no \
-         `include!`, no `std::process`).\n\n",
+         `include!`, no `std::process` or `std::fs`).\n\n",
     );
     // Where each `todo!()` now stands: the k-th exercise of a file is its k-th stub.
     let mut seen: Vec<&PathBuf> = Vec::new();
