@@ -531,6 +531,11 @@ impl Reference {
         self.options.build_limit = limit;
     }
 
+    /// Changes the limit on all of a submission's tests together.
+    pub fn set_submission_limit(&mut self, limit: Duration) {
+        self.options.submission_limit = limit;
+    }
+
     /// The points a full solution earns.
     pub fn max_points(&self) -> u32 {
         self.tests.iter().map(|t| t.points).sum()
@@ -807,11 +812,14 @@ fn run_one(executable: &Path, dir: &Path, name: &str, limit: Duration, patience:
 /// line says exactly one test passed and none failed.
 fn judge(name: &str, finished: &Finished, limit: Duration, seconds: f64) -> Run {
     let summary = finished.stdout.lines().rev().find(|line| line.starts_with("test result: "));
-    let passed = finished.succeeded()
+    // Finished, but after its limit (between two looks at it): as good as cut off.
+    let late = seconds > limit.as_secs_f64();
+    let passed = !late
+        && finished.succeeded()
         && summary.is_some_and(|line| line.starts_with("test result: ok. 1 passed; 0 failed;"));
     let failure = if passed {
         None
-    } else if finished.status.is_none() {
+    } else if finished.status.is_none() || late {
         Some(format!("did not finish within its limit of {:.0} s (cut off)", limit.as_secs_f64()))
     } else {
         Some(failure_message(name, &finished.stdout).unwrap_or_else(|| match finished.status {

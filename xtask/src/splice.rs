@@ -109,6 +109,7 @@ pub fn escapes(body: &str) -> Vec<String> {
     let mut visitor = Escapes { found: Vec::new() };
     visitor.visit_block(&block);
     let mut found = visitor.found;
+    found.sort();
     found.dedup();
     found
 }
@@ -141,6 +142,33 @@ const REFUSED_ATTRIBUTES: &[&str] =
 impl Escapes {
     fn refuse(&mut self, line: usize, what: impl fmt::Display) {
         self.found.push(format!("line {line} of the body: {what}"));
+    }
+}
+
+impl Escapes {
+    /// Refused macros (`name !`) and modules (`process ::`, `fs ::`) among raw tokens.
+    fn scan_tokens(&mut self, tokens: proc_macro2::TokenStream) {
+        let trees: Vec<proc_macro2::TokenTree> = tokens.into_iter().collect();
+        for (index, tree) in trees.iter().enumerate() {
+            match tree {
+                proc_macro2::TokenTree::Group(group) => self.scan_tokens(group.stream()),
+                proc_macro2::TokenTree::Ident(ident) => {
+                    let next = trees.get(index + 1);
+                    let bang = matches!(next, Some(proc_macro2::TokenTree::Punct(p)) if p.as_char() == '!');
+                    let colon = matches!(next, Some(proc_macro2::TokenTree::Punct(p)) if p.as_char() == ':');
+                    let name = ident.to_string();
+                    let line = ident.span().start().line;
+                    if bang && REFUSED_MACROS.contains(&name.as_str()) {
+                        self.refuse(line, format_args!("the macro `{name}!`"));
+                    } else if colon {
+                        if let Some(what) = refused_module(ident) {
+                            self.refuse(line, what);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
     }
 }
 
@@ -181,8 +209,9 @@ impl<'ast> Visit<'ast> for Escapes {
                 self.refuse(node.span().start().line, format_args!("the macro `{name}!`"));
             }
         }
-        // Macro arguments are tokens, not syntax: look inside the ones that parse as
-        // expressions (format!, assert!, vec!...).
+        // Macro arguments are tokens, not syntax: scan the tokens themselves (whatever the
+        // macro), then look inside the ones that parse as expressions (format!, assert!...).
+        self.scan_tokens(node.tokens.clone());
         if let Ok(args) = node.parse_body_with(
             syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated,
         ) {

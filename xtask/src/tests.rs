@@ -453,6 +453,8 @@ fn bodies_that_escape_the_function_are_refused() {
         ("{ println!(\"{}\", { std::process::exit(0); 1 }); 1 }", "std::process"),
         ("{ std::fs::write(std::env::current_exe().unwrap(), \"\").unwrap(); 1 }", "std::fs"),
         ("{ use std::fs::File; File::create(\"x\").unwrap(); 1 }", "std::fs"),
+        ("{ vec![include_str!(\"f\"); 2].len() as u32 }", "include_str!"),
+        ("{ my_macro!(a b std::process::exit(0)) }", "std::process"),
     ] {
         let refused = escapes(body);
         assert!(refused.iter().any(|r| r.contains(what)), "{body}: {refused:?}");
@@ -479,6 +481,9 @@ fn the_untouched_starter_tests_are_checks_and_the_hidden_test_is_graded() {
             ("tests::sums", false, 1),
         ]
     );
+    let hidden: Vec<&str> =
+        reference.tests.iter().filter(|t| t.hidden).map(|t| t.name.as_str()).collect();
+    assert_eq!(hidden, ["tests::hidden::doubles_zero"]);
     let starter = reference.grade("starter", Bodies::Starter).unwrap();
     assert_eq!(starter.score_line(), "alpha: 0 / 4 points");
 }
@@ -821,4 +826,20 @@ fn a_build_over_its_limit_is_reported_apart_from_one_that_does_not_compile() {
     assert!(grade.report().contains("the build took too long"), "{}", grade.report());
     assert!(!grade.report().contains("does not compile"), "{}", grade.report());
     assert_eq!(grade.points, 0);
+
+    // And a submission's tests together are bounded too.
+    reference.set_build_limit(Duration::from_secs(300));
+    reference.set_submission_limit(Duration::from_millis(1));
+    let grade = reference
+        .grade("late", Bodies::Submission(&submission("late", DOUBLE, GREET, SUM)))
+        .unwrap();
+    assert_eq!(grade.build, Build::Built);
+    assert!(
+        grade.tests.iter().all(|t| !t.passed
+            && t.failure
+                .as_deref()
+                .is_some_and(|f| f.contains("time limit") || f.contains("did not finish"))),
+        "{}",
+        grade.report()
+    );
 }
