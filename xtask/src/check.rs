@@ -187,6 +187,22 @@ pub fn starter_problems(
             }
         }
     }
+    let ci = starter.join(".ci").join("run");
+    if ci.exists() {
+        let syntax = std::process::Command::new("bash").arg("-n").arg(&ci).output();
+        if let Ok(syntax) = syntax {
+            if !syntax.status.success() {
+                problems.push(format!(
+                    "starter: .ci/run is not a valid script: {}",
+                    String::from_utf8_lossy(&syntax.stderr).trim()
+                ));
+            }
+        }
+        let text = fs::read_to_string(&ci).unwrap_or_default();
+        if text.contains("xtask") || text.contains("examples") {
+            problems.push("starter: .ci/run uses what the starter does not have".to_string());
+        }
+    }
     let readme = fs::read_to_string(starter.join("README.md")).unwrap_or_default();
     let first_section = readme.lines().find(|l| l.starts_with("## "));
     if first_section != Some("## For students: your exercise") {

@@ -7,8 +7,9 @@
 //!   and the root files, nothing else (no other module, no xtask, no examples, no hidden
 //!   tests, only files git tracks), and a README section for students first.
 //! - `cargo xtask check-exercises` proves the **suites grade**: each starter compiles, fails
-//!   its suite, every marked region is needed by some test, no solution line is left in the
-//!   starter, and the reference passes.
+//!   its suite, every marked region is needed by some test, and the reference passes; and
+//!   that the starter is fit to hand out: only the assigned module, no solution text in any
+//!   file, `cargo fmt --check` and clippy `-D warnings` clean (see [`check`]).
 //! - `cargo xtask grade [<module>...] --submission DIR | --submissions DIR` grades
 //!   submissions (see [`grade`]): only the bodies of the marked functions are taken, put
 //!   into a fresh copy of the reference, and each test run alone with a time limit; a batch
