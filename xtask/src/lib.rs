@@ -81,7 +81,7 @@ pub enum Command {
         #[arg(long, value_name = "DIR", conflicts_with = "submissions")]
         submission: Option<PathBuf>,
         /// A folder of submissions, one subfolder per student: writes grades.csv,
-        /// grades.json and feedback/<student>.md into --out.
+        /// grades.json and feedback/STUDENT.md into --out.
         #[arg(long, value_name = "DIR", required_unless_present = "submission")]
         submissions: Option<PathBuf>,
         /// Where the batch's files go.
