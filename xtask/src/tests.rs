@@ -467,6 +467,7 @@ fn bodies_that_escape_the_function_are_refused() {
 }
 
 #[test]
+#[cfg_attr(not(unix), ignore = "builds with cargo and runs tests in process groups: run on Unix")]
 fn the_untouched_starter_tests_are_checks_and_the_hidden_test_is_graded() {
     let reference = alpha();
     let names: Vec<(&str, bool, u32)> =
@@ -489,6 +490,7 @@ fn the_untouched_starter_tests_are_checks_and_the_hidden_test_is_graded() {
 }
 
 #[test]
+#[cfg_attr(not(unix), ignore = "builds with cargo and runs tests in process groups: run on Unix")]
 fn a_complete_submission_earns_full_marks() {
     let grade = alpha()
         .grade("complete", Bodies::Submission(&submission("complete", DOUBLE, GREET, SUM)))
@@ -497,6 +499,7 @@ fn a_complete_submission_earns_full_marks() {
 }
 
 #[test]
+#[cfg_attr(not(unix), ignore = "builds with cargo and runs tests in process groups: run on Unix")]
 fn printing_fake_test_results_earns_nothing() {
     // The forgery of the issue: print every `test ... ok` line and a summary, then stop at
     // todo!(). Honest `cargo test`: doubles and doubles_zero fail.
@@ -516,6 +519,7 @@ fn printing_fake_test_results_earns_nothing() {
 }
 
 #[test]
+#[cfg_attr(not(unix), ignore = "builds with cargo and runs tests in process groups: run on Unix")]
 fn a_path_mod_swap_a_cargo_runner_and_edited_tests_change_nothing() {
     // Everything but the bodies is the student's to change, and none of it is graded:
     // `#[path]` to other tests, a `.cargo/config.toml` runner that prints success, emptied
@@ -559,6 +563,7 @@ fn a_path_mod_swap_a_cargo_runner_and_edited_tests_change_nothing() {
 }
 
 #[test]
+#[cfg_attr(not(unix), ignore = "builds with cargo and runs tests in process groups: run on Unix")]
 fn an_escaping_body_scores_zero_for_its_exercise_and_the_rest_is_graded() {
     let exits = "{
     println!(\"test result: ok. 1 passed; 0 failed;\");
@@ -577,6 +582,7 @@ fn an_escaping_body_scores_zero_for_its_exercise_and_the_rest_is_graded() {
 }
 
 #[test]
+#[cfg_attr(not(unix), ignore = "builds with cargo and runs tests in process groups: run on Unix")]
 fn a_missing_or_unparsable_function_is_named_and_the_rest_is_graded() {
     let dir = submission("missing", DOUBLE, GREET, SUM);
     let lib = fs::read_to_string(dir.join("alpha/src/lib.rs")).unwrap();
@@ -600,6 +606,7 @@ fn a_missing_or_unparsable_function_is_named_and_the_rest_is_graded() {
 }
 
 #[test]
+#[cfg_attr(not(unix), ignore = "builds with cargo and runs tests in process groups: run on Unix")]
 fn a_hanging_submission_is_cut_off_at_its_limit() {
     let hangs = "{\n    let mut total = 0u32;\n    loop {\n        total = total.wrapping_add(n);\n        std::hint::black_box(total);\n    }\n}";
     let started = std::time::Instant::now();
@@ -618,6 +625,7 @@ fn a_hanging_submission_is_cut_off_at_its_limit() {
 }
 
 #[test]
+#[cfg_attr(not(unix), ignore = "builds with cargo and runs tests in process groups: run on Unix")]
 fn a_batch_writes_csv_json_and_feedback() {
     let dir = std::env::temp_dir().join(format!("xtask-batch-{}", std::process::id()));
     let _ = fs::remove_dir_all(&dir);
@@ -660,6 +668,7 @@ fn a_batch_writes_csv_json_and_feedback() {
 }
 
 #[test]
+#[cfg_attr(not(unix), ignore = "builds with cargo and runs tests in process groups: run on Unix")]
 fn the_classroom_workflow_reads_back_with_one_grader_step_per_graded_test() {
     use yaml_rust2::YamlLoader;
     let text = crate::classroom::workflow(&crate::classroom::steps(std::slice::from_ref(alpha())));
@@ -700,6 +709,7 @@ fn the_classroom_workflow_reads_back_with_one_grader_step_per_graded_test() {
 }
 
 #[test]
+#[cfg_attr(not(unix), ignore = "builds with cargo and runs tests in process groups: run on Unix")]
 fn grading_toml_weights_tests_and_exercises() {
     let root = grading_workspace("weights");
     fs::write(
@@ -735,6 +745,7 @@ fn assert_no_solution_in(starter: &Path, solutions: &[&str]) {
 }
 
 #[test]
+#[cfg_attr(not(unix), ignore = "builds with cargo and runs tests in process groups: run on Unix")]
 fn a_starter_holds_only_the_assigned_module_and_no_solution_and_passes_fmt_and_clippy() {
     let root = grading_workspace("starter");
     let out = root.with_extension("starter");
@@ -814,6 +825,7 @@ fn usage_errors_are_told_apart_from_tool_errors() {
 }
 
 #[test]
+#[cfg_attr(not(unix), ignore = "builds with cargo and runs tests in process groups: run on Unix")]
 fn a_build_over_its_limit_is_reported_apart_from_one_that_does_not_compile() {
     let root = grading_workspace("slow-build");
     let mut reference =
