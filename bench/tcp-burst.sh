@@ -34,5 +34,5 @@ burst() { # label, server command...
 }
 
 echo "file descriptor limit: $(ulimit -n)"
-burst "server --quiet" "$work/server" --port "$port" --quiet
+burst "server --quiet" "$work/server" --port "$port" --quiet --max-per-ip 20000
 burst "bare echo" "$work/tcp_multiclient_bare_echo" "$port"

@@ -9,10 +9,10 @@
 //!
 //! Over TCP a line is only a line because both sides agree on the `\n` at its end: the
 //! client sends `message\n`, and reads bytes until a `\n` to get the echo, however the
-//! network splits them (see [`shared::framing`]).
+//! network splits them (a [`LineConnection`], from [`shared::framing`]). The load mode
+//! (`--clients`, `--duration`) is in [`crate::load`].
 
-use std::borrow::Borrow;
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufRead, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
@@ -20,20 +20,22 @@ use shared::address::AddressArgs;
 use shared::datagram::{as_text, is_timeout};
 use shared::echo::{Echo, EchoArgs, repeat_and_check};
 use shared::error::{Context, Error, Result};
-use shared::framing::{LineError, LineReader};
-use shared::load::{self, Exchange, LoadArgs, Outcome};
+use shared::framing::{LineConnection, LineError, LineReader};
+use shared::load::LoadArgs;
 use shared::report::output_line;
 use shared::shutdown::Shutdown;
 
-use crate::{Course, DEFAULT_MAX_LINE};
+use crate::{Course, MAX_LINE};
 
-/// Read buffer of each load client: small, since there may be 10,000 of them.
-const LOAD_READ_BUFFER: usize = 1024;
+/// The read buffer of the client's connection.
+const READ_BUFFER: usize = 8 * 1024;
 
 /// Command-line arguments of `client`.
 #[derive(clap::Parser, Debug, Clone)]
 #[command(
     name = "client",
+    // `--version` says which module's client this is: every module's is called `client`.
+    display_name = "module3g-tcp-multiclient client",
     version,
     about = "TCP multi-client client (course module 3g): connects, sends 'Hello, world (<pid>)' \
              a few times and checks each echo. Run it in several terminals at once.",
@@ -72,32 +74,22 @@ pub fn run(
     out: &mut impl Write,
 ) -> Result<()> {
     let server = args.address.resolve()?;
-    let timeout = args.echo.timeout;
     if args.load.is_requested() {
-        let plan = args.load.plan(args.echo.count, timeout);
-        let summary =
-            load::run(&plan, shutdown, |client| LineExchange::connect(server, timeout, client))?;
-        output_line(out, format_args!("{summary}"))?;
-        return summary.check();
+        return crate::load::run(args, server, shutdown, out);
     }
 
-    let stream = connect(server, timeout)?;
-    let mut echoes = LineReader::new(BufReader::new(&stream), DEFAULT_MAX_LINE as usize);
     if args.interactive {
-        if hint {
-            output_line(
-                out,
-                format_args!("Connected to {server}. Type lines to send them; Ctrl-D quits."),
-            )?;
-        }
-        return echo_input(&mut echoes, input, out);
+        let session = Session { server, timeout: args.echo.timeout, keep_going: hint };
+        return session.echo_input(input, out);
     }
+    let stream = connect(server, args.echo.timeout)?;
+    let mut connection = LineConnection::new(stream, MAX_LINE, READ_BUFFER);
     let message = args.echo.message();
     if message.contains('\n') {
         return Err(Error::msg("the message must be one line (no newline in --message)"));
     }
     repeat_and_check(&args.echo, message.as_bytes(), shutdown, out, |message| {
-        send_line_and_check(&mut echoes, message)
+        send_line_and_check(&mut connection, message)
     })
 }
 
@@ -116,29 +108,25 @@ pub fn connect(server: SocketAddr, timeout: Duration) -> Result<TcpStream> {
 }
 
 /// Sends `message` as one line and reads one line back: the echo, or an error line from
-/// the server (busy, line too long).
+/// the server (busy).
 ///
-/// `echoes` reads from the connection; the same connection is written to through it (a
-/// `&TcpStream` can write), so one connection needs one file descriptor, not two.
-pub fn send_line_and_check<S: Read + Borrow<TcpStream>>(
-    echoes: &mut LineReader<BufReader<S>>,
-    message: &[u8],
-) -> Result<Echo> {
-    // BEGIN SOLUTION: send the message and a '\n' in one write (to echoes.get_ref().get_ref().borrow(), the connection), read one line back with echoes.read_line(), and compare it; a line starting with 'error: ' is the server refusing, a timeout is an error
-    let mut line = Vec::with_capacity(message.len() + 1);
-    line.extend_from_slice(message);
-    line.push(b'\n');
-    let mut stream: &TcpStream = echoes.get_ref().get_ref().borrow();
-    stream.write_all(&line).context(|| "cannot send to the server")?;
-    match echoes.read_line() {
+/// 1. [`send_line`](LineConnection::send_line) the message (an error: "cannot send").
+/// 2. [`read_line`](LineConnection::read_line) the echo, and say what it is: the same
+///    bytes ([`Echo::Same`]), different ones ([`Echo::Different`]), or a line starting
+///    with `error: `, the server refusing (an error saying what the server said).
+/// 3. The end of the stream is an error (the server closed the connection); so is a
+///    timeout ([`is_timeout`]): over TCP nothing is lost in between, so a missing echo
+///    means the server is stuck, and a late echo would be taken for the next one.
+pub fn send_line_and_check(connection: &mut LineConnection, message: &[u8]) -> Result<Echo> {
+    // BEGIN SOLUTION: send the message as a line, read one line back and judge it (the steps are in the doc comment)
+    connection.send_line(message).context(|| "cannot send to the server")?;
+    match connection.read_line() {
         Ok(Some(echo)) if echo == message => Ok(Echo::Same),
         Ok(Some(echo)) if echo.starts_with(b"error: ") => {
             Err(Error::msg(format!("the server says: {}", as_text(&echo[7..]))))
         }
         Ok(Some(echo)) => Ok(Echo::Different(echo.to_vec())),
         Ok(None) => Err(Error::msg("the server closed the connection")),
-        // Over TCP nothing is lost in between: a missing echo means the server is stuck, and
-        // the stream is out of step (a late echo would be taken for the next one). Stop.
         Err(LineError::Io(error)) if is_timeout(&error) => {
             Err(Error::msg("no echo within the timeout: the server is not answering"))
         }
@@ -147,55 +135,61 @@ pub fn send_line_and_check<S: Read + Borrow<TcpStream>>(
     // END SOLUTION
 }
 
-/// `--interactive`: every line of `input` goes to the server; every echo is printed.
-fn echo_input(
-    echoes: &mut LineReader<BufReader<&TcpStream>>,
-    input: impl BufRead,
-    out: &mut impl Write,
-) -> Result<()> {
-    let mut lines = LineReader::new(input, DEFAULT_MAX_LINE as usize);
-    loop {
-        let line = match lines.read_line() {
-            Ok(Some(line)) => line,
-            Ok(None) => return Ok(()),
-            Err(error) => return Err(Error::msg(format!("cannot read input: {error}"))),
-        };
-        match send_line_and_check(echoes, line)? {
-            Echo::Same => output_line(out, format_args!("{}", as_text(line)))?,
-            Echo::Different(echo) => output_line(out, format_args!("{}", as_text(&echo)))?,
-            Echo::Missing => return Err(Error::msg("no echo within the timeout")),
+/// `--interactive`: the lines you type go to the server; every echo is printed.
+struct Session {
+    server: SocketAddr,
+    timeout: Duration,
+    /// At a terminal, a failure (no server yet, the server gone) is said and the session
+    /// goes on: the next line tries again, so you can start the server and retry. Reading
+    /// from a pipe, the first failure ends the client with an error (a script needs it).
+    keep_going: bool,
+}
+
+impl Session {
+    fn echo_input(&self, input: impl BufRead, out: &mut impl Write) -> Result<()> {
+        let mut connection =
+            if self.keep_going { self.connect_or_say(out)? } else { Some(self.connect()?) };
+        let mut lines = LineReader::new(input, MAX_LINE);
+        loop {
+            let line = match lines.read_line() {
+                Ok(Some(line)) => line,
+                Ok(None) => return Ok(()),
+                Err(error) => return Err(Error::msg(format!("cannot read input: {error}"))),
+            };
+            if connection.is_none() {
+                connection = self.connect_or_say(out)?;
+            }
+            let Some(open) = connection.as_mut() else { continue };
+            match send_line_and_check(open, line) {
+                Ok(Echo::Same) => output_line(out, format_args!("{}", as_text(line)))?,
+                Ok(Echo::Different(echo)) => output_line(out, format_args!("{}", as_text(&echo)))?,
+                Ok(Echo::Missing) => return Err(Error::msg("no echo within the timeout")),
+                Err(error) if self.keep_going && !error.is_stopped() => {
+                    output_line(out, format_args!("({error}; the next line connects again)"))?;
+                    connection = None;
+                }
+                Err(error) => return Err(error),
+            }
         }
     }
-}
 
-/// One load client: a connection that sends numbered lines and checks each echo.
-struct LineExchange {
-    /// The connection, read (and, through it, written) by `send_line_and_check`.
-    echoes: LineReader<BufReader<TcpStream>>,
-    client: u32,
-}
-
-impl LineExchange {
-    fn connect(server: SocketAddr, timeout: Duration, client: u32) -> Result<Self> {
-        let stream = connect(server, timeout)?;
-        let echoes = LineReader::new(
-            BufReader::with_capacity(LOAD_READ_BUFFER, stream),
-            DEFAULT_MAX_LINE as usize,
-        );
-        Ok(LineExchange { echoes, client })
+    fn connect(&self) -> Result<LineConnection> {
+        let stream = connect(self.server, self.timeout)?;
+        Ok(LineConnection::new(stream, MAX_LINE, READ_BUFFER))
     }
-}
 
-impl Exchange for LineExchange {
-    /// The interactive client's exchange, judged: any error (a refusal, a closed connection,
-    /// a missing echo, which over TCP means a stuck server) stops this load client.
-    fn exchange(&mut self, sequence: u64) -> io::Result<Outcome> {
-        let message =
-            format!("Hello, world ({}) client {} line {sequence}", std::process::id(), self.client);
-        match send_line_and_check(&mut self.echoes, message.as_bytes()) {
-            Ok(Echo::Same) => Ok(Outcome::Correct),
-            Ok(_) => Ok(Outcome::Wrong),
-            Err(error) => Err(io::Error::other(error.to_string())),
+    /// Connects, and says so; or says why not (`None`), for the next line to try again.
+    fn connect_or_say(&self, out: &mut impl Write) -> Result<Option<LineConnection>> {
+        match self.connect() {
+            Ok(connection) => {
+                let hint = "Type lines to send them; Ctrl-D (Windows: Ctrl-Z, Enter) quits.";
+                output_line(out, format_args!("Connected to {}. {hint}", self.server))?;
+                Ok(Some(connection))
+            }
+            Err(error) => {
+                output_line(out, format_args!("({error}; type a line to try again)"))?;
+                Ok(None)
+            }
         }
     }
 }

@@ -11,40 +11,53 @@
 //!     numLines += 1
 //! ```
 //!
-//! The notebook counts every `recv` as a line. TCP does not keep the sender's boundaries:
-//! `recv` may return half a line, or several lines at once, so that count is only right
-//! when the network happens to deliver one line per segment. Here a
-//! [`LineReader`](shared::framing::LineReader) reassembles the stream into lines, and
-//! each line is echoed (with a `\n`) and counted once.
+//! Like the notebook, the thread echoes bytes as they arrive: `read` → `write_all`. So any
+//! client gets its echo at once, whether it ends its message with a newline or not (the
+//! course's `TCPSimpleClient.py` sends `Hello, world (<pid>)` without one; `nc` and telnet
+//! send whole lines). And memory stays one small buffer per connection, however long a
+//! line is.
 //!
-//! The client's context, its line count, lives in this thread's local variable, exactly
+//! The notebook counts every `recv` as a line. TCP does not keep the sender's boundaries:
+//! one `recv` may return half a line, or several lines at once, so that count is only right
+//! when the network happens to deliver one line per segment. Here lines are counted by
+//! their `\n`, across reads ([`LineCount`]); a last line without one counts when the
+//! client closes.
+//!
+//! The client's context, its line count, lives in this thread's local variables, exactly
 //! as in the notebook: no other thread needs it, so no lock is needed.
+//!
+//! Every wait has a limit. A read wakes every [`CHECK_INTERVAL`] to see whether the server
+//! is stopping (on Windows, closing a socket does not wake a thread blocked reading it), and
+//! gives up on a client silent for `--idle-timeout`; a write gives up on a client that has
+//! not read its echoes for `--idle-timeout` (it would otherwise hold this thread forever).
 
 use std::fmt;
-use std::io::{self, BufReader, Write};
+use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
 
-use shared::datagram::bytes_literal;
-use shared::framing::{LineError, LineReader};
+use shared::datagram::{bytes_literal, is_timeout_or_interrupt};
 use shared::report::Log;
 
-/// The read buffer of each connection. Small, because there may be 10,000 connections;
-/// a longer line is still read whole (the reader keeps assembling it up to `--max-line`).
-const READ_BUFFER: usize = 2 * 1024;
+use crate::server::OpenConnections;
 
-/// A connection's buffers are kept between lines up to this size; larger ones are freed.
-const KEEP_BUFFER: usize = 4 * 1024;
+/// The read buffer of each connection: the notebook's `recv(1024)`, twice. Small, because
+/// there may be 10,000 connections; it lives on the thread's stack.
+pub const READ_BUFFER: usize = 2 * 1024;
 
-/// How many bytes of a line the log shows.
+/// How often a blocked read or write looks up to see whether the server is stopping.
+pub const CHECK_INTERVAL: Duration = Duration::from_millis(500);
+
+/// How many bytes of a read the log shows.
 const SHOWN_BYTES: usize = 80;
 
-/// How a connection ended, with the number of lines it echoed.
+/// How a connection ended.
 #[derive(Debug)]
 pub enum Ending {
     /// The client closed the connection (end of data).
     Closed,
-    /// The client sent a line longer than the limit; it was told so and disconnected.
-    LineTooLong,
+    /// The client said nothing, or read nothing, for `--idle-timeout`.
+    Idle,
     /// The connection failed (reset by the client, say).
     Failed(io::Error),
     /// The server is stopping and closed the connection.
@@ -55,10 +68,35 @@ impl fmt::Display for Ending {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Ending::Closed => f.write_str("end of data"),
-            Ending::LineTooLong => f.write_str("line too long"),
+            Ending::Idle => f.write_str("idle too long"),
             Ending::Failed(error) => f.write_str(&shared::error::describe_io_error(error)),
             Ending::ServerStopping => f.write_str("server stopping"),
         }
+    }
+}
+
+/// Lines counted by their `\n`, however the stream was cut into reads.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct LineCount {
+    /// Complete lines (each ended by a `\n`).
+    pub lines: u64,
+    /// Whether bytes have come since the last `\n`: a line still open.
+    pub open_line: bool,
+}
+
+impl LineCount {
+    /// Counts the lines that `bytes`, the next piece of the stream, completes.
+    pub fn add(&mut self, bytes: &[u8]) {
+        let newlines = bytes.iter().filter(|&&b| b == b'\n').count() as u64;
+        self.lines += newlines;
+        if let Some(&last) = bytes.last() {
+            self.open_line = last != b'\n';
+        }
+    }
+
+    /// The lines of a stream that has ended: a last line without its `\n` counts too.
+    pub fn at_end(&self) -> u64 {
+        self.lines + u64::from(self.open_line)
     }
 }
 
@@ -68,71 +106,129 @@ pub struct Connection<'a> {
     pub peer: SocketAddr,
     /// The thread's name (`echo-7`), which starts each of its log lines.
     pub name: &'a str,
-    /// The longest line accepted, in bytes.
-    pub max_line: usize,
+    /// How long the client may stay silent, or leave its echoes unread.
+    pub idle_timeout: Duration,
+    /// The server's open connections: closing once the server stops.
+    pub open: &'a OpenConnections,
     /// Where to log.
     pub log: &'a Log,
 }
 
 impl Connection<'_> {
-    /// Echoes `stream` line by line until the client is done; returns how many lines were
-    /// echoed and how the connection ended.
+    /// The notebook's `EchoThread.run`: echoes what the client sends, as it arrives, until
+    /// the client closes; counts the lines. Returns the line count and how it ended.
+    ///
+    /// 1. Log `"{name}: echoing {peer}"`; make a buffer of [`READ_BUFFER`] bytes and a
+    ///    [`LineCount`]; note when the client was last heard from (`Instant::now()`).
+    /// 2. Loop: `read` from the stream (`(&*stream).read(&mut buffer)`, since `&TcpStream`
+    ///    reads). `Ok(0)` is the end of data: return the count [`at_end`](LineCount::at_end)
+    ///    and [`Ending::Closed`].
+    /// 3. A timeout ([`is_timeout_or_interrupt`]) is a chance to look up: if
+    ///    [`self.stopping()`](Self::stopping), return [`Ending::ServerStopping`]; if the client
+    ///    has been silent for `idle_timeout`, [`Ending::Idle`]; else read again. Any other
+    ///    error: [`Ending::Failed`].
+    /// 4. Send the bytes back with [`self.send_all`](Self::send_all) (an error ends the
+    ///    connection as [`send_all`](Self::send_all) says), add them to the count, and log
+    ///    them with [`self.log_data`](Self::log_data).
     pub fn serve(&self, stream: &TcpStream) -> (u64, Ending) {
-        // BEGIN SOLUTION: read lines with a LineReader (at most self.max_line bytes), echo each with echo_line, count and log them (log_line), refuse a line too long (refuse_long_line), and say how the connection ended
+        // BEGIN SOLUTION: read what arrives, send it back with send_all, count lines with LineCount, until end of data (the steps are in the doc comment)
         self.log.message(format_args!("{}: echoing {}", self.name, self.peer));
-        let mut lines =
-            LineReader::new(BufReader::with_capacity(READ_BUFFER, stream), self.max_line);
-        let mut echo: Vec<u8> = Vec::new();
-        let mut count = 0;
+        let mut buffer = [0u8; READ_BUFFER];
+        let mut count = LineCount::default();
+        let mut last_heard = Instant::now();
         loop {
-            let line = match lines.read_line() {
-                Ok(Some(line)) => line,
-                Ok(None) => return (count, Ending::Closed),
-                Err(LineError::TooLong { max }) => {
-                    refuse_long_line(stream, max);
-                    return (count, Ending::LineTooLong);
+            let len = match (&*stream).read(&mut buffer) {
+                Ok(0) => return (count.at_end(), Ending::Closed),
+                Ok(len) => len,
+                Err(error) if is_timeout_or_interrupt(&error) => {
+                    if self.stopping() {
+                        return (count.lines, Ending::ServerStopping);
+                    }
+                    if last_heard.elapsed() >= self.idle_timeout {
+                        return (count.lines, Ending::Idle);
+                    }
+                    continue;
                 }
-                Err(LineError::Io(error)) => return (count, Ending::Failed(error)),
+                Err(error) => return (count.lines, Ending::Failed(error)),
             };
-            if let Err(error) = echo_line(stream, line, &mut echo) {
-                return (count, Ending::Failed(error));
+            last_heard = Instant::now();
+            let data = &buffer[..len];
+            if let Err(ending) = self.send_all(stream, data) {
+                return (count.lines, ending);
             }
-            count += 1;
-            self.log_line(line, count);
+            count.add(data);
+            self.log_data(data, count.lines);
         }
         // END SOLUTION
     }
 
-    /// The notebook's two lines for each line received (`line` without its `\n`).
-    fn log_line(&self, line: &[u8], count: u64) {
+    /// Python's `sendall`: writes all of `data`, however many writes that takes. A write
+    /// blocked by a client that does not read gives up after `idle_timeout`, and at once
+    /// when the server is stopping.
+    pub fn send_all(&self, mut stream: &TcpStream, mut data: &[u8]) -> Result<(), Ending> {
+        let mut last_progress = Instant::now();
+        while !data.is_empty() {
+            match stream.write(data) {
+                Ok(0) => return Err(Ending::Failed(io::ErrorKind::WriteZero.into())),
+                Ok(written) => {
+                    data = &data[written..];
+                    last_progress = Instant::now();
+                }
+                Err(error) if is_timeout_or_interrupt(&error) => {
+                    if self.stopping() {
+                        return Err(Ending::ServerStopping);
+                    }
+                    if last_progress.elapsed() >= self.idle_timeout {
+                        return Err(Ending::Idle);
+                    }
+                }
+                Err(error) => return Err(Ending::Failed(error)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the server has begun closing every connection.
+    pub fn stopping(&self) -> bool {
+        self.open.is_closing()
+    }
+
+    /// The notebook's two lines for each piece received.
+    pub fn log_data(&self, data: &[u8], lines: u64) {
         if !self.log.is_quiet() {
             self.log.message(format_args!(
-                "{}: received data from {}\n  data: {}, count: {count}",
+                "{}: received data from {}\n  data: {}, lines so far: {lines}",
                 self.name,
                 self.peer,
-                bytes_literal(line, SHOWN_BYTES)
+                bytes_literal(data, SHOWN_BYTES)
             ));
         }
     }
 }
 
-/// Sends `line` back followed by `\n`, in one write (one system call, one segment), using
-/// `buffer` to put the two together. A buffer grown by an unusually long line is let go
-/// afterwards: with thousands of idle connections, each keeping its longest line's worth of
-/// memory would add up.
-pub fn echo_line(mut stream: &TcpStream, line: &[u8], buffer: &mut Vec<u8>) -> io::Result<()> {
-    buffer.clear();
-    buffer.extend_from_slice(line);
-    buffer.push(b'\n');
-    let written = stream.write_all(buffer);
-    if buffer.capacity() > KEEP_BUFFER {
-        *buffer = Vec::new();
-    }
-    written
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Tells a client its line was too long, before the connection is closed. It may not be
-/// listening any more, so a failed write changes nothing.
-pub fn refuse_long_line(mut stream: &TcpStream, max: usize) {
-    let _ = writeln!(stream, "error: line longer than {max} bytes; closing the connection");
+    #[test]
+    fn lines_are_counted_by_their_newlines_across_reads() {
+        let mut count = LineCount::default();
+        count.add(b"hel");
+        assert_eq!(count.lines, 0, "half a line is no line yet");
+        count.add(b"lo\nwor");
+        assert_eq!(count.lines, 1);
+        count.add(b"ld\none\ntwo\n");
+        assert_eq!(count.lines, 4, "three lines in one read are three lines");
+        assert_eq!(count.at_end(), 4);
+    }
+
+    #[test]
+    fn a_last_line_without_a_newline_counts_at_the_end() {
+        let mut count = LineCount::default();
+        count.add(b"Hello, world (27556)");
+        count.add(b"Hello, world (27556)");
+        assert_eq!(count.lines, 0);
+        assert_eq!(count.at_end(), 1, "text with no newline at all is one line");
+        assert_eq!(LineCount::default().at_end(), 0, "no bytes, no line");
+    }
 }

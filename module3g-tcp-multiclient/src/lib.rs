@@ -15,20 +15,25 @@
 //!
 //! What this version adds to the notebook, each a lesson of its own:
 //! - **Lines, not `recv` calls.** TCP is a byte stream: one `recv` can return half a line
-//!   or three lines. The notebook counts `recv` calls as lines; here
-//!   [`shared::framing::LineReader`] finds the real lines.
+//!   or three lines. The notebook counts `recv` calls as lines; here the server echoes
+//!   bytes as they come, as the notebook does, but counts lines by their `\n`
+//!   ([`connection::LineCount`]); the client reads whole lines with
+//!   [`shared::framing::LineConnection`].
 //! - **Limits.** At most `--max-clients` connections (one more gets a "busy" line and is
-//!   closed), at most `--max-line` bytes per line, small thread stacks so that 10,000
-//!   connections fit in memory, and a listen backlog (`--backlog`) large enough for a burst.
+//!   closed), a client idle for `--idle-timeout` is disconnected, small thread stacks so
+//!   that 10,000 connections fit in memory, and a listen backlog (`--backlog`) large enough
+//!   for a burst.
 //! - **A clean stop.** Ctrl-C stops the accepting, closes every connection, waits for every
 //!   thread, and prints a summary.
 //!
 //! - [`server`]: the accept loop and the connection registry.
 //! - [`connection`]: one connection's echo loop, run on its own thread.
-//! - [`client`]: the notebook's `TCPSimpleClient.py`, an interactive mode, and load mode.
+//! - [`client`]: the notebook's `TCPSimpleClient.py`, and an interactive mode.
+//! - [`load`]: the client's load mode, for measuring the server.
 
 pub mod client;
 pub mod connection;
+pub mod load;
 pub mod server;
 
 #[cfg(test)]
@@ -45,5 +50,6 @@ impl AddressDefaults for Course {
     const PORT: u16 = 12354;
 }
 
-/// The longest line (in bytes, without its `\n`) the server accepts by default.
-pub const DEFAULT_MAX_LINE: u32 = 64 * 1024;
+/// The longest line (in bytes, without its `\n`) the client reads, of its input or of an
+/// echo. (The server has no limit: it echoes bytes as they come, never holding a line.)
+pub const MAX_LINE: usize = 64 * 1024;

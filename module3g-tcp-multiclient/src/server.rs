@@ -5,21 +5,24 @@
 //! | notebook | here |
 //! |---|---|
 //! | `s = socket.socket(AF_INET, SOCK_STREAM)`, `s.bind(...)`, `s.listen()` | [`listen`] (with a backlog you choose) |
-//! | `while True:` / `print("Main thread waiting for connections")` | the loop in [`Server::run`] |
-//! | `srvConn, addr = s.accept()` | `self.listener.accept()` |
-//! | `eThread = EchoThread(srvConn)`, `eThread.start()` | [`Server::spawn_echo_thread`] |
+//! | `while True:` / `print("Main thread waiting for connections")` | `Server::accept_loop`, called by [`Server::run`] |
+//! | `srvConn, addr = s.accept()` | `accept` on the listener, in `Server::accept_loop` |
+//! | `eThread = EchoThread(srvConn)`, `eThread.start()` | `Server::spawn_echo_thread` |
 //! | `EchoThread.run` | [`crate::connection::Connection::serve`] |
 //!
 //! **Stopping.** A thread blocked in `accept` cannot be interrupted in std. The server
 //! registers a waker with the shutdown signal: on Ctrl-C it connects to the server itself,
-//! `accept` returns, and the main thread sees the stop request. It then shuts down every
-//! open connection (their threads' blocked reads and writes return at once), and the
-//! [`std::thread::scope`] in which all connection threads run waits for every one of them
-//! before `run` returns: no thread outlives the server.
+//! `accept` returns, and the main thread sees the stop request. (The waker's socket is made
+//! when the server starts, so that it works even when every file descriptor is taken.) The
+//! main thread then shuts down every open connection (on Linux and macOS their threads'
+//! blocked reads and writes return at once; on Windows they notice within
+//! [`CHECK_INTERVAL`]), and the [`std::thread::scope`] in which all connection threads run
+//! waits for every one of them before `run` returns: no thread outlives the server.
 //!
 //! **Limits.** The registry of open connections holds at most `--max-clients`; one more is
-//! told the server is busy and closed. Connection threads get small stacks (most of a
-//! thread's default 2 MiB would go unused) so that 10,000 connections fit in memory.
+//! told the server is busy and closed. A client silent for `--idle-timeout`, or that leaves
+//! its echoes unread that long, is disconnected. Connection threads get small stacks (most
+//! of a thread's default 2 MiB would go unused) so that 10,000 connections fit in memory.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -32,12 +35,13 @@ use std::time::Duration;
 
 use shared::address::AddressArgs;
 use shared::error::{Context, Result, describe_io_error};
+use shared::flags::parse_seconds;
 use shared::report::{Log, QuietArg, plural};
 use shared::shutdown::Shutdown;
-use socket2::{Domain, Protocol, Socket, Type};
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
-use crate::connection::{Connection, Ending};
-use crate::{Course, DEFAULT_MAX_LINE};
+use crate::Course;
+use crate::connection::{CHECK_INTERVAL, Connection, Ending};
 
 /// Stack size of a connection thread. The echo loop needs a few KiB; 128 KiB leaves a wide
 /// margin, and only the pages a thread touches cost memory.
@@ -51,12 +55,14 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 #[derive(clap::Parser, Debug, Clone)]
 #[command(
     name = "server",
+    // `--version` says which module's server this is: every module's is called `server`.
+    display_name = "module3g-tcp-multiclient server",
     version,
     about = "TCP echo server for many clients (course module 3g): the main thread accepts \
-             connections, and each one gets its own thread that echoes it line by line.",
+             connections, and each one gets its own thread that echoes what it sends.",
     long_about = "TCP echo server for many clients (course module 3g): the main thread accepts \
-                  connections, and each one gets its own thread that echoes it line by line.\n\n\
-                  It logs what the notebook logs: each connection, each line with its count, and \
+                  connections, and each one gets its own thread that echoes what it sends.\n\n\
+                  It logs what the notebook logs: each connection, what it sends with its line count, and \
                   how many lines each connection sent. On Ctrl-C it closes every connection and \
                   prints a summary. Type to it with the client's --interactive (or nc 127.0.0.1 12354)."
 )]
@@ -75,11 +81,18 @@ pub struct ServerArgs {
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_clients: u32,
 
-    /// Longest line accepted, in bytes; a longer one gets an error line and the connection
-    /// is closed.
-    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_LINE,
-          value_parser = clap::value_parser!(u32).range(1..=16 * 1024 * 1024))]
-    pub max_line: u32,
+    /// Most connections from any one IP address; one more gets a line saying so and is
+    /// closed. Keeps one address (an attacker holding idle connections open) from taking
+    /// every place.
+    #[arg(long, value_name = "N", default_value_t = 1024,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_per_ip: u32,
+
+    /// Seconds a client may stay silent, or leave its echoes unread, before it is
+    /// disconnected (a client that never reads would otherwise hold its thread forever).
+    #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_seconds,
+          allow_negative_numbers = true)]
+    pub idle_timeout: Duration,
 
     /// Connections the kernel may queue before the main thread accepts them. std's
     /// TcpListener uses 128, too few for a burst of thousands (they would wait seconds for
@@ -108,7 +121,8 @@ pub struct Server {
     listener: TcpListener,
     log: Log,
     max_clients: usize,
-    max_line: usize,
+    max_per_ip: usize,
+    idle_timeout: Duration,
 }
 
 impl Server {
@@ -119,7 +133,8 @@ impl Server {
             listener,
             log,
             max_clients: args.max_clients as usize,
-            max_line: args.max_line as usize,
+            max_per_ip: args.max_per_ip as usize,
+            idle_timeout: args.idle_timeout,
         })
     }
 
@@ -132,10 +147,10 @@ impl Server {
     /// waits for their threads, prints the summary and returns it.
     pub fn run(self, shutdown: &Shutdown) -> Result<Summary> {
         let addr = self.local_addr()?;
-        wake_accept_on_shutdown(shutdown, addr);
+        wake_accept_on_shutdown(shutdown, addr)?;
         self.log.info(format_args!("TCP echo server listening on {addr}; press Ctrl-C to stop."));
 
-        let open = OpenConnections::new(self.max_clients);
+        let open = OpenConnections::new(self.max_clients, self.max_per_ip);
         let tally = Tally::default();
         thread::scope(|scope| {
             self.accept_loop(scope, shutdown, &open, &tally);
@@ -147,7 +162,17 @@ impl Server {
         Ok(summary)
     }
 
-    /// The main thread's loop: wait for a connection, hand it to a thread, repeat.
+    /// The notebook's `main` loop: wait for a connection, hand it to a thread of its own,
+    /// and go back to waiting; until `shutdown` is requested.
+    ///
+    /// 1. Loop: log `"Main thread waiting for connections"` (a message line), then
+    ///    `accept` on `self.listener`.
+    /// 2. If `shutdown.is_requested()`, return (the connection is probably the server's own
+    ///    waker: see `wake_accept_on_shutdown`).
+    /// 3. A new connection goes to [`self.spawn_echo_thread`](Self::spawn_echo_thread).
+    /// 4. An error: [`is_client_gone`] ones (the client reset before we accepted) and
+    ///    interrupts are nothing; any other (out of file descriptors, say) is a warning, and
+    ///    the loop pauses [`ACCEPT_BACKOFF`] so that a lasting failure does not spin.
     fn accept_loop<'scope>(
         &'scope self,
         scope: &'scope Scope<'scope, '_>,
@@ -155,18 +180,18 @@ impl Server {
         open: &'scope OpenConnections,
         tally: &'scope Tally,
     ) {
-        // BEGIN SOLUTION: loop: log 'Main thread waiting for connections', accept, stop if shutdown was requested, otherwise hand the connection to spawn_echo_thread (an accept error: warn and sleep ACCEPT_BACKOFF)
+        // BEGIN SOLUTION: accept connections and hand each to spawn_echo_thread, until shutdown (the steps are in the doc comment)
         loop {
             self.log.message(format_args!("Main thread waiting for connections"));
             let accepted = self.listener.accept();
             if shutdown.is_requested() {
-                return; // perhaps woken by our own waker's connection: drop it and stop
+                return;
             }
             match accepted {
                 Ok((stream, peer)) => {
                     self.spawn_echo_thread(scope, stream, peer, open, tally, shutdown);
                 }
-                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) if is_client_gone(&error) => {}
                 Err(error) => {
                     // Out of file descriptors, say. The connection waits in the backlog.
                     self.log.warn(format_args!("accept failed: {}", describe_io_error(&error)));
@@ -194,9 +219,21 @@ impl Server {
         }
         let id = tally.accepted.fetch_add(1, Ordering::Relaxed) + 1;
         let stream = Arc::new(stream);
-        if !open.insert(id, &stream) {
+        if let Err(full) = open.insert(id, &stream, peer.ip()) {
             tally.refused.fetch_add(1, Ordering::Relaxed);
-            self.refuse_busy(&stream, peer);
+            self.refuse(&stream, peer, full);
+            return;
+        }
+        // Every wait of the connection's thread has a limit: see `crate::connection`.
+        if let Err(error) = stream
+            .set_read_timeout(Some(CHECK_INTERVAL))
+            .and_then(|()| stream.set_write_timeout(Some(CHECK_INTERVAL)))
+        {
+            open.remove(id, peer.ip());
+            self.log.warn(format_args!(
+                "cannot set timeouts for {peer}: {}",
+                describe_io_error(&error)
+            ));
             return;
         }
         let name = format!("echo-{id}");
@@ -205,23 +242,28 @@ impl Server {
             .name(name.clone())
             .stack_size(ECHO_THREAD_STACK)
             .spawn_scoped(scope, move || {
-                let connection =
-                    Connection { peer, name: &name, max_line: self.max_line, log: &self.log };
+                let connection = Connection {
+                    peer,
+                    name: &name,
+                    idle_timeout: self.idle_timeout,
+                    open,
+                    log: &self.log,
+                };
                 let (lines, mut ending) = connection.serve(&stream);
-                if open.is_closing() && !matches!(ending, Ending::LineTooLong) {
+                if open.is_closing() {
                     // Our own shutdown ended the read or write, not the client.
                     ending = Ending::ServerStopping;
                 }
                 if !open.is_closing() {
                     // While closing, the registry is being emptied anyway: skipping the lock
                     // keeps thousands of threads from queueing for it at shutdown.
-                    open.remove(id);
+                    open.remove(id, peer.ip());
                 }
                 tally.record(lines, &ending);
                 self.log_ending(&name, peer, lines, &ending);
             });
         if let Err(error) = spawned {
-            open.remove(id);
+            open.remove(id, peer.ip());
             self.log.warn(format_args!(
                 "cannot start a thread for {peer}: {}",
                 describe_io_error(&error)
@@ -229,15 +271,31 @@ impl Server {
         }
     }
 
-    /// Tells a connection over `--max-clients` that the server is busy, and closes it.
-    fn refuse_busy(&self, stream: &TcpStream, peer: SocketAddr) {
-        let connected = plural(self.max_clients as u64, "client");
-        let line = format!("error: server busy ({connected} connected); try again later\n");
+    /// Tells a connection over `--max-clients` (or `--max-per-ip`) that the server is busy,
+    /// and closes it.
+    fn refuse(&self, stream: &TcpStream, peer: SocketAddr, full: Full) {
+        let (line, why) = match full {
+            Full::Server => {
+                let connected = plural(self.max_clients as u64, "client");
+                (
+                    format!("error: server busy ({connected} connected); try again later\n"),
+                    format!("{connected} already connected"),
+                )
+            }
+            Full::ThisIp => {
+                let connected = plural(self.max_per_ip as u64, "connection");
+                (
+                    format!(
+                        "error: too many connections from your address ({connected}); try again later\n"
+                    ),
+                    format!("{connected} from {} already", peer.ip()),
+                )
+            }
+        };
         // A new connection's send buffer is empty: this write does not block. Its result does
         // not matter: the connection is dropped either way.
         let _ = (&*stream).write_all(line.as_bytes());
-        self.log
-            .message(format_args!("connection from {peer} refused: {connected} already connected"));
+        self.log.message(format_args!("connection from {peer} refused: {why}"));
     }
 
     fn log_ending(&self, name: &str, peer: SocketAddr, lines: u64, ending: &Ending) {
@@ -254,64 +312,117 @@ impl Server {
     }
 }
 
+/// Whether a failed `accept` only says that one client gave up before it was accepted (it
+/// reset the connection: Windows reports it, as WSAECONNRESET). Nothing to warn about.
+pub fn is_client_gone(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::NotConnected
+            | io::ErrorKind::Interrupted
+    )
+}
+
 /// On shutdown, connect to the server so that its blocked `accept` returns.
-fn wake_accept_on_shutdown(shutdown: &Shutdown, listening: SocketAddr) {
+///
+/// The waker's socket is made now, not at the stop: with every file descriptor taken (a
+/// flood of connections), a socket made at the stop would fail, and `accept` would stay
+/// blocked. `connect` needs no new descriptor.
+fn wake_accept_on_shutdown(shutdown: &Shutdown, listening: SocketAddr) -> Result<()> {
     // A server on 0.0.0.0 (every interface) is reached through loopback.
     let ip = match listening.ip() {
         IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
         IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
         ip => ip,
     };
-    let wake = SocketAddr::new(ip, listening.port());
+    let wake = SockAddr::from(SocketAddr::new(ip, listening.port()));
+    let waker = Socket::new(wake.domain(), Type::STREAM, Some(Protocol::TCP))
+        .context(|| "cannot create the socket that wakes the server on Ctrl-C")?;
     shutdown.on_request(move || {
         // Success or failure, the attempt is all that matters: the server is stopping.
-        let _ = TcpStream::connect_timeout(&wake, Duration::from_secs(1));
+        let _ = waker.connect_timeout(&wake, Duration::from_secs(1));
     });
+    Ok(())
 }
 
-/// The open connections, so that a shutdown can close them all. Bounded by `max`.
-struct OpenConnections {
+/// The open connections, so that a shutdown can close them all. Bounded by `max`, and by
+/// `max_per_ip` from any one address.
+pub struct OpenConnections {
     /// Set when the server starts closing every connection.
     closing: AtomicBool,
+    registry: Mutex<Registry>,
+    max: usize,
+    max_per_ip: usize,
+}
+
+#[derive(Default)]
+struct Registry {
     // The stream is shared with its thread (an `Arc`, not a second file descriptor from
     // `try_clone`: with 10,000 connections, descriptors run short).
-    streams: Mutex<HashMap<u64, Arc<TcpStream>>>,
-    max: usize,
+    streams: HashMap<u64, Arc<TcpStream>>,
+    /// Open connections per client IP address; an address with none is removed.
+    per_ip: HashMap<IpAddr, usize>,
+}
+
+/// Which limit a refused connection met.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Full {
+    /// `--max-clients` are open.
+    Server,
+    /// `--max-per-ip` are open from the same address.
+    ThisIp,
 }
 
 impl OpenConnections {
-    fn new(max: usize) -> Self {
+    fn new(max: usize, max_per_ip: usize) -> Self {
         OpenConnections {
             closing: AtomicBool::new(false),
-            streams: Mutex::new(HashMap::new()),
+            registry: Mutex::new(Registry::default()),
             max,
+            max_per_ip,
         }
     }
 
-    /// Adds a connection; `false` (and nothing added) if `max` are already open.
-    fn insert(&self, id: u64, stream: &Arc<TcpStream>) -> bool {
-        let mut streams = self.streams.lock().unwrap_or_else(PoisonError::into_inner);
-        if streams.len() >= self.max {
-            return false;
+    /// Adds a connection from `ip`, or says which limit it meets (and adds nothing).
+    fn insert(&self, id: u64, stream: &Arc<TcpStream>, ip: IpAddr) -> Result<(), Full> {
+        let mut registry = self.registry.lock().unwrap_or_else(PoisonError::into_inner);
+        if registry.streams.len() >= self.max {
+            return Err(Full::Server);
         }
-        streams.insert(id, Arc::clone(stream));
-        true
+        let from_ip = registry.per_ip.entry(ip).or_insert(0);
+        if *from_ip >= self.max_per_ip {
+            return Err(Full::ThisIp);
+        }
+        *from_ip += 1;
+        registry.streams.insert(id, Arc::clone(stream));
+        Ok(())
     }
 
-    /// Whether [`shut_all_down`](Self::shut_all_down) has begun.
-    fn is_closing(&self) -> bool {
+    /// Whether the server has begun closing every connection.
+    pub fn is_closing(&self) -> bool {
         self.closing.load(Ordering::SeqCst)
     }
 
-    fn remove(&self, id: u64) {
-        self.streams.lock().unwrap_or_else(PoisonError::into_inner).remove(&id);
+    fn remove(&self, id: u64, ip: IpAddr) {
+        let mut registry = self.registry.lock().unwrap_or_else(PoisonError::into_inner);
+        if registry.streams.remove(&id).is_none() {
+            return;
+        }
+        if let Some(from_ip) = registry.per_ip.get_mut(&ip) {
+            *from_ip -= 1;
+            if *from_ip == 0 {
+                registry.per_ip.remove(&ip);
+            }
+        }
     }
 
     /// Shuts every open connection down in both directions: each thread's blocked read
     /// returns "end of data" (or a write fails), and the thread ends.
     fn shut_all_down(&self) {
         self.closing.store(true, Ordering::SeqCst);
-        for stream in self.streams.lock().unwrap_or_else(PoisonError::into_inner).values() {
+        let registry = self.registry.lock().unwrap_or_else(PoisonError::into_inner);
+        for stream in registry.streams.values() {
             // Already closed by the client? Then there is nothing left to do.
             let _ = stream.shutdown(Both::Both);
         }
@@ -325,15 +436,15 @@ struct Tally {
     refused: AtomicU64,
     served: AtomicU64,
     lines: AtomicU64,
-    too_long: AtomicU64,
+    idle: AtomicU64,
 }
 
 impl Tally {
     fn record(&self, lines: u64, ending: &Ending) {
         self.served.fetch_add(1, Ordering::Relaxed);
         self.lines.fetch_add(lines, Ordering::Relaxed);
-        if matches!(ending, Ending::LineTooLong) {
-            self.too_long.fetch_add(1, Ordering::Relaxed);
+        if matches!(ending, Ending::Idle) {
+            self.idle.fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -342,7 +453,7 @@ impl Tally {
             connections: self.served.load(Ordering::Relaxed),
             lines: self.lines.load(Ordering::Relaxed),
             refused_busy: self.refused.load(Ordering::Relaxed),
-            lines_too_long: self.too_long.load(Ordering::Relaxed),
+            idle: self.idle.load(Ordering::Relaxed),
         }
     }
 }
@@ -356,8 +467,8 @@ pub struct Summary {
     pub lines: u64,
     /// Connections refused because `--max-clients` were open.
     pub refused_busy: u64,
-    /// Connections closed for a line over `--max-line`.
-    pub lines_too_long: u64,
+    /// Connections closed for being idle past `--idle-timeout`.
+    pub idle: u64,
 }
 
 impl fmt::Display for Summary {
@@ -371,12 +482,8 @@ impl fmt::Display for Summary {
         if self.refused_busy > 0 {
             write!(f, "; refused {} (busy)", plural(self.refused_busy, "connection"))?;
         }
-        if self.lines_too_long > 0 {
-            write!(
-                f,
-                "; closed {} for a line too long",
-                plural(self.lines_too_long, "connection")
-            )?;
+        if self.idle > 0 {
+            write!(f, "; closed {} for being idle", plural(self.idle, "connection"))?;
         }
         f.write_str(".")
     }

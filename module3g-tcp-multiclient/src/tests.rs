@@ -80,8 +80,16 @@ fn run_client(args: &[&str], input: &str) -> (Result<()>, String) {
 fn echoes_each_line() {
     let running = start_server(&[]);
     let mut client = Client::connect(running.addr);
-    assert_eq!(client.echo("Hello, world (1)"), "Hello, world (1)");
-    assert_eq!(client.echo("second line"), "second line");
+    assert_eq!(
+        client.echo("Hello, world (1)"),
+        "Hello, world (1)",
+        "the server should echo the line"
+    );
+    assert_eq!(
+        client.echo("second line"),
+        "second line",
+        "the server should echo the next line too"
+    );
     running.stop();
 }
 
@@ -97,11 +105,18 @@ fn counts_lines_per_connection() {
     let alice_port = alice.stream.local_addr().unwrap().to_string();
     drop(alice);
     let closed = running.expect_log(&format!("connection from {alice_port} closed after"));
-    assert!(closed.ends_with("closed after 3 lines"), "{closed}");
+    assert!(
+        closed.ends_with("closed after 3 lines"),
+        "the log should say alice's connection closed after 3 lines: {closed}"
+    );
     drop(bob);
     running.expect_log("closed after 1 line");
     let summary = running.stop();
-    assert_eq!((summary.connections, summary.lines), (2, 4));
+    assert_eq!(
+        (summary.connections, summary.lines),
+        (2, 4),
+        "the summary should count 2 connections and 4 lines"
+    );
 }
 
 #[test]
@@ -111,8 +126,13 @@ fn a_line_split_across_packets_is_one_line() {
     client.send(b"Hello, ");
     thread::sleep(Duration::from_millis(50)); // let the first half travel on its own
     client.send(b"world\n");
-    assert_eq!(client.read_line().as_deref(), Some("Hello, world"));
-    running.expect_log("data: b'Hello, world', count: 1");
+    assert_eq!(
+        client.read_line().as_deref(),
+        Some("Hello, world"),
+        "a line sent in two pieces should come back as one line"
+    );
+    running.expect_log("data: b'Hello, ', lines so far: 0");
+    running.expect_log(r"data: b'world\n', lines so far: 1");
     drop(client);
     running.expect_log("closed after 1 line");
     running.stop();
@@ -124,8 +144,13 @@ fn lines_joined_in_one_packet_are_separate_lines() {
     let mut client = Client::connect(running.addr);
     client.send(b"one\ntwo\nthree\n");
     let echoes: Vec<_> = (0..3).map(|_| client.read_line().unwrap()).collect();
-    assert_eq!(echoes, ["one", "two", "three"]);
-    running.expect_log("data: b'three', count: 3");
+    assert_eq!(
+        echoes,
+        ["one", "two", "three"],
+        "three lines in one packet should come back as three lines"
+    );
+    drop(client);
+    running.expect_log("closed after 3 lines");
     running.stop();
 }
 
@@ -135,7 +160,11 @@ fn an_unterminated_last_line_is_still_echoed_and_counted() {
     let mut client = Client::connect(running.addr);
     client.send(b"no newline at the end");
     client.stream.shutdown(std::net::Shutdown::Write).unwrap();
-    assert_eq!(client.read_line().as_deref(), Some("no newline at the end"));
+    assert_eq!(
+        client.read_line().as_deref(),
+        Some("no newline at the end"),
+        "a last line without a newline should still be echoed"
+    );
     running.expect_log("closed after 1 line");
     running.stop();
 }
@@ -149,10 +178,13 @@ fn logs_like_the_notebook() {
     let peer = client.stream.local_addr().unwrap();
     let spawning = running.expect_log(&format!("connection from {peer}, spawning echo thread "));
     let thread = spawning.rsplit(' ').next().unwrap().to_string();
-    let received = running.expect_log("data: b'Hello, world (27556)', count: 1");
+    let received = running.expect_log(r"data: b'Hello, world (27556)\n', lines so far: 1");
     assert_eq!(
         received,
-        format!("{thread}: received data from {peer}\n  data: b'Hello, world (27556)', count: 1")
+        format!(
+            "{thread}: received data from {peer}\n  data: b'Hello, world (27556)\\n', lines so far: 1"
+        ),
+        "the log should name the thread, the sender, the data and the line count like the notebook"
     );
     drop(client);
     running.expect_log(&format!(
@@ -171,7 +203,11 @@ fn several_concurrent_clients_are_independent() {
                 let mut client = Client::connect(addr);
                 for line in 0..25 {
                     let text = format!("client {id} line {line}");
-                    assert_eq!(client.echo(&text), text);
+                    assert_eq!(
+                        client.echo(&text),
+                        text,
+                        "client {id} should get its own line back"
+                    );
                 }
             })
         })
@@ -180,7 +216,11 @@ fn several_concurrent_clients_are_independent() {
         client.join().expect("a client got a wrong echo or none");
     }
     let summary = running.stop();
-    assert_eq!((summary.connections, summary.lines), (8, 200));
+    assert_eq!(
+        (summary.connections, summary.lines),
+        (8, 200),
+        "the summary should count 8 connections and 200 lines"
+    );
 }
 
 #[test]
@@ -194,9 +234,13 @@ fn a_reset_client_does_not_disturb_the_others() {
     socket2::SockRef::from(&rude.stream).set_linger(Some(Duration::ZERO)).unwrap();
     drop(rude);
     running.expect_log("closed after 0 lines");
-    assert_eq!(steady.echo("after"), "after");
+    assert_eq!(
+        steady.echo("after"),
+        "after",
+        "a reset client should not disturb the server's other clients"
+    );
     let summary = running.stop();
-    assert_eq!(summary.connections, 2);
+    assert_eq!(summary.connections, 2, "the summary should count both connections");
 }
 
 #[test]
@@ -222,9 +266,36 @@ fn a_client_that_never_reads_does_not_block_the_others() {
         }
     }
     let mut other = Client::connect(running.addr);
-    assert_eq!(other.echo("am I served?"), "am I served?");
+    assert_eq!(
+        other.echo("am I served?"),
+        "am I served?",
+        "a client that never reads should not keep the server from serving others"
+    );
     // And shutdown still works with the hog's thread stuck in a write.
     running.stop();
+}
+
+#[test]
+fn a_client_that_never_reads_is_disconnected_after_the_idle_timeout() {
+    let running = start_server(&["--idle-timeout", "1"]);
+    let hog = Client::connect(running.addr);
+    socket2::SockRef::from(&hog.stream).set_recv_buffer_size(16 * 1024).unwrap();
+    hog.stream.set_write_timeout(Some(Duration::from_millis(200))).unwrap();
+    let block = vec![b'x'; 64 * 1024];
+    // Write until the buffers on both sides are full and our own write times out.
+    let mut stream = &hog.stream;
+    for _ in 0..1000 {
+        if stream.write_all(&block).is_err() {
+            break;
+        }
+    }
+    let summary = running.log.wait_for("idle too long", patience() + Duration::from_secs(2));
+    assert!(
+        summary.is_some(),
+        "a client that never reads its echoes should be dropped after --idle-timeout:\n{}",
+        running.log.text()
+    );
+    assert_eq!(running.stop().idle, 1, "the summary should count the dropped client");
 }
 
 #[test]
@@ -236,31 +307,92 @@ fn a_connection_over_max_clients_is_told_the_server_is_busy() {
     second.echo("2"); // both are registered now
     let mut third = Client::connect(running.addr);
     let reply = third.read_line();
-    assert_eq!(reply.as_deref(), Some("error: server busy (2 clients connected); try again later"));
+    assert_eq!(
+        reply.as_deref(),
+        Some("error: server busy (2 clients connected); try again later"),
+        "a connection over --max-clients should be told the server is busy"
+    );
     assert!(third.wait_for_close(), "the busy connection should be closed");
-    assert_eq!(first.echo("still fine"), "still fine");
+    assert_eq!(
+        first.echo("still fine"),
+        "still fine",
+        "the clients already connected should still be served"
+    );
     drop(first);
     running.expect_log("closed after 2 lines");
     let mut fourth = Client::connect(running.addr);
-    assert_eq!(fourth.echo("room again"), "room again");
-    assert_eq!(running.stop().refused_busy, 1);
+    assert_eq!(
+        fourth.echo("room again"),
+        "room again",
+        "once a place is free a new client should be served"
+    );
+    assert_eq!(
+        running.stop().refused_busy,
+        1,
+        "the summary should count the one refused connection"
+    );
 }
 
 #[test]
-fn a_line_over_max_line_gets_an_error_line_and_is_closed() {
-    let running = start_server(&["--max-line", "10"]);
+fn the_course_client_gets_its_echoes_without_newlines() {
+    // TCPSimpleClient.py: connect, then five times sendall(b'Hello, world (PID)') and
+    // recv(1024). No newline: the server must echo what it gets, as it gets it.
+    let running = start_server(&[]);
+    let mut stream = TcpStream::connect_timeout(&running.addr, patience()).unwrap();
+    stream.set_read_timeout(Some(patience())).unwrap();
+    let message = b"Hello, world (27556)";
+    for i in 1..=5 {
+        stream.write_all(message).unwrap();
+        let mut echo = Vec::new();
+        let mut buffer = [0u8; 1024];
+        while echo.len() < message.len() {
+            let len = stream.read(&mut buffer).unwrap_or_else(|e| {
+                panic!("echo {i} of 5: expected {message:?} back, got {echo:?} and then {e}")
+            });
+            assert_ne!(len, 0, "echo {i} of 5: the server closed the connection");
+            echo.extend_from_slice(&buffer[..len]);
+        }
+        assert_eq!(echo, message, "echo {i} of 5 should be the same bytes");
+    }
+    drop(stream);
+    // Five messages without a newline are one line (and the notebook would say five).
+    running.expect_log("end of data, stopping: connection from");
+    running.expect_log("closed after 1 line");
+    running.stop();
+}
+
+#[test]
+fn a_long_line_is_echoed_whole_as_it_arrives() {
+    let running = start_server(&[]);
     let mut client = Client::connect(running.addr);
-    assert_eq!(client.echo("0123456789"), "0123456789"); // exactly the limit: fine
-    client.send(b"0123456789X\n");
-    assert_eq!(
-        client.read_line().as_deref(),
-        Some("error: line longer than 10 bytes; closing the connection")
-    );
-    assert!(client.wait_for_close());
+    let long = "y".repeat(1_000_000);
+    let writer = {
+        let mut stream = client.stream.try_clone().unwrap();
+        let line = format!("{long}\n");
+        thread::spawn(move || stream.write_all(line.as_bytes()))
+    };
+    assert_eq!(client.read_line().map(|line| line.len()), Some(1_000_000), "the echo was cut");
+    writer.join().unwrap().unwrap();
+    assert_eq!(client.echo("short"), "short", "after a long line the server should still echo");
+    drop(client);
+    running.expect_log("closed after 2 lines");
+    running.stop();
+}
+
+#[test]
+fn a_client_idle_past_the_idle_timeout_is_disconnected() {
+    let running = start_server(&["--idle-timeout", "0.5"]);
+    let mut idle = Client::connect(running.addr);
+    idle.echo("hello, then silence");
+    assert!(idle.wait_for_close(), "the idle connection should be closed by the server");
+    running.expect_log("idle too long: connection from");
     let mut other = Client::connect(running.addr);
-    assert_eq!(other.echo("short"), "short");
-    let summary = running.stop();
-    assert_eq!(summary.lines_too_long, 1);
+    assert_eq!(
+        other.echo("still serving"),
+        "still serving",
+        "after closing the idle connection the server should still serve others"
+    );
+    assert_eq!(running.stop().idle, 1, "the summary should count the idle connection");
 }
 
 #[test]
@@ -272,10 +404,25 @@ fn stops_within_a_second_with_clients_connected() {
     }
     let log = running.log.clone();
     let (summary, took) = running.stop_timed();
-    assert!(took < Duration::from_secs(1), "took {took:?}");
-    assert_eq!((summary.connections, summary.lines), (50, 50));
-    assert!(log.text().contains("Served 50 connections, echoed 50 lines."), "{}", log.text());
-    assert!(log.text().contains("server stopping: connection from"), "{}", log.text());
+    assert!(
+        took < Duration::from_secs(1),
+        "the server should stop within a second of the shutdown; it took {took:?}"
+    );
+    assert_eq!(
+        (summary.connections, summary.lines),
+        (50, 50),
+        "the summary should count 50 connections and 50 lines"
+    );
+    assert!(
+        log.text().contains("Served 50 connections, echoed 50 lines."),
+        "the log should end with the summary:\n{}",
+        log.text()
+    );
+    assert!(
+        log.text().contains("server stopping: connection from"),
+        "the log should say the shutdown closed the open connections:\n{}",
+        log.text()
+    );
     for client in &mut clients {
         assert!(client.wait_for_close(), "every connection must be closed by the shutdown");
     }
@@ -287,16 +434,31 @@ fn refuses_to_start_on_a_port_already_in_use() {
     let port = taken.local_addr().unwrap().port().to_string();
     let args = ServerArgs::try_parse_from(["server", "--port", &port]).unwrap();
     let error = Server::bind(&args, Log::capture(false).0).err().expect("bind should fail");
-    assert!(error.to_string().starts_with(&format!("cannot bind 127.0.0.1:{port}: ")), "{error}");
+    assert!(
+        error.to_string().starts_with(&format!("cannot bind 127.0.0.1:{port}: ")),
+        "the error should name the address it could not bind: {error}"
+    );
 }
 
 #[test]
 fn defaults_follow_the_notebook_and_the_limits() {
     let args = ServerArgs::try_parse_from(["server"]).unwrap();
-    assert_eq!(args.address.resolve().unwrap(), "127.0.0.1:12354".parse().unwrap());
-    assert_eq!((args.max_clients, args.max_line, args.backlog), (10_000, 64 * 1024, 1024));
+    assert_eq!(
+        args.address.resolve().unwrap(),
+        "127.0.0.1:12354".parse().unwrap(),
+        "the server should listen on 127.0.0.1:12354 by default"
+    );
+    assert_eq!(
+        (args.max_clients, args.max_per_ip, args.idle_timeout, args.backlog),
+        (10_000, 1024, Duration::from_secs(60), 1024),
+        "the defaults should be 10,000 clients, 1024 per address, a 60 s idle timeout and a backlog of 1024"
+    );
     let args = ClientArgs::try_parse_from(["client"]).unwrap();
-    assert_eq!(args.address.resolve().unwrap(), "127.0.0.1:12354".parse().unwrap());
+    assert_eq!(
+        args.address.resolve().unwrap(),
+        "127.0.0.1:12354".parse().unwrap(),
+        "the client should connect to 127.0.0.1:12354 by default"
+    );
 }
 
 #[test]
@@ -306,8 +468,15 @@ fn client_sends_hello_count_times_and_checks_each_echo() {
     let (outcome, out) = run_client(&["--port", &port, "--count", "3", "--interval", "0"], "");
     outcome.unwrap();
     let hello = format!("Received b'Hello, world ({})'", std::process::id());
-    assert_eq!(out.matches(&hello).count(), 3, "{out}");
-    assert!(out.ends_with("3 of 3 echoes came back.\n"), "{out}");
+    assert_eq!(
+        out.matches(&hello).count(),
+        3,
+        "the client should print each of the 3 echoes of its hello: {out}"
+    );
+    assert!(
+        out.ends_with("3 of 3 echoes came back.\n"),
+        "the client should end with its tally: {out}"
+    );
     running.expect_log("closed after 3 lines");
     running.stop();
 }
@@ -318,8 +487,8 @@ fn client_interactive_sends_each_input_line() {
     let port = running.addr.port().to_string();
     let (outcome, out) = run_client(&["--port", &port, "--interactive"], "first\nsecond\n");
     outcome.unwrap();
-    assert_eq!(out, "first\nsecond\n");
-    assert_eq!(running.stop().lines, 2);
+    assert_eq!(out, "first\nsecond\n", "the client should print the echo of each input line");
+    assert_eq!(running.stop().lines, 2, "the server should count one line per input line");
 }
 
 #[test]
@@ -330,7 +499,10 @@ fn client_reports_a_busy_server() {
     let port = running.addr.port().to_string();
     let (outcome, _) = run_client(&["--port", &port, "--count", "1"], "");
     let error = outcome.expect_err("the server is full").to_string();
-    assert!(error.contains("the server says: server busy"), "{error}");
+    assert!(
+        error.contains("the server says: server busy"),
+        "the client should pass on that the server is busy: {error}"
+    );
     running.stop();
 }
 
@@ -339,7 +511,10 @@ fn client_says_so_when_no_server_is_listening() {
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
     let (outcome, _) = run_client(&["--port", &port, "--count", "1"], "");
     let error = outcome.expect_err("there is no server").to_string();
-    assert!(error.contains("no server is listening at 127.0.0.1:"), "{error}");
+    assert!(
+        error.contains("no server is listening at 127.0.0.1:"),
+        "the client should say no server is listening: {error}"
+    );
 }
 
 #[test]
@@ -350,8 +525,107 @@ fn client_load_mode_checks_every_echo_over_many_connections() {
     outcome.unwrap();
     assert!(
         out.contains("20 clients, ") && out.contains("200 requests, 200 replies, 0 lost, 0 wrong"),
-        "{out}"
+        "all 200 requests over 20 connections should get a correct echo: {out}"
     );
     let summary = running.stop();
-    assert_eq!((summary.connections, summary.lines), (20, 200));
+    assert_eq!(
+        (summary.connections, summary.lines),
+        (20, 200),
+        "the summary should count 20 connections and 200 lines"
+    );
+}
+
+/// A connection from `ip` (another loopback address: the "attacker" of a test).
+fn connect_from(ip: &str, server: SocketAddr) -> Client {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    socket.bind(&SocketAddr::new(ip.parse().unwrap(), 0).into()).unwrap();
+    socket.connect_timeout(&server.into(), patience()).unwrap();
+    let stream: TcpStream = socket.into();
+    stream.set_read_timeout(Some(patience())).unwrap();
+    let lines = BufReader::new(stream.try_clone().unwrap());
+    Client { stream, lines }
+}
+
+#[test]
+// macOS answers only 127.0.0.1 on loopback (other 127.x addresses need an alias), so the
+// test cannot play a second address there.
+#[cfg(not(target_os = "macos"))]
+fn one_address_cannot_take_every_place() {
+    // Slowloris: one address opens connections and keeps them idle (a byte now and then
+    // would defeat any idle timeout). --max-per-ip keeps it from taking every place.
+    let running = start_server(&["--max-per-ip", "3", "--max-clients", "10"]);
+    let mut hogs: Vec<Client> = (0..3).map(|_| connect_from("127.0.0.2", running.addr)).collect();
+    for hog in &mut hogs {
+        assert_eq!(hog.echo("x"), "x", "the first three connections from one address are served");
+    }
+    let mut fourth = connect_from("127.0.0.2", running.addr);
+    assert_eq!(
+        fourth.read_line().as_deref(),
+        Some("error: too many connections from your address (3 connections); try again later"),
+        "a fourth connection from the same address should be refused, saying why"
+    );
+    let mut someone_else = Client::connect(running.addr);
+    assert_eq!(
+        someone_else.echo("still room for me"),
+        "still room for me",
+        "another address should still be served while one is at --max-per-ip"
+    );
+    running.expect_log("refused: 3 connections from 127.0.0.2 already");
+    drop(hogs);
+    let closed =
+        |log: &str| log.matches("end of data, stopping: connection from 127.0.0.2").count();
+    let deadline = std::time::Instant::now() + patience();
+    while closed(&running.log.text()) < 3 && std::time::Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(10));
+    }
+    let mut again = connect_from("127.0.0.2", running.addr);
+    assert_eq!(
+        again.echo("back"),
+        "back",
+        "once its connections close, the address may connect again"
+    );
+    assert_eq!(
+        running.stop().refused_busy,
+        1,
+        "the summary should count the one refused connection"
+    );
+}
+
+#[test]
+fn version_names_the_module() {
+    use clap::CommandFactory;
+    let server = ServerArgs::command().render_version();
+    let client = ClientArgs::command().render_version();
+    assert!(
+        server.starts_with("module3g-tcp-multiclient server "),
+        "--version should name the module: {server}"
+    );
+    assert!(
+        client.starts_with("module3g-tcp-multiclient client "),
+        "--version should name the module: {client}"
+    );
+}
+
+#[test]
+fn interactive_at_a_terminal_says_no_server_is_listening_and_tries_again() {
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let args = ClientArgs::try_parse_from([
+        "client",
+        "--port",
+        &port.to_string(),
+        "--interactive",
+        "--timeout",
+        "1",
+    ])
+    .unwrap();
+    let mut out = Vec::new();
+    let outcome = client::run(&args, &Shutdown::new(), Cursor::new("one\ntwo\n"), true, &mut out);
+    let out = String::from_utf8(out).unwrap();
+    assert!(outcome.is_ok(), "at a terminal a missing server must not end the client: {outcome:?}");
+    assert_eq!(
+        out.matches("no server is listening").count(),
+        3,
+        "the start and each line should try to connect and say why it could not:\n{out}"
+    );
 }

@@ -1,10 +1,12 @@
 //! A flood of clients for module 3h's server: one datagram from each of N different
 //! source addresses, to show that the server's client table stays bounded.
 //!
-//! Each datagram comes from a fresh socket bound to its own loopback address (127.2.0.0 and
-//! up: all of 127.0.0.0/8 is loopback on Linux), so every one is a new client to the server.
-//! Each waits for its echo (up to 1 s) before the next is sent, so the flood is paced by
-//! the server and ends by itself after N datagrams. Loopback only.
+//! Each datagram comes from a fresh socket on 127.0.0.1, which the system gives a fresh
+//! port: a new client to the server (ports are reused only after the system has gone
+//! through its whole ephemeral range, far more than the server's table holds). This works
+//! on every system (macOS and Windows have no 127.x.y.z besides 127.0.0.1). Each waits for
+//! its echo (up to 1 s) before the next is sent, so the flood is paced by the server and
+//! ends by itself after N datagrams. Loopback only.
 //!
 //! ```text
 //! cargo run --release -p module3h-udp-multiclient --example udp_multiclient_flood -- 12354 100000
@@ -21,10 +23,8 @@ fn main() -> std::io::Result<()> {
     let server = (Ipv4Addr::LOCALHOST, port);
     let started = Instant::now();
     let (mut echoed, mut buffer) = (0u32, [0u8; 64]);
-    for i in 0..sources {
-        // 127.2.0.0 + i: a different loopback address for every datagram.
-        let [_, b, c, d] = (i + (2 << 16)).to_be_bytes();
-        let socket = UdpSocket::bind((Ipv4Addr::new(127, b, c, d), 0))?;
+    for _ in 0..sources {
+        let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?;
         socket.set_read_timeout(Some(Duration::from_secs(1)))?;
         socket.send_to(b"flood", server)?;
         if socket.recv_from(&mut buffer).is_ok() {
@@ -32,7 +32,7 @@ fn main() -> std::io::Result<()> {
         }
     }
     shared::report::print_line(format_args!(
-        "flood: {sources} datagrams from {sources} source addresses, {echoed} echoed, in {:.1} s",
+        "flood: {sources} datagrams, each from a new socket, {echoed} echoed, in {:.1} s",
         started.elapsed().as_secs_f64()
     ));
     Ok(())

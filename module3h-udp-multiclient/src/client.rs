@@ -7,7 +7,8 @@
 //! UDP may lose a datagram (or its echo) without a word, so each wait for an echo is bounded
 //! by `--timeout`: a missing echo is reported and counted, and the client goes on with the
 //! next message. The exit status says whether every echo came back. (The counting and
-//! reporting loop is shared with module 3g's TCP client: [`shared::echo`].)
+//! reporting loop is shared with module 3g's TCP client: [`shared::echo`]; the load mode,
+//! `--clients`/`--duration`, is in [`crate::load`].)
 
 use std::io::Write;
 use std::net::{SocketAddr, UdpSocket};
@@ -18,7 +19,7 @@ use shared::datagram::{
 };
 use shared::echo::{Echo, EchoArgs, repeat_and_check};
 use shared::error::{Context, Error, Result};
-use shared::load::{self, LoadArgs, Request};
+use shared::load::LoadArgs;
 use shared::shutdown::Shutdown;
 
 use crate::Course;
@@ -27,6 +28,8 @@ use crate::Course;
 #[derive(clap::Parser, Debug, Clone)]
 #[command(
     name = "client",
+    // `--version` says which module's client this is: every module's is called `client`.
+    display_name = "module3h-udp-multiclient client",
     version,
     about = "UDP multi-client client (course module 3h): sends 'Hello, world (<pid>)' a few \
              times and checks each echo. Run it in several terminals at once.",
@@ -54,8 +57,7 @@ pub struct ClientArgs {
 pub fn run(args: &ClientArgs, shutdown: &Shutdown, out: &mut impl Write) -> Result<()> {
     let server = args.address.resolve()?;
     if args.load.is_requested() {
-        let plan = args.load.plan(args.echo.count, args.echo.timeout);
-        return load::run_udp(&plan, server, shutdown, echo_request, out);
+        return crate::load::run(args, server, shutdown, out);
     }
     let message = args.echo.message();
     if message.len() > MAX_UDP_PAYLOAD {
@@ -89,12 +91,4 @@ pub fn send_and_check(
         Err(error) => Err(udp_client_error(server, error)),
     }
     // END SOLUTION
-}
-
-/// Load mode's request: numbered, so that a late echo is never mistaken for a newer one.
-fn echo_request(client: u32, sequence: u64) -> Request {
-    let datagram =
-        format!("Hello, world ({}) client {client} message {sequence}", std::process::id())
-            .into_bytes();
-    Request { expected_reply: datagram.clone(), datagram }
 }

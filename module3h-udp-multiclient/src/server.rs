@@ -6,25 +6,25 @@
 //! |---|---|
 //! | `s = socket.socket(AF_INET, SOCK_DGRAM)`, `s.bind((HOST, PORT))` | [`Server::bind`] |
 //! | `CLIENT_TABLE = {}` | [`ClientTable`], bounded by `--max-clients` |
-//! | `while True:` / `data, addr = s.recvfrom(1024)` | [`serve_datagrams`] in [`Server::run`] |
-//! | `res = s.sendto(data, addr)` | [`echo_to`] |
-//! | `CLIENT_TABLE[addr] += 1` | [`ClientTable::record`] |
-//! | the three `print`s | the loop's body in [`Server::run`], same three lines |
+//! | `while True:` / `data, addr = s.recvfrom(1024)` | the loop in [`Server::serve`] |
+//! | `res = s.sendto(data, addr)` | `send_to` in [`Server::serve`] |
+//! | `CLIENT_TABLE[addr] += 1` | [`ClientTable::record`], called in [`Server::serve`] |
+//! | the three `print`s | [`log_echo`], same three lines |
 //!
 //! The loop is single-threaded, like the notebook's: one socket, one datagram at a time,
 //! and the table needs no lock. The source address does all the work of telling clients
 //! apart.
 
 use std::fmt;
-use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::Instant;
 
 use shared::address::AddressArgs;
-use shared::datagram::{bind_udp, bytes_literal, serve_datagrams};
+use shared::datagram::{RECV_BUFFER_SIZE, bind_udp, bytes_literal, report_receive_error};
 use shared::error::{Context, Result, describe_io_error};
+use shared::reply::{Refusal, Refused, ReplyArgs, ReplyGuard};
 use shared::report::{Log, QuietArg, plural};
-use shared::shutdown::Shutdown;
+use shared::shutdown::{POLL_INTERVAL, Shutdown};
 
 use crate::Course;
 use crate::table::{ClientContext, ClientTable, Eviction};
@@ -32,10 +32,15 @@ use crate::table::{ClientContext, ClientTable, Eviction};
 /// How many bytes of a datagram a log line shows.
 const SHOWN_BYTES: usize = 80;
 
+/// The most clients the summary lists one by one (the most active ones, when there are more).
+pub const MAX_CLIENTS_LISTED: usize = 20;
+
 /// Command-line arguments of `server`.
 #[derive(clap::Parser, Debug, Clone)]
 #[command(
     name = "server",
+    // `--version` says which module's server this is: every module's is called `server`.
+    display_name = "module3h-udp-multiclient server",
     version,
     about = "UDP echo server for many clients (course module 3h): echoes every datagram and \
              keeps a context per client, keyed by its address.",
@@ -58,6 +63,10 @@ pub struct ServerArgs {
     #[arg(long, value_name = "N", default_value_t = 1024,
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_clients: u32,
+
+    /// Whom the server may answer: `--allow-low-ports`, `--reply-rate`, `--max-sources`.
+    #[command(flatten)]
+    pub replies: ReplyArgs,
 }
 
 /// A bound server socket and its (empty) client table.
@@ -66,14 +75,23 @@ pub struct Server {
     log: Log,
     table: ClientTable,
     datagrams: u64,
+    /// Whom the server may answer (see `shared::reply`): no loops, a rate per source.
+    replies: ReplyGuard,
 }
 
 impl Server {
     /// Binds the socket `args` name (with `--port 0`, any free port: see [`Server::local_addr`]).
     pub fn bind(args: &ServerArgs, log: Log) -> Result<Server> {
         let socket = bind_udp(args.address.resolve()?)?;
+        let own = socket.local_addr().context(|| "cannot read the server's address")?;
         let table = ClientTable::new(args.max_clients as usize);
-        Ok(Server { socket, log, table, datagrams: 0 })
+        Ok(Server {
+            socket,
+            log,
+            table,
+            datagrams: 0,
+            replies: ReplyGuard::new(own, &args.replies),
+        })
     }
 
     /// The address the server is bound to.
@@ -81,46 +99,78 @@ impl Server {
         self.socket.local_addr().context(|| "cannot read the server's address")
     }
 
-    /// Echoes datagrams until `shutdown` is requested; then prints and returns the summary.
-    pub fn run(self, shutdown: &Shutdown) -> Result<Summary> {
+    /// Announces the server, echoes datagrams until `shutdown` is requested, then prints
+    /// and returns the summary.
+    pub fn run(mut self, shutdown: &Shutdown) -> Result<Summary> {
         let addr = self.local_addr()?;
-        let Server { socket, log, mut table, mut datagrams } = self;
-        log.info(format_args!("UDP echo server listening on {addr}; press Ctrl-C to stop."));
-        // The notebook's `while True: data, addr = s.recvfrom(1024)`, with a stop on Ctrl-C;
-        // the closure is the loop's body.
-        serve_datagrams(&socket, shutdown, &log, |data, client| {
-            let sent = echo_to(&socket, data, client);
-            datagrams += 1;
-            let (context, evicted) = table.record(client, data.len(), Instant::now());
-            match sent {
-                Ok(bytes) => log_echo(&log, data, client, bytes, context),
-                Err(error) => {
-                    log.warn(format_args!(
-                        "echo to {client} failed: {}",
-                        describe_io_error(&error)
-                    ));
-                }
-            }
-            if let Some(eviction) = evicted {
-                log_eviction(&log, &eviction, table.max_clients());
-            }
-        })?;
-        let summary = Summary::of(&table, datagrams);
-        log.info(format_args!("{summary}"));
+        self.log.info(format_args!("UDP echo server listening on {addr}; press Ctrl-C to stop."));
+        self.serve(shutdown)?;
+        let summary = Summary::of(&self.table, self.datagrams, self.replies.refused());
+        self.log.info(format_args!("{summary}"));
         Ok(summary)
+    }
+
+    /// The notebook's `while True:` loop: receive a datagram, echo it to its sender, and
+    /// count it in the sender's context in the client table; until `shutdown` is requested.
+    ///
+    /// 1. Set a read timeout of [`POLL_INTERVAL`] on the socket (`set_read_timeout`).
+    /// 2. Make one buffer of [`RECV_BUFFER_SIZE`] bytes.
+    /// 3. Until `shutdown.is_requested()`: `recv_from` into the buffer (on an error, hand it
+    ///    to [`report_receive_error`] and go round again); count it in `self.datagrams`.
+    /// 4. Ask `self.replies.check(client)` whether the sender may be answered (a forged
+    ///    source must not start a loop); if not, log it with [`log_refusal`] and go round.
+    /// 5. Record it in `self.table` (`record(client, len, Instant::now())`); if that evicted
+    ///    a client, log it with [`log_eviction`] first, so cause comes before effect.
+    /// 6. `send_to` the same bytes back to the client; log the echo with [`log_echo`] (it
+    ///    shows the client's count, as the notebook does), or warn that it failed.
+    pub fn serve(&mut self, shutdown: &Shutdown) -> Result<()> {
+        // BEGIN SOLUTION: receive with recv_from, record the client in the table, echo with send_to, until shutdown (the steps are in the doc comment)
+        // std cannot interrupt a blocked `recv_from` from another thread, so the loop wakes
+        // up every POLL_INTERVAL to see whether Ctrl-C asked it to stop.
+        self.socket
+            .set_read_timeout(Some(POLL_INTERVAL))
+            .context(|| "cannot set the socket's read timeout")?;
+        // Big enough for any datagram: the notebook's `recvfrom(1024)` cuts longer ones.
+        let mut buffer = vec![0u8; RECV_BUFFER_SIZE];
+        while !shutdown.is_requested() {
+            let (len, client) = match self.socket.recv_from(&mut buffer) {
+                Ok(received) => received,
+                Err(error) => {
+                    report_receive_error(&self.log, &error);
+                    continue;
+                }
+            };
+            let data = &buffer[..len];
+            self.datagrams += 1;
+            if let Err(refusal) = self.replies.check(client) {
+                log_refusal(&self.log, client, refusal);
+                continue;
+            }
+            // CLIENT_TABLE[addr] += 1, in a table that cannot grow without limit.
+            let (context, evicted) = self.table.record(client, len, Instant::now());
+            if let Some(eviction) = evicted {
+                log_eviction(&self.log, &eviction);
+            }
+            match self.socket.send_to(data, client) {
+                Ok(echoed) => log_echo(&self.log, data, client, echoed, context),
+                Err(error) => self
+                    .log
+                    .warn(format_args!("echo to {client} failed: {}", describe_io_error(&error))),
+            }
+        }
+        Ok(())
+        // END SOLUTION
     }
 }
 
-/// The notebook's `res = s.sendto(data, addr)`: send the datagram back where it came from.
-/// Returns the number of bytes sent.
-pub fn echo_to(socket: &UdpSocket, data: &[u8], client: SocketAddr) -> io::Result<usize> {
-    // BEGIN SOLUTION: send the datagram back to the client; return how many bytes were sent
-    socket.send_to(data, client)
-    // END SOLUTION
-}
-
-/// The notebook's three lines for one datagram.
-fn log_echo(log: &Log, data: &[u8], client: SocketAddr, echoed: usize, context: &ClientContext) {
+/// The notebook's three lines for one datagram (skipped under `--quiet`).
+pub fn log_echo(
+    log: &Log,
+    data: &[u8],
+    client: SocketAddr,
+    echoed: usize,
+    context: &ClientContext,
+) {
     if log.is_quiet() {
         return; // skip building the line at all
     }
@@ -131,9 +181,16 @@ fn log_echo(log: &Log, data: &[u8], client: SocketAddr, echoed: usize, context: 
     ));
 }
 
-fn log_eviction(log: &Log, eviction: &Eviction, max_clients: usize) {
+/// The warning for a datagram the server does not answer (the log rate-limits it).
+pub fn log_refusal(log: &Log, client: SocketAddr, refusal: Refusal) {
+    log.warn(format_args!("not answering {client}: {refusal}"));
+}
+
+/// The line that says a client was forgotten to make room (skipped under `--quiet`).
+pub fn log_eviction(log: &Log, eviction: &Eviction) {
     log.message(format_args!(
-        "client table full ({max_clients} clients): forgot {}, seen least recently ({:.1} s ago, {})",
+        "client table full ({}): forgot {}, seen least recently ({:.1} s ago, {})",
+        plural(eviction.max_clients as u64, "client"),
         eviction.addr,
         eviction.context.last_seen.elapsed().as_secs_f64(),
         plural(eviction.context.datagrams, "datagram"),
@@ -147,18 +204,20 @@ pub struct Summary {
     pub datagrams: u64,
     /// Clients evicted from the table.
     pub evictions: u64,
+    /// Datagrams not answered by the reply rule (forged sources, over the reply rate).
+    pub refused: Refused,
     /// The clients still in the table: address, datagrams, bytes; in order of arrival.
     pub clients: Vec<(SocketAddr, u64, u64)>,
 }
 
 impl Summary {
-    fn of(table: &ClientTable, datagrams: u64) -> Self {
+    fn of(table: &ClientTable, datagrams: u64, refused: Refused) -> Self {
         let clients = table
             .clients_by_first_seen()
             .into_iter()
             .map(|(addr, context)| (addr, context.datagrams, context.bytes))
             .collect();
-        Summary { datagrams, evictions: table.evictions(), clients }
+        Summary { datagrams, evictions: table.evictions(), refused, clients }
     }
 }
 
@@ -173,14 +232,27 @@ impl fmt::Display for Summary {
         if self.evictions > 0 {
             write!(f, " in the table ({} to make room)", plural(self.evictions, "eviction"))?;
         }
+        if self.refused.total() > 0 {
+            write!(f, "; did not answer {} ({})", self.refused.total(), self.refused)?;
+        }
         f.write_str(if self.clients.is_empty() { "." } else { ":" })?;
-        for (addr, datagrams, bytes) in &self.clients {
+        // A screenful at most: after a flood the table holds --max-clients entries.
+        let mut shown: Vec<&(SocketAddr, u64, u64)> = self.clients.iter().collect();
+        if shown.len() > MAX_CLIENTS_LISTED {
+            // Most active first (the sort is stable: ties stay in order of arrival).
+            shown.sort_by_key(|(_, datagrams, _)| std::cmp::Reverse(*datagrams));
+            shown.truncate(MAX_CLIENTS_LISTED);
+        }
+        for (addr, datagrams, bytes) in &shown {
             write!(
                 f,
                 "\n  {addr}: {}, {}",
                 plural(*datagrams, "datagram"),
                 plural(*bytes, "byte")
             )?;
+        }
+        if self.clients.len() > shown.len() {
+            write!(f, "\n  ... and {} more", self.clients.len() - shown.len())?;
         }
         Ok(())
     }

@@ -40,6 +40,8 @@ pub struct Eviction {
     pub addr: SocketAddr,
     /// Its context at the time it was removed.
     pub context: ClientContext,
+    /// How many clients the table holds when full.
+    pub max_clients: usize,
 }
 
 /// Clients' contexts keyed by address, holding at most `max_clients` of them.
@@ -73,7 +75,6 @@ impl ClientTable {
         len: usize,
         now: Instant,
     ) -> (&ClientContext, Option<Eviction>) {
-        // BEGIN SOLUTION: evict the least recently seen client if the table is full and this address is new, then move this client to the most recent end of by_recency and count the datagram and its bytes
         let mut evicted = None;
         if !self.clients.contains_key(&addr) && self.clients.len() >= self.max_clients {
             evicted = self.evict_least_recent();
@@ -97,7 +98,6 @@ impl ClientTable {
         context.bytes += len as u64;
         context.last_seen = now;
         (context, evicted)
-        // END SOLUTION
     }
 
     /// Removes the client seen least recently.
@@ -105,7 +105,7 @@ impl ClientTable {
         let (_, addr) = self.by_recency.pop_first()?;
         let context = self.clients.remove(&addr)?;
         self.evictions += 1;
-        Some(Eviction { addr, context })
+        Some(Eviction { addr, context, max_clients: self.max_clients })
     }
 
     /// The context of the client at `addr`, if it is in the table.

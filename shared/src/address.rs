@@ -71,6 +71,19 @@ impl<D: AddressDefaults + Send + Sync + 'static> AddressArgs<D> {
     }
 }
 
+/// The host and port as typed, the way addresses are written: `localhost:6532`,
+/// `127.0.0.1:12000`, and `[::1]:6532` (an IPv6 address needs brackets, or its colons would
+/// run into the port's).
+impl<D: AddressDefaults + Send + Sync + 'static> fmt::Display for AddressArgs<D> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.host.contains(':') && !self.host.starts_with('[') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
 // Written out rather than derived: a derive would demand that the marker type `D` itself be
 // `Clone`/`Debug`, which it has no reason to be.
 impl<D: AddressDefaults + Send + Sync + 'static> Clone for AddressArgs<D> {
@@ -141,6 +154,18 @@ mod tests {
     fn flags_override_the_defaults() {
         let args = Args::try_parse_from(["client", "--host", "127.0.0.2", "--port", "9"]).unwrap();
         assert_eq!(args.address.resolve().unwrap(), "127.0.0.2:9".parse().unwrap());
+    }
+
+    #[test]
+    fn an_address_is_written_with_brackets_around_ipv6() {
+        let shown = |host: &str| {
+            let args = Args::try_parse_from(["client", "--host", host, "--port", "6532"]).unwrap();
+            args.address.to_string()
+        };
+        assert_eq!(shown("::1"), "[::1]:6532");
+        assert_eq!(shown("[::1]"), "[::1]:6532");
+        assert_eq!(shown("localhost"), "localhost:6532");
+        assert_eq!(shown("127.0.0.1"), "127.0.0.1:6532");
     }
 
     #[test]

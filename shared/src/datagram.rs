@@ -102,6 +102,17 @@ pub fn serve_datagrams_with_ticks(
     Ok(())
 }
 
+/// What a UDP server does with a failed `recv_from`: nothing, when the error is harmless
+/// (its read timeout expired, Ctrl-C interrupted it, or on Windows a gone client's "port
+/// unreachable" came back: see [`is_harmless_receive_error`]); otherwise a warning. Either
+/// way the error concerns one datagram, not the server, so the server goes round its loop
+/// again.
+pub fn report_receive_error(log: &Log, error: &io::Error) {
+    if !is_harmless_receive_error(error) {
+        log.warn(format_args!("receive failed: {}", describe_io_error(error)));
+    }
+}
+
 /// Bytes written the way Python prints them, `b'Hello, world'`, as the course's notebooks
 /// show received data: printable ASCII as is, `\t` `\n` `\r` `\\` `\'` escaped, any other
 /// byte as `\xNN`. At most `max_bytes` bytes are shown, then `...` and the full length.
@@ -127,9 +138,39 @@ pub fn bytes_literal(bytes: &[u8], max_bytes: usize) -> String {
     literal
 }
 
-/// Binds a UDP socket for a server, with an error that names the address.
+/// Binds a UDP socket for a server, with an error that names the address, and buffers
+/// big enough for the largest datagram (see [`raise_buffers`]).
 pub fn bind_udp(addr: SocketAddr) -> Result<UdpSocket> {
-    UdpSocket::bind(addr).context(|| format!("cannot bind {addr}"))
+    let socket = UdpSocket::bind(addr).context(|| format!("cannot bind {addr}"))?;
+    raise_buffers(&socket)?;
+    Ok(socket)
+}
+
+/// The send and receive buffer every UDP socket here asks for, at least: room for a few
+/// of the largest datagrams.
+pub const SOCKET_BUFFER_SIZE: usize = 256 * 1024;
+
+/// Raises `socket`'s send and receive buffers to [`SOCKET_BUFFER_SIZE`] if they are smaller
+/// (never lowers them). A socket cannot send a datagram larger than its send buffer: macOS
+/// gives UDP sockets 9,216 bytes by default, so without this a 65,507-byte datagram could
+/// not go out there. (Linux and Windows start larger; the system may cap what it grants.)
+pub fn raise_buffers(socket: &UdpSocket) -> Result<()> {
+    let socket = socket2::SockRef::from(socket);
+    if socket.send_buffer_size().context(|| "cannot read the send buffer size")?
+        < SOCKET_BUFFER_SIZE
+    {
+        socket
+            .set_send_buffer_size(SOCKET_BUFFER_SIZE)
+            .context(|| "cannot raise the send buffer size")?;
+    }
+    if socket.recv_buffer_size().context(|| "cannot read the receive buffer size")?
+        < SOCKET_BUFFER_SIZE
+    {
+        socket
+            .set_recv_buffer_size(SOCKET_BUFFER_SIZE)
+            .context(|| "cannot raise the receive buffer size")?;
+    }
+    Ok(())
 }
 
 /// A client's socket for talking to `server`: bound to any free port of the same address
@@ -145,6 +186,7 @@ pub fn connect_udp(server: SocketAddr) -> Result<UdpSocket> {
         SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
     };
     let socket = UdpSocket::bind(any).context(|| format!("cannot create a UDP socket on {any}"))?;
+    raise_buffers(&socket)?;
     socket.connect(server).context(|| format!("cannot reach {server}"))?;
     Ok(socket)
 }
@@ -285,6 +327,21 @@ mod tests {
         let error = bind_udp(addr).unwrap_err();
         assert_eq!(error.io_kind(), Some(io::ErrorKind::AddrInUse));
         assert!(error.to_string().starts_with(&format!("cannot bind {addr}: ")), "{error}");
+    }
+
+    #[test]
+    fn sockets_have_room_for_the_largest_datagram() {
+        let socket = bind_udp("127.0.0.1:0".parse().unwrap()).unwrap();
+        let buffers = socket2::SockRef::from(&socket);
+        assert!(
+            buffers.send_buffer_size().unwrap() > MAX_UDP_PAYLOAD,
+            "the send buffer must hold a 65,507-byte datagram (macOS starts at 9,216)"
+        );
+        let client = connect_udp(socket.local_addr().unwrap()).unwrap();
+        client.send(&vec![b'x'; MAX_UDP_PAYLOAD]).unwrap();
+        socket.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut buffer = vec![0; RECV_BUFFER_SIZE];
+        assert_eq!(socket.recv(&mut buffer).unwrap(), MAX_UDP_PAYLOAD, "it should arrive whole");
     }
 
     #[test]

@@ -18,8 +18,8 @@ use std::time::Duration;
 
 use crate::datagram::bytes_literal;
 use crate::error::{Error, Result};
-use crate::load::{parse_seconds, parse_seconds_or_zero};
-use crate::report::output_line;
+use crate::flags::{parse_count, parse_seconds, parse_seconds_or_zero};
+use crate::report::{output_line, plural};
 use crate::shutdown::Shutdown;
 
 /// How many messages an echo client sends when `--count` is not given.
@@ -33,7 +33,7 @@ const SHOWN_BYTES: usize = 80;
 pub struct EchoArgs {
     /// Messages to send [default: 5]. In load mode: the most each client sends (default: no
     /// limit, until --duration is up).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", value_parser = parse_count)]
     pub count: Option<u64>,
 
     /// Seconds between messages (0 for none).
@@ -46,9 +46,15 @@ pub struct EchoArgs {
           allow_negative_numbers = true)]
     pub timeout: Duration,
 
-    /// What to send instead of 'Hello, world (<pid>)'.
+    /// What to send instead of `Hello, world (<pid>)`.
     #[arg(long, short, value_name = "TEXT")]
     pub message: Option<String>,
+
+    /// Number the messages (`Hello, world (<pid>) #1`, `#2`, ...), so that the server's log
+    /// shows which one arrived: a lost, doubled or overtaken datagram shows as a gap, a
+    /// repeat or a number out of order.
+    #[arg(long)]
+    pub numbered: bool,
 }
 
 impl EchoArgs {
@@ -77,7 +83,8 @@ pub enum Echo {
 
 /// Sends `message` `--count` times, `--interval` apart, through `send_and_check`, and
 /// writes a line per echo and a tally to `out`. `Ok` only if every echo came back
-/// unchanged. Ctrl-C (`shutdown`) ends the pauses and the loop early.
+/// unchanged. Ctrl-C (`shutdown`, or a wait that Ctrl-C interrupted) ends the loop early:
+/// the tally still prints, and the result is [`Error::stopped`].
 pub fn repeat_and_check(
     args: &EchoArgs,
     message: &[u8],
@@ -92,7 +99,19 @@ pub fn repeat_and_check(
             break;
         }
         let progress = format!("({number} of {count})");
-        match send_and_check(message)? {
+        let numbered;
+        let message = if args.numbered {
+            numbered = [message, format!(" #{number}").as_bytes()].concat();
+            &numbered[..]
+        } else {
+            message
+        };
+        let echo = match send_and_check(message) {
+            Ok(echo) => echo,
+            Err(error) if error.is_stopped() => break,
+            Err(error) => return Err(error),
+        };
+        match echo {
             Echo::Same => {
                 echoed += 1;
                 output_line(
@@ -122,7 +141,10 @@ pub fn repeat_and_check(
             }
         }
     }
-    output_line(out, format_args!("{echoed} of {count} echoes came back."))?;
+    output_line(out, format_args!("{echoed} of {} came back.", plural(count, "echo")))?;
+    if shutdown.is_requested() {
+        return Err(Error::stopped());
+    }
     match (lost, wrong) {
         (0, 0) if echoed == count => Ok(()),
         (0, 0) => Err(Error::msg(format!("stopped after {echoed} of {count} messages"))),
@@ -183,6 +205,23 @@ mod tests {
             outcome.unwrap_err().to_string(),
             "of 3 echoes, 1 did not come back and 1 came back changed"
         );
+    }
+
+    #[test]
+    fn numbered_messages_carry_their_number() {
+        let mut sent = Vec::new();
+        let outcome = repeat_and_check(
+            &args(&["--count", "3", "--interval", "0", "--numbered"]),
+            b"hi",
+            &Shutdown::new(),
+            &mut Vec::new(),
+            |message| {
+                sent.push(message.to_vec());
+                Ok(Echo::Same)
+            },
+        );
+        outcome.unwrap();
+        assert_eq!(sent, [b"hi #1".to_vec(), b"hi #2".to_vec(), b"hi #3".to_vec()]);
     }
 
     #[test]

@@ -20,6 +20,10 @@ use std::process::ExitCode;
 /// The workspace's result type: an [`Error`] that is ready to show to the user.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Exit status of a program stopped by Ctrl-C: 128 + SIGINT, what a shell reports for a
+/// process ended by Ctrl-C.
+pub const INTERRUPTED_EXIT_CODE: u8 = 130;
+
 /// What went wrong, in words for the user, with the system's reason when there is one.
 #[derive(Debug)]
 pub struct Error {
@@ -27,17 +31,35 @@ pub struct Error {
     context: String,
     /// Why it failed, as the operating system said it, if this came from an I/O call.
     source: Option<io::Error>,
+    /// The user stopped the program (Ctrl-C): not a failure to report, only an exit status.
+    stopped: bool,
 }
 
 impl Error {
     /// An error with a message only (no system error behind it).
     pub fn msg(message: impl Into<String>) -> Self {
-        Error { context: message.into(), source: None }
+        Error { context: message.into(), source: None, stopped: false }
+    }
+
+    /// The user asked the program to stop (Ctrl-C) before it was done. [`exit_code`] prints
+    /// nothing for it (the program has already said how far it got) and exits with
+    /// [`INTERRUPTED_EXIT_CODE`]. A system call that Ctrl-C interrupted becomes this, never
+    /// an "interrupted system call" error.
+    pub fn stopped() -> Self {
+        Error { context: String::from("stopped by Ctrl-C"), source: None, stopped: true }
+    }
+
+    /// Whether this is [`Error::stopped`].
+    pub fn is_stopped(&self) -> bool {
+        self.stopped
     }
 
     /// An error from a system call, with what the program was doing when it failed.
     pub fn io(context: impl Into<String>, source: io::Error) -> Self {
-        Error { context: context.into(), source: Some(source) }
+        if source.kind() == io::ErrorKind::Interrupted {
+            return Error::stopped();
+        }
+        Error { context: context.into(), source: Some(source), stopped: false }
     }
 
     /// The I/O error behind this one, if any (tests look at its kind).
@@ -93,10 +115,12 @@ pub fn describe_io_error(error: &io::Error) -> String {
 }
 
 /// The end of every binary's `main`: success exits 0; an error is printed as one line,
-/// `error: ...`, on stderr and exits 1. No panic, no backtrace.
+/// `error: ...`, on stderr and exits 1; a stop by Ctrl-C ([`Error::stopped`]) exits 130
+/// without a word. No panic, no backtrace.
 pub fn exit_code(outcome: Result<()>) -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
+        Err(error) if error.is_stopped() => ExitCode::from(INTERRUPTED_EXIT_CODE),
         Err(error) => {
             crate::report::print_error(&error);
             ExitCode::FAILURE

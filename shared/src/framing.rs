@@ -6,12 +6,17 @@
 //! until it has a whole line (ended by `\n` or `\r\n`), hands that line over, and keeps
 //! the rest for the next call.
 //!
-//! A server cannot buffer forever while waiting for a `\n` that never comes: that is a way
-//! for one client to eat all its memory. So a line longer than the limit is an error
-//! ([`LineError::TooLong`]); the server tells that client and closes the connection.
+//! A reader cannot buffer forever while waiting for a `\n` that never comes: that is a way
+//! for the other side to eat all its memory. So a line longer than the limit is an error
+//! ([`LineError::TooLong`]).
+//!
+//! A [`LineConnection`] is a TCP connection spoken in lines, both ways, over one socket:
+//! [`read_line`](LineConnection::read_line) and [`send_line`](LineConnection::send_line)
+//! (tokio's mini-redis has the same idea in its `Connection::read_frame`/`write_frame`).
 
 use std::fmt;
-use std::io::{self, BufRead};
+use std::io::{self, BufRead, BufReader, Write};
+use std::net::TcpStream;
 
 /// Why [`LineReader::read_line`] could not return a line.
 #[derive(Debug)]
@@ -136,6 +141,50 @@ impl<R: BufRead> LineReader<R> {
     /// The reader underneath (e.g. to reach the `TcpStream` inside a `BufReader`).
     pub fn get_ref(&self) -> &R {
         &self.reader
+    }
+}
+
+/// A TCP connection that sends and receives lines, over one socket (one file descriptor).
+///
+/// Reading goes through a buffer, since a line may arrive in pieces; writing goes straight
+/// to the socket (a `&TcpStream` can write while the buffer owns the stream).
+pub struct LineConnection {
+    lines: LineReader<BufReader<TcpStream>>,
+    /// The line being sent, with its `\n`: reused, so sending allocates only when a line is
+    /// longer than any before it.
+    outgoing: Vec<u8>,
+}
+
+impl LineConnection {
+    /// Speaks lines over `stream`; a line read may hold at most `max_line` bytes, and the
+    /// read buffer holds `read_buffer` bytes (small, when there are thousands of
+    /// connections; a longer line is still read whole).
+    pub fn new(stream: TcpStream, max_line: usize, read_buffer: usize) -> Self {
+        let lines = LineReader::new(BufReader::with_capacity(read_buffer, stream), max_line);
+        LineConnection { lines, outgoing: Vec::new() }
+    }
+
+    /// The next line, without its ending; `Ok(None)` when the other side has closed the
+    /// connection. See [`LineReader::read_line`].
+    pub fn read_line(&mut self) -> Result<Option<&[u8]>, LineError> {
+        self.lines.read_line()
+    }
+
+    /// Sends `line` and a `\n`, in one write (one system call, so one segment for a short
+    /// line: the other side does not get the line and its ending in two pieces).
+    pub fn send_line(&mut self, line: &[u8]) -> io::Result<()> {
+        self.outgoing.clear();
+        self.outgoing.extend_from_slice(line);
+        self.outgoing.push(b'\n');
+        let sent = self.stream().write_all(&self.outgoing);
+        // After an unusually long line, give the memory back.
+        self.outgoing.shrink_to(KEEP_CAPACITY);
+        sent
+    }
+
+    /// The socket underneath (to set its timeouts, or read its addresses).
+    pub fn stream(&self) -> &TcpStream {
+        self.lines.get_ref().get_ref()
     }
 }
 
@@ -264,5 +313,23 @@ mod tests {
             Err(LineError::Io(e)) => assert_eq!(e.kind(), io::ErrorKind::ConnectionReset),
             other => panic!("expected an I/O error, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_line_connection_sends_and_reads_lines_over_one_socket() {
+        use std::net::TcpListener;
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        let mut client = LineConnection::new(client, 100, 64);
+        let mut server = LineConnection::new(server, 100, 64);
+        client.send_line(b"hello").unwrap();
+        client.send_line(b"").unwrap();
+        assert_eq!(server.read_line().unwrap(), Some(&b"hello"[..]));
+        assert_eq!(server.read_line().unwrap(), Some(&b""[..]));
+        server.send_line(b"back").unwrap();
+        assert_eq!(client.read_line().unwrap(), Some(&b"back"[..]));
+        drop(server);
+        assert_eq!(client.read_line().unwrap(), None, "a closed connection reads as the end");
     }
 }

@@ -9,10 +9,12 @@
 //! | [`binary`] | the life of a server binary: Ctrl-C, bind, run, exit code |
 //! | [`address`] | `--host` and `--port` flags with per-module defaults, resolved to a socket address |
 //! | [`error`] | one error type, one-line messages (`error: cannot bind ...`), exit codes |
+//! | [`flags`] | parsing seconds and counts, with errors that say the rule in words |
 //! | [`datagram`] | UDP sizes, and showing a datagram as text without ever panicking |
 //! | [`echo`] | the echo clients' loop: send N times, check every echo |
 //! | [`framing`] | reading a TCP byte stream as lines, with a maximum line length |
 //! | [`shutdown`] | a cloneable stop signal, wired to Ctrl-C in the binaries |
+//! | [`reply`] | whom a UDP server may answer: no loops (own address, port 0, low ports), a rate per source |
 //! | [`report`] | log lines, `--quiet`, and a captured log for tests |
 //! | [`load`] | the clients' load mode (`--clients N --duration SECS`) and its summary |
 //! | [`testing`] | running a server on a thread in a test, with a deadline |
@@ -22,8 +24,10 @@ pub mod binary;
 pub mod datagram;
 pub mod echo;
 pub mod error;
+pub mod flags;
 pub mod framing;
 pub mod load;
+pub mod reply;
 pub mod report;
 pub mod shutdown;
 pub mod testing;

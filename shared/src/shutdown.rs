@@ -28,7 +28,11 @@ pub const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
 /// Exit status after a second Ctrl-C: 128 + SIGINT, what a shell reports for a process
 /// killed by Ctrl-C.
-pub const FORCED_EXIT_CODE: i32 = 130;
+pub const FORCED_EXIT_CODE: i32 = crate::error::INTERRUPTED_EXIT_CODE as i32;
+
+/// How long a client may take to stop after Ctrl-C before it is ended anyway (see
+/// [`install_ctrl_c_for_client`]).
+pub const CLIENT_STOP_LIMIT: Duration = Duration::from_millis(500);
 
 type Waker = Box<dyn FnOnce() + Send>;
 
@@ -111,19 +115,61 @@ impl Shutdown {
     }
 }
 
-/// Makes Ctrl-C request `shutdown`. A second Ctrl-C, for when a stop takes too long, ends
-/// the process at once with status [`FORCED_EXIT_CODE`].
+/// Makes Ctrl-C request `shutdown`, for a server. A second Ctrl-C, for when a stop takes
+/// too long, ends the process at once with status [`FORCED_EXIT_CODE`].
 pub fn install_ctrl_c(shutdown: &Shutdown) -> Result<()> {
+    install(shutdown, None)
+}
+
+/// Makes Ctrl-C request `shutdown`, for a client: like [`install_ctrl_c`], and a client still
+/// running [`CLIENT_STOP_LIMIT`] after the first Ctrl-C is ended with [`FORCED_EXIT_CODE`]
+/// (a client blocked in a wait that the signal did not cut short, as on Windows, must not
+/// make the student wait for its `--timeout`).
+pub fn install_ctrl_c_for_client(shutdown: &Shutdown) -> Result<()> {
+    install(shutdown, Some(CLIENT_STOP_LIMIT))
+}
+
+fn install(shutdown: &Shutdown, stop_limit: Option<Duration>) -> Result<()> {
     let shutdown = shutdown.clone();
     ctrlc::set_handler(move || {
-        if shutdown.is_requested() {
+        if on_ctrl_c(&shutdown, stop_limit) == Press::Again {
             std::process::exit(FORCED_EXIT_CODE);
         }
-        // Start a fresh line: the terminal has just echoed "^C" after the last output.
-        crate::report::print_line(format_args!("\nStopping (press Ctrl-C again to force)..."));
-        shutdown.request();
     })
     .map_err(|e| Error::msg(format!("cannot install the Ctrl-C handler: {e}")))
+}
+
+/// Which Ctrl-C this was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Press {
+    First,
+    Again,
+}
+
+/// What a Ctrl-C does, on the thread that the `ctrlc` crate runs handlers on.
+///
+/// It must never wait for anything the program's own threads may hold: a program holding
+/// the stdout lock (a client writing its output, a server whose log reader has stopped
+/// reading) would keep the stop from ever being requested, and every later Ctrl-C would
+/// queue up behind the first. So the stop is requested first, and the "Stopping" notice is
+/// printed by a thread of its own, which may wait for stdout as long as it likes.
+fn on_ctrl_c(shutdown: &Shutdown, stop_limit: Option<Duration>) -> Press {
+    if shutdown.is_requested() {
+        return Press::Again;
+    }
+    shutdown.request();
+    // If a thread cannot be started, the notice is skipped: the stop matters, not the words.
+    let _ = std::thread::Builder::new().name("ctrl-c-notice".into()).spawn(|| {
+        // Start a fresh line: the terminal has just echoed "^C" after the last output.
+        crate::report::print_line(format_args!("\nStopping (press Ctrl-C again to force)..."));
+    });
+    if let Some(limit) = stop_limit {
+        let _ = std::thread::Builder::new().name("ctrl-c-deadline".into()).spawn(move || {
+            std::thread::sleep(limit);
+            std::process::exit(FORCED_EXIT_CODE);
+        });
+    }
+    Press::First
 }
 
 #[cfg(test)]
@@ -186,6 +232,33 @@ mod tests {
             counter.fetch_add(1, Ordering::SeqCst);
         });
         assert_eq!(woken.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn ctrl_c_requests_the_stop_even_while_another_thread_holds_stdout() {
+        use std::io::Write;
+        let shutdown = Shutdown::new();
+        let (locked, holding) = std::sync::mpsc::channel();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let holder = thread::spawn(move || {
+            let mut stdout = std::io::stdout().lock();
+            locked.send(()).unwrap();
+            let _ = released.recv_timeout(Duration::from_secs(30));
+            let _ = stdout.flush();
+        });
+        holding.recv().unwrap();
+        let started = Instant::now();
+        let press = on_ctrl_c(&shutdown, None);
+        let took = started.elapsed();
+        release.send(()).unwrap();
+        holder.join().unwrap();
+        assert_eq!(press, Press::First);
+        assert!(shutdown.is_requested(), "the first Ctrl-C must request the stop");
+        assert!(
+            took < Duration::from_millis(500),
+            "the handler waited {took:?} for the stdout lock: it must never wait for it"
+        );
+        assert_eq!(on_ctrl_c(&shutdown, None), Press::Again, "the second Ctrl-C forces the exit");
     }
 
     #[test]

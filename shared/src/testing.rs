@@ -56,26 +56,33 @@ impl<S: Send + 'static> TestServer<S> {
 
     /// Stops the server and returns its summary; fails the test if the server takes more
     /// than [`STOP_LIMIT`] or returns an error.
+    #[track_caller]
     pub fn stop(self) -> S {
         self.stop_timed().0
     }
 
     /// Like [`stop`](Self::stop), and also says how long the stop took.
+    #[track_caller]
     pub fn stop_timed(self) -> (S, Duration) {
         let log = self.log.clone();
         match self.thread.stop_within(STOP_LIMIT) {
             Ok((Ok(summary), took)) => (summary, took),
             Ok((Err(error), _)) => panic!("the server failed: {error}; log:\n{}", log.text()),
-            Err(why) => panic!("{why}; log:\n{}", log.text()),
+            Err(why) => panic!(
+                "expected the server to stop within {STOP_LIMIT:?}: {why}; log:\n{}",
+                log.text()
+            ),
         }
     }
 
     /// Waits (up to [`patience`]) for a log line containing `needle` and returns it;
     /// fails the test, showing the whole log, if none comes.
+    #[track_caller]
     pub fn expect_log(&self, needle: &str) -> String {
-        self.log.wait_for(needle, patience()).unwrap_or_else(|| {
-            panic!("expected a log line with {needle:?}; the log:\n{}", self.log.text())
-        })
+        match self.log.wait_for(needle, patience()) {
+            Some(line) => line,
+            None => panic!("expected a log line with {needle:?}; the log:\n{}", self.log.text()),
+        }
     }
 }
 
@@ -125,6 +132,7 @@ impl<T> Drop for ServerThread<T> {
 /// A UDP client socket for a test: connected to `server`, waiting at most [`patience`] for
 /// each reply.
 #[allow(clippy::unwrap_used, reason = "a test helper: a failure fails the test")]
+#[track_caller]
 pub fn udp_client(server: SocketAddr) -> UdpSocket {
     let socket = connect_udp(server).unwrap();
     socket.set_read_timeout(Some(patience())).unwrap();
@@ -134,18 +142,45 @@ pub fn udp_client(server: SocketAddr) -> UdpSocket {
 /// Sends one datagram on a [`udp_client`] socket and returns the reply; fails the test if
 /// none comes within [`patience`].
 #[allow(clippy::unwrap_used, clippy::panic, reason = "a test helper: a failure fails the test")]
+#[track_caller]
 pub fn udp_exchange(socket: &UdpSocket, datagram: &[u8]) -> Vec<u8> {
     socket.send(datagram).unwrap();
     let mut reply = vec![0; RECV_BUFFER_SIZE];
-    let len = socket.recv(&mut reply).unwrap_or_else(|e| {
-        panic!(
-            "no reply to a datagram of {} bytes ({:?}...): {e}",
+    let len = match socket.recv(&mut reply) {
+        Ok(len) => len,
+        Err(e) => panic!(
+            "expected a reply to a datagram of {} bytes ({:?}...) within {:?}; got none: {e}",
             datagram.len(),
-            as_text(&datagram[..datagram.len().min(40)])
-        )
-    });
+            as_text(&datagram[..datagram.len().min(40)]),
+            patience()
+        ),
+    };
     reply.truncate(len);
     reply
+}
+
+/// Plays the other half of a loop between two servers (what one forged datagram starts,
+/// see [`crate::reply`]): sends `first` to `server` from a fresh socket, then sends back
+/// every datagram that arrives, for `duration` (or until the server has been silent for a
+/// second). Returns how many arrived: a server that
+/// answers everything without limit sends tens of thousands a second.
+#[allow(clippy::unwrap_used, reason = "a test helper: a failure fails the test")]
+pub fn bounce_for(server: SocketAddr, first: &[u8], duration: Duration) -> u64 {
+    let socket = connect_udp(server).unwrap();
+    socket.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+    socket.send(first).unwrap();
+    let mut buffer = vec![0; RECV_BUFFER_SIZE];
+    let (mut arrived, deadline) = (0, Instant::now() + duration);
+    let mut last_heard = Instant::now();
+    // Ends at `duration`, or once the server has been silent for a second: the loop is over.
+    while Instant::now() < deadline && last_heard.elapsed() < Duration::from_secs(1) {
+        if let Ok(len) = socket.recv(&mut buffer) {
+            arrived += 1;
+            last_heard = Instant::now();
+            let _ = socket.send(&buffer[..len]);
+        }
+    }
+    arrived
 }
 
 #[cfg(test)]

@@ -8,7 +8,8 @@
 //! ```
 //!
 //! Unlike the seed's, this client waits at most `--timeout` for the response. Its load mode
-//! (`--clients N --duration S`) is how the three server modes are compared.
+//! (`--clients N --duration S`, in [`crate::load`]) is how the three server modes are
+//! compared.
 
 use std::io::Write;
 use std::time::Duration;
@@ -18,16 +19,19 @@ use shared::datagram::{
     MAX_UDP_PAYLOAD, RECV_BUFFER_SIZE, as_text, connect_udp, no_reply_error, udp_client_error,
 };
 use shared::error::{Context, Error, Result};
-use shared::load::{self, LoadArgs, Request, parse_seconds};
+use shared::flags::{parse_count, parse_seconds};
+use shared::load::LoadArgs;
 use shared::report::output_line;
 use shared::shutdown::Shutdown;
 
-use crate::{RESPONSE, Seed};
+use crate::Seed;
 
 /// Command-line arguments of `client`.
 #[derive(clap::Parser, Debug, Clone)]
 #[command(
     name = "client",
+    // `--version` says which module's client this is: every module's is called `client`.
+    display_name = "udp-threaded client",
     version,
     about = "UDP client for udp-threaded: sends 'Hello, Server!' and prints the response.",
     long_about = "UDP client for udp-threaded: sends 'Hello, Server!' and prints the response.\n\n\
@@ -50,7 +54,7 @@ pub struct ClientArgs {
     pub timeout: Duration,
 
     /// Load mode: each client sends at most N requests (alone: one client, N requests).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", value_parser = parse_count)]
     pub count: Option<u64>,
 
     /// Load mode: `--clients` and `--duration`.
@@ -69,13 +73,7 @@ impl ClientArgs {
 pub fn run(args: &ClientArgs, shutdown: &Shutdown, out: &mut impl Write) -> Result<()> {
     let server = args.address.resolve()?;
     if args.is_load_mode() {
-        return load::run_udp(
-            &args.load.plan(args.count, args.timeout),
-            server,
-            shutdown,
-            load_request,
-            out,
-        );
+        return crate::load::run(args, server, shutdown, out);
     }
     if args.message.len() > MAX_UDP_PAYLOAD {
         return Err(Error::msg(format!(
@@ -86,15 +84,9 @@ pub fn run(args: &ClientArgs, shutdown: &Shutdown, out: &mut impl Write) -> Resu
     let socket = connect_udp(server)?;
     socket.set_read_timeout(Some(args.timeout)).context(|| "cannot set the reply timeout")?;
     socket.send(args.message.as_bytes()).map_err(|error| udp_client_error(server, error))?;
-    output_line(out, format_args!("Sent message to {}:{}", args.address.host, args.address.port))?;
+    output_line(out, format_args!("Sent message to {}", args.address))?;
     let mut response = vec![0u8; RECV_BUFFER_SIZE];
     let len =
         socket.recv(&mut response).map_err(|error| no_reply_error(server, args.timeout, error))?;
     output_line(out, format_args!("Received response from {server}: {}", as_text(&response[..len])))
-}
-
-/// Load mode's request: numbered, though every response is the same `Message received`.
-fn load_request(client: u32, sequence: u64) -> Request {
-    let datagram = format!("Hello, Server! (client {client}, request {sequence})").into_bytes();
-    Request { datagram, expected_reply: RESPONSE.to_vec() }
 }

@@ -13,12 +13,12 @@
 
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::thread;
 use std::time::Duration;
 
 use shared::datagram::{PREVIEW_CHARS, preview};
 use shared::error::describe_io_error;
 use shared::report::Log;
+use shared::shutdown::Shutdown;
 
 use crate::RESPONSE;
 
@@ -36,31 +36,53 @@ pub struct Handler {
 }
 
 impl Handler {
-    /// Handles one datagram from `client`, counting it while it runs and once it is done.
-    pub fn handle(&self, data: &[u8], client: SocketAddr) {
+    /// Handles one datagram from `client`, counting it while it runs and once it is done
+    /// (handled, or cut short by a stop).
+    pub fn handle(&self, data: &[u8], client: SocketAddr, shutdown: &Shutdown) {
         let _in_flight = self.stats.enter();
-        self.respond(data, client);
-        self.stats.handled.fetch_add(1, Ordering::Relaxed);
+        let counter = match self.respond(data, client, shutdown) {
+            Handled::Answered => &self.stats.handled,
+            Handled::CutShort => &self.stats.cut_short,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The seed's `handle_client`: log the datagram, do the (simulated) work, reply.
-    pub fn respond(&self, data: &[u8], client: SocketAddr) {
-        // BEGIN SOLUTION: log "Received data from CLIENT: TEXT" (unless quiet), sleep self.work if it is not zero, then send RESPONSE back to the client
+    ///
+    /// 1. Unless the log is quiet, log `"Received data from {client}: {text}"`, the text
+    ///    shown with `preview(data, PREVIEW_CHARS)`.
+    /// 2. Do the work: `shutdown.sleep(self.work)` (unless it is zero). It returns `false`
+    ///    when a stop cut it short: then return [`Handled::CutShort`] without replying (a
+    ///    stop must not wait for `--work-ms`).
+    /// 3. `send_to` the client [`RESPONSE`]; a failed send is a warning. Return
+    ///    [`Handled::Answered`].
+    pub fn respond(&self, data: &[u8], client: SocketAddr, shutdown: &Shutdown) -> Handled {
+        // BEGIN SOLUTION: log the datagram, do the work (shutdown.sleep), send RESPONSE back (the steps are in the doc comment)
         if !self.log.is_quiet() {
             self.log.message(format_args!(
                 "Received data from {client}: {}",
                 preview(data, PREVIEW_CHARS)
             ));
         }
-        if !self.work.is_zero() {
-            thread::sleep(self.work);
+        if !self.work.is_zero() && !shutdown.sleep(self.work) {
+            return Handled::CutShort;
         }
         if let Err(error) = self.socket.send_to(RESPONSE, client) {
             self.log
                 .warn(format_args!("could not reply to {client}: {}", describe_io_error(&error)));
         }
+        Handled::Answered
         // END SOLUTION
     }
+}
+
+/// What became of a datagram a handler took.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handled {
+    /// Its work was done and the response sent (or attempted).
+    Answered,
+    /// A stop came during its work: no response.
+    CutShort,
 }
 
 /// Counters shared by all handler threads (and the receiving loop).
@@ -72,6 +94,12 @@ pub struct Stats {
     pub dropped: AtomicU64,
     /// Datagrams still queued at shutdown, dropped without being handled.
     pub discarded_at_shutdown: AtomicU64,
+    /// Datagrams whose work a stop cut short (no response was sent).
+    pub cut_short: AtomicU64,
+    /// Datagrams that waited in the pool's queue longer than `--max-queue-ms`: dropped
+    /// unhandled, since their client has likely given up.
+    pub stale: AtomicU64,
+
     /// Times the receiving loop waited for a handler thread to finish (`--max-threads`).
     pub waits_for_a_thread: AtomicU64,
     /// Handlers running right now.

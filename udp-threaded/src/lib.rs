@@ -22,10 +22,12 @@
 //! - [`handler`]: the seed's `handle_client`, shared by all three modes.
 //! - [`pool`]: the worker pool (the Rust Book's thread pool, with a bounded queue).
 //! - [`server`]: the receiving loop and the three ways to hand datagrams off.
-//! - [`client`]: the seed's client, and load mode.
+//! - [`client`]: the seed's client.
+//! - [`load`]: the client's load mode, for comparing the modes.
 
 pub mod client;
 pub mod handler;
+pub mod load;
 pub mod pool;
 pub mod server;
 

@@ -1,9 +1,10 @@
 //! The UDP server in three modes: `single`, `thread-per-datagram` and `pool`.
 //!
-//! All three share the receiving loop ([`serve_datagrams`]: the seed's `while True:
-//! data, client_address = server_socket.recvfrom(1024)`) and the handler
-//! ([`Handler::handle`]: the seed's `handle_client`). They differ only in who runs the
-//! handler:
+//! All three share the receiving loop ([`receive_loop`]: the seed's `while True:
+//! data, client_address = server_socket.recvfrom(1024)`, the loop you wrote in the first
+//! lessons, now taking what to do with a datagram as a parameter) and the handler
+//! ([`Handler::handle`]: the seed's `handle_client`). They differ only in what they do with
+//! a datagram, that is, in who runs the handler:
 //!
 //! | mode | who handles a datagram | while it works, the loop... |
 //! |---|---|---|
@@ -11,22 +12,24 @@
 //! | `thread-per-datagram` | a new thread, started for it | ...receives the next datagram at once |
 //! | `pool` | one of `--workers` threads, started once | ...queues the next datagram for a free worker |
 
+use std::collections::VecDeque;
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
-use std::thread;
-use std::time::Duration;
+use std::thread::{self, ScopedJoinHandle};
+use std::time::{Duration, Instant};
 
 use shared::address::AddressArgs;
-use shared::datagram::{bind_udp, serve_datagrams};
+use shared::datagram::{RECV_BUFFER_SIZE, bind_udp, report_receive_error};
 use shared::error::{Context, Result, describe_io_error};
+use shared::reply::{Refused, ReplyArgs, ReplyGuard};
 use shared::report::{Log, QuietArg, plural};
 use shared::shutdown::{POLL_INTERVAL, Shutdown};
 
 use crate::Seed;
 use crate::handler::{Handler, Stats};
-use crate::pool::{Job, WorkerPool};
+use crate::pool::{Job, QueueLimits, WorkerPool};
 
 /// Stack size of a handler thread in `thread-per-datagram` mode: small, because a smaller
 /// stack is cheaper to set up, and one is set up for every datagram.
@@ -63,6 +66,8 @@ fn default_workers() -> u32 {
 #[derive(clap::Parser, Debug, Clone)]
 #[command(
     name = "server",
+    // `--version` says which module's server this is: every module's is called `server`.
+    display_name = "udp-threaded server",
     version,
     about = "UDP server three ways: a thread per datagram (the seed), no threads, or a worker \
              pool. Replies 'Message received' to every datagram.",
@@ -106,21 +111,40 @@ pub struct ServerArgs {
     #[arg(long, value_name = "N", default_value_t = 1024,
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub queue: u32,
+
+    /// pool: most bytes of datagrams waiting for a worker (big datagrams fill memory sooner
+    /// than many small ones); past it, a new datagram is dropped and counted.
+    #[arg(long, value_name = "BYTES", default_value_t = 16 * 1024 * 1024,
+          value_parser = clap::value_parser!(u64).range(65_536..=4 * 1024 * 1024 * 1024))]
+    pub queue_bytes: u64,
+
+    /// pool: a datagram that waited longer than this in the queue is dropped unhandled and
+    /// counted (its client has likely given up; answering it would only delay the others).
+    #[arg(long, value_name = "MS", default_value_t = 1000,
+          value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    pub max_queue_ms: u64,
+
+    /// Whom the server may answer: `--allow-low-ports`, `--reply-rate`, `--max-sources`.
+    #[command(flatten)]
+    pub replies: ReplyArgs,
 }
 
 /// A bound server, ready to [`run`](Server::run) in its mode.
 pub struct Server {
     handler: Arc<Handler>,
     args: ServerArgs,
+    /// Whom the server may answer (see `shared::reply`), checked by the receiving loop.
+    replies: ReplyGuard,
 }
 
 impl Server {
     /// Binds the socket `args` name (with `--port 0`, any free port).
     pub fn bind(args: &ServerArgs, log: Log) -> Result<Server> {
         let socket = bind_udp(args.address.resolve()?)?;
+        let own = socket.local_addr().context(|| "cannot read the server's address")?;
         let work = Duration::from_millis(args.work_ms);
         let handler = Arc::new(Handler { socket, log, work, stats: Stats::default() });
-        Ok(Server { handler, args: args.clone() })
+        Ok(Server { handler, args: args.clone(), replies: ReplyGuard::new(own, &args.replies) })
     }
 
     /// The address the server is bound to.
@@ -130,10 +154,9 @@ impl Server {
 
     /// Serves until `shutdown` is requested; then waits for every handler, prints the
     /// summary and returns it.
-    pub fn run(self, shutdown: &Shutdown) -> Result<Summary> {
+    pub fn run(mut self, shutdown: &Shutdown) -> Result<Summary> {
         let addr = self.local_addr()?;
-        let handler = &self.handler;
-        handler.log.info(format_args!(
+        self.handler.log.info(format_args!(
             "Server started, listening on {addr} (mode: {}); press Ctrl-C to stop.",
             self.args.mode
         ));
@@ -142,53 +165,72 @@ impl Server {
             Mode::ThreadPerDatagram => self.run_thread_per_datagram(shutdown)?,
             Mode::Pool => self.run_pool(shutdown)?,
         }
-        let summary = Summary::of(&self.args, &handler.stats);
-        handler.log.info(format_args!("{summary}"));
+        let summary = Summary::of(&self.args, &self.handler.stats, self.replies.refused());
+        self.handler.log.info(format_args!("{summary}"));
         Ok(summary)
     }
 
     /// The seed's "without threading": the loop handles each datagram itself.
-    fn run_single(&self, shutdown: &Shutdown) -> Result<()> {
-        // BEGIN SOLUTION: serve_datagrams on the handler's socket, handling each datagram right there in the loop
+    fn run_single(&mut self, shutdown: &Shutdown) -> Result<()> {
+        // BEGIN SOLUTION: run receive_loop on the handler's socket, handling each datagram right there in the loop
         let handler = &*self.handler;
-        serve_datagrams(&handler.socket, shutdown, &handler.log, |data, client| {
-            handler.handle(data, client);
+        receive_loop(&handler.socket, shutdown, &handler.log, &mut self.replies, |data, client| {
+            handler.handle(data, client, shutdown);
         })
         // END SOLUTION
     }
 
     /// The seed's server: a thread per datagram, at most `--max-threads` alive at once.
-    fn run_thread_per_datagram(&self, shutdown: &Shutdown) -> Result<()> {
-        // BEGIN SOLUTION: inside thread::scope, serve_datagrams; for each datagram take a place from a ThreadLimit (count the waits), copy the data, and spawn a scoped thread that handles it and then frees its place
+    ///
+    /// 1. Inside `thread::scope` (it joins every thread it started before it returns), run
+    ///    [`receive_loop`] with `self.replies`.
+    /// 2. For each datagram: after a stop, start nothing (count it in
+    ///    `stats.discarded_at_shutdown`). Join the threads at the front of `live` that have
+    ///    finished (`is_finished`, `join`): a thread counts until it has exited. If
+    ///    `--max-threads` are still alive, count a wait in `stats.waits_for_a_thread` and
+    ///    join the oldest.
+    /// 3. Copy the datagram (the buffer is reused) and start a scoped thread with
+    ///    `thread::Builder::new().stack_size(HANDLER_STACK).spawn_scoped(...)` that calls
+    ///    `handler.handle`; keep its handle at the back of `live`. If it cannot start, count
+    ///    the datagram in `stats.dropped` and warn.
+    fn run_thread_per_datagram(&mut self, shutdown: &Shutdown) -> Result<()> {
+        // BEGIN SOLUTION: a scoped thread per datagram, at most --max-threads alive (the steps are in the doc comment)
         let handler = &*self.handler;
-        let limit = ThreadLimit::new(self.args.max_threads as usize);
-        // Every handler thread runs inside this scope, and the scope does not end until all
-        // of them have finished: that is how shutdown joins them.
+        let max_threads = self.args.max_threads as usize;
+        let replies = &mut self.replies;
         thread::scope(|scope| {
-            serve_datagrams(&handler.socket, shutdown, &handler.log, |data, client| {
-                let Some((permit, waited)) = limit.acquire(shutdown) else {
-                    // The stop came while we waited for a place: this datagram is not started.
+            // The handler threads that may still be running, oldest first.
+            let mut live: VecDeque<ScopedJoinHandle<'_, ()>> = VecDeque::new();
+            receive_loop(&handler.socket, shutdown, &handler.log, replies, |data, client| {
+                if shutdown.is_requested() {
                     handler.stats.discarded_at_shutdown.fetch_add(1, Ordering::Relaxed);
                     return;
-                };
-                if waited {
-                    handler.stats.waits_for_a_thread.fetch_add(1, Ordering::Relaxed);
                 }
-                // The receive buffer is reused for the next datagram: the thread gets a copy.
+                while live.front().is_some_and(ScopedJoinHandle::is_finished) {
+                    let _ = live.pop_front().map(ScopedJoinHandle::join);
+                }
+                if live.len() >= max_threads {
+                    handler.stats.waits_for_a_thread.fetch_add(1, Ordering::Relaxed);
+                    let _ = live.pop_front().map(ScopedJoinHandle::join);
+                    if shutdown.is_requested() {
+                        // The stop came while we waited: this datagram is not started.
+                        handler.stats.discarded_at_shutdown.fetch_add(1, Ordering::Relaxed);
+                        return;
+                    }
+                }
                 let data = data.to_vec();
-                let spawned = thread::Builder::new().stack_size(HANDLER_STACK).spawn_scoped(
-                    scope,
-                    move || {
-                        handler.handle(&data, client);
-                        drop(permit); // this thread's place is free again
-                    },
-                );
-                if let Err(error) = spawned {
-                    handler.stats.dropped.fetch_add(1, Ordering::Relaxed);
-                    handler.log.warn(format_args!(
-                        "cannot start a thread for {client}, datagram dropped: {}",
-                        describe_io_error(&error)
-                    ));
+                let spawned = thread::Builder::new()
+                    .stack_size(HANDLER_STACK)
+                    .spawn_scoped(scope, move || handler.handle(&data, client, shutdown));
+                match spawned {
+                    Ok(thread) => live.push_back(thread),
+                    Err(error) => {
+                        handler.stats.dropped.fetch_add(1, Ordering::Relaxed);
+                        handler.log.warn(format_args!(
+                            "cannot start a thread for {client}, datagram dropped: {}",
+                            describe_io_error(&error)
+                        ));
+                    }
                 }
             })
         })
@@ -196,67 +238,63 @@ impl Server {
     }
 
     /// Workers started once, fed through a bounded queue.
-    fn run_pool(&self, shutdown: &Shutdown) -> Result<()> {
-        // BEGIN SOLUTION: start a WorkerPool, serve_datagrams submitting each datagram as a Job (count it in stats.dropped when the queue is full), then drop the pool to join its workers
+    fn run_pool(&mut self, shutdown: &Shutdown) -> Result<()> {
+        // BEGIN SOLUTION: start a WorkerPool, run receive_loop submitting each datagram as a Job (count it in stats.dropped when the queue is full), then drop the pool to join its workers
         let handler = &self.handler;
-        let pool = WorkerPool::new(
-            self.args.workers as usize,
-            self.args.queue as usize,
-            handler,
+        let limits = QueueLimits {
+            jobs: self.args.queue as usize,
+            bytes: usize::try_from(self.args.queue_bytes).unwrap_or(usize::MAX),
+            max_age: Duration::from_millis(self.args.max_queue_ms),
+        };
+        let pool = WorkerPool::new(self.args.workers as usize, limits, handler, shutdown)?;
+        receive_loop(
+            &handler.socket,
             shutdown,
+            &handler.log,
+            &mut self.replies,
+            |data, client| {
+                let job = Job { data: data.to_vec(), client, received: Instant::now() };
+                if pool.submit(job).is_err() {
+                    // The queue is full: drop the datagram rather than wait (UDP's way).
+                    handler.stats.dropped.fetch_add(1, Ordering::Relaxed);
+                }
+            },
         )?;
-        serve_datagrams(&handler.socket, shutdown, &handler.log, |data, client| {
-            if pool.submit(Job { data: data.to_vec(), client }).is_err() {
-                // The queue is full: drop the datagram rather than wait (UDP's way).
-                handler.stats.dropped.fetch_add(1, Ordering::Relaxed);
-            }
-        })?;
         drop(pool); // closes the queue and joins every worker
         Ok(())
         // END SOLUTION
     }
 }
 
-/// A cap on live handler threads: a counting semaphore built from a `Mutex` and a `Condvar`.
-struct ThreadLimit {
-    live: Mutex<usize>,
-    freed: Condvar,
-    max: usize,
-}
-
-/// A place under the cap; dropping it gives the place back.
-struct Permit<'a>(&'a ThreadLimit);
-
-impl ThreadLimit {
-    fn new(max: usize) -> Self {
-        ThreadLimit { live: Mutex::new(0), freed: Condvar::new(), max }
-    }
-
-    /// Takes a place, waiting for one to be freed if all are taken; also says whether it
-    /// had to wait. `None` if a stop is requested while it waits (checked every
-    /// `POLL_INTERVAL`): after a stop, no new handler starts.
-    fn acquire(&self, shutdown: &Shutdown) -> Option<(Permit<'_>, bool)> {
-        let mut live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
-        let waited = *live >= self.max;
-        while *live >= self.max {
-            if shutdown.is_requested() {
-                return None;
-            }
-            live = match self.freed.wait_timeout(live, POLL_INTERVAL) {
-                Ok((live, _)) => live,
-                Err(poisoned) => poisoned.into_inner().0,
-            };
+/// The loop of the first lessons (udp-uppercase, module 3h), with what to do with each
+/// datagram passed in as `on_datagram`: receive datagrams on `socket` until `shutdown` is
+/// requested, and hand each one the server may answer (`replies`), with its sender's
+/// address, to `on_datagram`.
+pub fn receive_loop(
+    socket: &UdpSocket,
+    shutdown: &Shutdown,
+    log: &Log,
+    replies: &mut ReplyGuard,
+    mut on_datagram: impl FnMut(&[u8], SocketAddr),
+) -> Result<()> {
+    // std cannot interrupt a blocked `recv_from` from another thread, so the loop wakes up
+    // every POLL_INTERVAL to see whether Ctrl-C asked it to stop.
+    socket
+        .set_read_timeout(Some(POLL_INTERVAL))
+        .context(|| "cannot set the socket's read timeout")?;
+    // Big enough for any datagram: the seed's `recvfrom(1024)` cuts longer ones.
+    let mut buffer = vec![0u8; RECV_BUFFER_SIZE];
+    while !shutdown.is_requested() {
+        match socket.recv_from(&mut buffer) {
+            Ok((len, client)) => match replies.check(client) {
+                Ok(()) => on_datagram(&buffer[..len], client),
+                // A forged source must not start a loop (see shared::reply).
+                Err(refusal) => log.warn(format_args!("not answering {client}: {refusal}")),
+            },
+            Err(error) => report_receive_error(log, &error),
         }
-        *live += 1;
-        Some((Permit(self), waited))
     }
-}
-
-impl Drop for Permit<'_> {
-    fn drop(&mut self) {
-        *self.0.live.lock().unwrap_or_else(PoisonError::into_inner) -= 1;
-        self.0.freed.notify_one();
-    }
+    Ok(())
 }
 
 /// What the server did, printed when it stops.
@@ -270,6 +308,12 @@ pub struct Summary {
     pub dropped: u64,
     /// Datagrams queued in the pool when the stop came, discarded unhandled.
     pub discarded_at_shutdown: u64,
+    /// Datagrams whose work a stop cut short (no response sent).
+    pub cut_short: u64,
+    /// Datagrams that waited in the pool's queue past `--max-queue-ms`, dropped unhandled.
+    pub stale: u64,
+    /// Datagrams not answered by the reply rule (forged sources, over the reply rate).
+    pub refused: Refused,
     /// Times the receiving loop waited for a handler thread (thread-per-datagram).
     pub waits_for_a_thread: u64,
     /// The most datagrams handled at the same time.
@@ -279,12 +323,15 @@ pub struct Summary {
 }
 
 impl Summary {
-    fn of(args: &ServerArgs, stats: &Stats) -> Self {
+    fn of(args: &ServerArgs, stats: &Stats, refused: Refused) -> Self {
         Summary {
             mode: args.mode,
             handled: stats.handled.load(Ordering::Relaxed),
             dropped: stats.dropped.load(Ordering::Relaxed),
             discarded_at_shutdown: stats.discarded_at_shutdown.load(Ordering::Relaxed),
+            cut_short: stats.cut_short.load(Ordering::Relaxed),
+            stale: stats.stale.load(Ordering::Relaxed),
+            refused,
             waits_for_a_thread: stats.waits_for_a_thread.load(Ordering::Relaxed),
             peak_in_flight: stats.peak_in_flight.load(Ordering::Relaxed),
             threads: match args.mode {
@@ -316,12 +363,22 @@ impl fmt::Display for Summary {
             )?,
             Mode::Pool => write!(
                 f,
-                "; {} workers; dropped {} (queue full); discarded {} still queued at shutdown",
-                self.threads, self.dropped, self.discarded_at_shutdown
+                "; {}; dropped {} (queue full), {} stale (queued past --max-queue-ms); \
+                 discarded {} still queued at shutdown",
+                plural(self.threads, "worker"),
+                self.dropped,
+                self.stale,
+                self.discarded_at_shutdown
             )?,
         }
         if self.mode != Mode::Pool && self.dropped > 0 {
             write!(f, "; dropped {}", self.dropped)?;
+        }
+        if self.cut_short > 0 {
+            write!(f, "; cut {} short at shutdown", self.cut_short)?;
+        }
+        if self.refused.total() > 0 {
+            write!(f, "; did not answer {} ({})", self.refused.total(), self.refused)?;
         }
         f.write_str(".")
     }

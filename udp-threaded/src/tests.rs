@@ -14,7 +14,7 @@ use shared::datagram::{MAX_UDP_PAYLOAD, bind_udp};
 use shared::error::Result;
 use shared::report::Log;
 use shared::shutdown::Shutdown;
-use shared::testing::{TestServer, udp_client, udp_exchange};
+use shared::testing::{TestServer, bounce_for, udp_client, udp_exchange};
 
 use crate::RESPONSE;
 use crate::client::{self, ClientArgs};
@@ -57,8 +57,11 @@ fn every_mode_answers_message_received_to_several_concurrent_clients() {
         let running = start_server(&["--mode", mode, "--quiet"]);
         concurrent_clients(running.addr, 6, 5);
         let summary = running.stop();
-        assert_eq!(summary.handled, 30, "{mode}: {summary}");
-        assert_eq!(summary.dropped, 0, "{mode}: {summary}");
+        assert_eq!(
+            summary.handled, 30,
+            "{mode}: the summary should count all 30 requests as handled: {summary}"
+        );
+        assert_eq!(summary.dropped, 0, "{mode}: no request should be dropped: {summary}");
     }
 }
 
@@ -67,7 +70,11 @@ fn single_mode_handles_one_request_at_a_time() {
     let running = start_server(&["--mode", "single", "--work-ms", "200", "--quiet"]);
     concurrent_clients(running.addr, 8, 1);
     let summary = running.stop();
-    assert_eq!((summary.handled, summary.peak_in_flight), (8, 1), "{summary}");
+    assert_eq!(
+        (summary.handled, summary.peak_in_flight),
+        (8, 1),
+        "single mode should handle all 8 requests, one at a time: {summary}"
+    );
 }
 
 #[test]
@@ -77,7 +84,7 @@ fn threaded_modes_overlap_long_requests() {
             start_server(&["--mode", mode, "--work-ms", "200", "--workers", "8", "--quiet"]);
         concurrent_clients(running.addr, 8, 1);
         let summary = running.stop();
-        assert_eq!(summary.handled, 8, "{mode}: {summary}");
+        assert_eq!(summary.handled, 8, "{mode}: all 8 requests should be handled: {summary}");
         // Eight requests of 200 ms each: in a threaded mode they run side by side. (How many
         // overlap depends on how fast the clients start; one at a time would mean no threads.)
         assert!(
@@ -100,7 +107,7 @@ fn the_thread_cap_holds() {
     ]);
     concurrent_clients(running.addr, 8, 1);
     let summary = running.stop();
-    assert_eq!(summary.handled, 8, "{summary}");
+    assert_eq!(summary.handled, 8, "all 8 requests should be handled: {summary}");
     assert!(summary.peak_in_flight <= 2, "more than --max-threads handlers ran at once: {summary}");
     assert!(
         summary.waits_for_a_thread >= 1,
@@ -134,9 +141,16 @@ fn the_pool_drops_and_counts_datagrams_when_its_queue_is_full() {
         responses += 1;
     }
     let summary = running.stop();
-    assert_eq!(summary.handled, responses, "{summary}");
+    assert_eq!(
+        summary.handled, responses,
+        "the summary should count as handled each response that came: {summary}"
+    );
     assert!(summary.dropped >= 4, "expected at least 4 drops: {summary}");
-    assert_eq!(summary.handled + summary.dropped + summary.discarded_at_shutdown, 6, "{summary}");
+    assert_eq!(
+        summary.handled + summary.dropped + summary.discarded_at_shutdown,
+        6,
+        "each of the 6 datagrams should be counted as handled, dropped or discarded at shutdown: {summary}"
+    );
 }
 
 #[test]
@@ -146,40 +160,58 @@ fn logs_like_the_seed_and_answers_any_datagram() {
         running.expect_log("Server started, listening on 127.0.0.1:");
         let socket = udp_client(running.addr);
         let me = socket.local_addr().unwrap();
-        assert_eq!(udp_exchange(&socket, b"Hello, Server!"), RESPONSE);
+        assert_eq!(
+            udp_exchange(&socket, b"Hello, Server!"),
+            RESPONSE,
+            "{mode}: the server should answer Message received"
+        );
         running.expect_log(&format!("Received data from {me}: Hello, Server!"));
-        assert_eq!(udp_exchange(&socket, b"caf\xff"), RESPONSE, "{mode}: invalid UTF-8");
+        assert_eq!(
+            udp_exchange(&socket, b"caf\xff"),
+            RESPONSE,
+            "{mode}: a datagram with invalid UTF-8 should be answered too"
+        );
         running.expect_log(&format!("Received data from {me}: caf\u{FFFD}"));
-        assert_eq!(udp_exchange(&socket, b""), RESPONSE, "{mode}: empty datagram");
+        assert_eq!(
+            udp_exchange(&socket, b""),
+            RESPONSE,
+            "{mode}: an empty datagram should be answered too"
+        );
         assert_eq!(
             udp_exchange(&socket, &vec![b'x'; MAX_UDP_PAYLOAD]),
             RESPONSE,
-            "{mode}: maximum size"
+            "{mode}: a maximum-size datagram should be answered too"
         );
         running.expect_log("... (65507 bytes)");
-        assert_eq!(running.stop().handled, 4);
+        assert_eq!(
+            running.stop().handled,
+            4,
+            "{mode}: the summary should count the 4 datagrams as handled"
+        );
     }
 }
 
 #[test]
-fn shutdown_joins_everything_in_every_mode() {
+fn stops_within_a_second_in_every_mode_cutting_long_work_short() {
     for mode in MODES {
-        let running = start_server(&["--mode", mode, "--work-ms", "300"]);
+        let running = start_server(&["--mode", mode, "--work-ms", "10000"]);
         let socket = udp_client(running.addr);
         socket.send(b"slow request").unwrap();
-        running.expect_log("Received data from"); // the handler has started its 300 ms
+        running.expect_log("Received data from"); // the handler has started its 10 s
         let log = running.log.clone();
         let (summary, took) = running.stop_timed();
-        // `run` returned only after the started handler finished: it is counted, and the
-        // client got its response.
-        assert_eq!(summary.handled, 1, "{mode}: {summary}");
-        assert!(took < Duration::from_secs(1), "{mode}: took {took:?}");
-        let mut buffer = [0u8; 64];
-        let len = socket.recv(&mut buffer).expect("the started request should still be answered");
-        assert_eq!(&buffer[..len], RESPONSE);
         assert!(
-            log.text().contains(&format!("Handled 1 datagram in {mode} mode")),
-            "{}",
+            took < Duration::from_secs(1),
+            "{mode}: a stop took {took:?}: it must not wait for --work-ms"
+        );
+        assert_eq!(
+            (summary.handled, summary.cut_short),
+            (0, 1),
+            "{mode}: the request in flight should be cut short and counted: {summary}"
+        );
+        assert!(
+            log.text().contains("cut 1 short at shutdown"),
+            "{mode}: the summary should say 1 was cut short at shutdown:\n{}",
             log.text()
         );
     }
@@ -188,29 +220,148 @@ fn shutdown_joins_everything_in_every_mode() {
 #[test]
 fn no_handler_starts_after_shutdown_at_the_thread_cap() {
     // One place, a long request in it, two more datagrams waiting for the place: the stop
-    // must not start them (only the handler already working may finish).
+    // must not start them (the handler already working is cut short).
     let running =
-        start_server(&["--mode", "thread-per-datagram", "--max-threads", "1", "--work-ms", "500"]);
+        start_server(&["--mode", "thread-per-datagram", "--max-threads", "1", "--work-ms", "5000"]);
     let socket = udp_client(running.addr);
     for i in 0..3 {
         socket.send(format!("request {i}").as_bytes()).unwrap();
     }
     running.expect_log("Received data from"); // the first handler is working
     let (summary, took) = running.stop_timed();
-    assert_eq!(summary.handled, 1, "{summary}");
-    assert!(took < Duration::from_secs(1), "took {took:?}");
+    assert_eq!(
+        (summary.handled, summary.cut_short),
+        (0, 1),
+        "only one handler may have started: {summary}"
+    );
+    assert!(
+        took < Duration::from_secs(1),
+        "the server should stop within a second of the shutdown; it took {took:?}"
+    );
+}
+
+#[test]
+fn the_pool_drops_requests_that_waited_too_long() {
+    // One worker busy for 400 ms; four more requests wait in the queue meanwhile, longer
+    // than --max-queue-ms 100: they are stale, dropped unhandled, so the next client is
+    // answered at once instead of after all of them.
+    let running = start_server(&[
+        "--mode",
+        "pool",
+        "--workers",
+        "1",
+        "--work-ms",
+        "400",
+        "--max-queue-ms",
+        "100",
+        "--quiet",
+    ]);
+    let socket = udp_client(running.addr);
+    for i in 0..5 {
+        socket.send(format!("flood {i}").as_bytes()).unwrap();
+    }
+    let mut buffer = [0u8; 64];
+    assert!(socket.recv(&mut buffer).is_ok(), "the first request should be answered");
+    assert_eq!(
+        udp_exchange(&udp_client(running.addr), b"fresh"),
+        RESPONSE,
+        "a new client should be answered at once, not after the stale requests"
+    );
+    let summary = running.stop();
+    assert!(
+        summary.stale >= 3,
+        "the requests queued past --max-queue-ms should be stale: {summary}"
+    );
+}
+
+#[test]
+fn the_pool_queue_is_bounded_in_bytes() {
+    let running = start_server(&[
+        "--mode",
+        "pool",
+        "--workers",
+        "1",
+        "--work-ms",
+        "300",
+        "--queue-bytes",
+        "65536",
+        "--quiet",
+    ]);
+    let socket = udp_client(running.addr);
+    for _ in 0..4 {
+        socket.send(&[b'x'; 40_000]).unwrap();
+    }
+    let summary = loop_until_quiet_then_stop(running, &socket);
+    assert!(
+        summary.dropped >= 2,
+        "40,000-byte datagrams past 64 KiB queued must be dropped: {summary}"
+    );
+    assert_eq!(
+        summary.handled + summary.dropped + summary.stale + summary.discarded_at_shutdown,
+        4,
+        "each of the 4 datagrams should be counted as handled, dropped, stale or discarded at shutdown: {summary}"
+    );
+}
+
+/// Reads responses until none comes for a second, then stops the server.
+fn loop_until_quiet_then_stop(
+    running: TestServer<Summary>,
+    socket: &std::net::UdpSocket,
+) -> Summary {
+    socket.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+    let mut buffer = [0u8; 64];
+    while socket.recv(&mut buffer).is_ok() {}
+    running.stop()
+}
+
+#[test]
+fn a_loop_with_another_server_is_held_to_the_reply_rate() {
+    for mode in MODES {
+        let running = start_server(&["--mode", mode, "--quiet", "--reply-rate", "10"]);
+        let arrived = bounce_for(running.addr, b"ping", Duration::from_secs(3));
+        assert!(
+            (10..=45).contains(&arrived),
+            "{mode}: with --reply-rate 10, at least 10 and at most about 10 + 3 x 10 responses should come in 3 s; {arrived} came"
+        );
+        let summary = running.stop();
+        assert!(
+            summary.refused.rate_limited > 0,
+            "{mode}: the summary should count refusals: {summary}"
+        );
+    }
 }
 
 #[test]
 fn defaults_follow_the_seed() {
     let args = ServerArgs::try_parse_from(["server"]).unwrap();
-    assert_eq!((args.address.host.as_str(), args.address.port), ("localhost", 6532));
-    assert_eq!(args.mode, Mode::ThreadPerDatagram);
-    assert_eq!((args.max_threads, args.queue, args.work_ms), (256, 1024, 0));
+    assert_eq!(
+        (args.address.host.as_str(), args.address.port),
+        ("localhost", 6532),
+        "the server should listen on localhost:6532 by default"
+    );
+    assert_eq!(
+        args.mode,
+        Mode::ThreadPerDatagram,
+        "the default mode should be thread-per-datagram"
+    );
+    assert_eq!(
+        (args.max_threads, args.queue, args.work_ms),
+        (256, 1024, 0),
+        "the defaults should be at most 256 threads, a queue of 1024 and no extra work"
+    );
+    assert_eq!(
+        (args.queue_bytes, args.max_queue_ms),
+        (16 * 1024 * 1024, 1000),
+        "the pool queue should default to 16 MiB and 1000 ms of waiting"
+    );
     let cores = thread::available_parallelism().unwrap().get();
-    assert_eq!(args.workers as usize, cores * 4);
+    assert_eq!(args.workers as usize, cores * 4, "the pool should default to 4 workers per core");
     let args = ClientArgs::try_parse_from(["client"]).unwrap();
-    assert_eq!((args.message.as_str(), args.address.port), ("Hello, Server!", 6532));
+    assert_eq!(
+        (args.message.as_str(), args.address.port),
+        ("Hello, Server!", 6532),
+        "the client should send Hello, Server! to port 6532 by default"
+    );
 }
 
 fn run_client(args: &[&str]) -> (Result<()>, String) {
@@ -230,7 +381,8 @@ fn client_prints_the_response_like_the_seed() {
         out,
         format!(
             "Sent message to 127.0.0.1:{port}\nReceived response from 127.0.0.1:{port}: Message received\n"
-        )
+        ),
+        "the client should print where it sent the message and the response, like the seed"
     );
     running.expect_log("Hello, Server!");
     running.stop();
@@ -242,7 +394,10 @@ fn client_gives_up_when_no_response_comes() {
     let port = silent.local_addr().unwrap().port().to_string();
     let (outcome, _) = run_client(&["--host", "127.0.0.1", "--port", &port, "--timeout", "0.3"]);
     let error = outcome.expect_err("no response came").to_string();
-    assert!(error.contains("no reply from 127.0.0.1:"), "{error}");
+    assert!(
+        error.contains("no reply from 127.0.0.1:"),
+        "the client should say no response came: {error}"
+    );
 }
 
 #[test]
@@ -262,6 +417,38 @@ fn client_load_mode_checks_every_response() {
         "2",
     ]);
     outcome.unwrap();
-    assert!(out.contains("100 requests, 100 replies, 0 lost, 0 wrong"), "{out}");
-    assert_eq!(running.stop().handled, 100);
+    assert!(
+        out.contains("100 requests, 100 replies, 0 lost, 0 wrong"),
+        "all 100 requests should get a correct response: {out}"
+    );
+    assert_eq!(running.stop().handled, 100, "the server should count 100 handled requests");
+}
+
+#[test]
+fn version_names_the_module() {
+    use clap::CommandFactory;
+    let server = ServerArgs::command().render_version();
+    let client = ClientArgs::command().render_version();
+    assert!(
+        server.starts_with("udp-threaded server "),
+        "--version should name the module: {server}"
+    );
+    assert!(
+        client.starts_with("udp-threaded client "),
+        "--version should name the module: {client}"
+    );
+}
+
+#[test]
+fn through_a_lossy_link_load_mode_counts_lost_requests() {
+    let running = start_server(&["--mode", "pool", "--quiet"]);
+    let relay = lossy_link::testing::start_relay(running.addr, &["--loss", "20%", "--seed", "7"]);
+    let port = relay.addr.port().to_string();
+    let (outcome, out) =
+        run_client(&["--host", "127.0.0.1", "--port", &port, "--count", "40", "--timeout", "0.3"]);
+    let summary = relay.stop();
+    assert!(outcome.is_err(), "lost responses must fail the load run: {out}");
+    assert!(summary.up.lost + summary.down.lost > 0, "the relay should have lost some: {out}");
+    assert!(!out.contains(" 0 lost"), "the load summary should count the lost requests: {out}");
+    running.stop();
 }

@@ -6,24 +6,27 @@
 //! |---|---|
 //! | `clientSocket = socket(AF_INET, SOCK_DGRAM)` | [`shared::datagram::connect_udp`] in [`run`] |
 //! | `message = input("Input lowercase sentence:")` | the loop in [`run`] |
-//! | `clientSocket.sendto(message.encode(), (serverName, serverPort))` | [`ask`] |
-//! | `modifiedMessage, serverAddress = clientSocket.recvfrom(2048)` | [`ask`] |
+//! | `clientSocket.sendto(message.encode(), (serverName, serverPort))` | `send` in [`ask`] |
+//! | `modifiedMessage, serverAddress = clientSocket.recvfrom(2048)` | `recv` in [`ask`], bounded by `--timeout` |
 //! | `print(modifiedMessage.decode())` | the loop in [`run`] |
 //!
 //! The notebook's client waits for its reply forever: if the datagram or the reply is lost,
 //! or no server runs, it hangs. This one waits `--timeout` seconds and then says so. It
-//! also reads line after line until end of input (Ctrl-D), and has a `--message` one-shot
-//! and the workspace's load mode.
+//! also reads line after line until end of input (Ctrl-D), and has a `--message` one-shot.
+//! (The workspace's load mode, `--clients`/`--duration`/`--count`, is in [`crate::load`].)
 
-use std::io::{self, BufRead, Write};
+use std::io::{BufRead, Write};
 use std::net::{SocketAddr, UdpSocket};
 use std::time::Duration;
 
 use shared::address::AddressArgs;
-use shared::datagram::{MAX_UDP_PAYLOAD, RECV_BUFFER_SIZE, as_text, connect_udp, no_reply_error};
+use shared::datagram::{
+    MAX_UDP_PAYLOAD, RECV_BUFFER_SIZE, as_text, connect_udp, no_reply_error, udp_client_error,
+};
 use shared::error::{Context, Error, Result};
+use shared::flags::{parse_count, parse_seconds};
 use shared::framing::{LineError, LineReader};
-use shared::load::{self, LoadArgs, Request, parse_seconds};
+use shared::load::LoadArgs;
 use shared::report::output_line;
 use shared::shutdown::Shutdown;
 
@@ -36,6 +39,8 @@ pub const PROMPT: &str = "Input lowercase sentence: ";
 #[derive(clap::Parser, Debug, Clone)]
 #[command(
     name = "client",
+    // `--version` says which module's client this is: every module's is called `client`.
+    display_name = "udp-uppercase client",
     version,
     about = "UDP uppercase client: sends each line you type to the server and prints the reply.",
     long_about = "UDP uppercase client: sends each line you type to the server and prints the reply.\n\n\
@@ -58,7 +63,7 @@ pub struct ClientArgs {
     pub timeout: Duration,
 
     /// Load mode: each client sends at most N requests (alone: one client, N requests).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", value_parser = parse_count)]
     pub count: Option<u64>,
 
     /// Load mode: `--clients` and `--duration`.
@@ -85,14 +90,19 @@ pub fn run(
 ) -> Result<()> {
     let server = args.address.resolve()?;
     if args.is_load_mode() {
-        return run_load(args, server, shutdown, out);
+        return crate::load::run(args, server, shutdown, out);
     }
 
     let socket = connect_udp(server)?;
-    socket.set_read_timeout(Some(args.timeout)).context(|| "cannot set the reply timeout")?;
     let mut reply = vec![0u8; RECV_BUFFER_SIZE];
 
     if let Some(message) = &args.message {
+        if message.len() > MAX_UDP_PAYLOAD {
+            return Err(Error::msg(format!(
+                "a message of {} bytes does not fit in one UDP datagram (at most {MAX_UDP_PAYLOAD})",
+                message.len()
+            )));
+        }
         let len = ask(&socket, server, message.as_bytes(), &mut reply, args.timeout)?;
         return output_line(out, format_args!("{}", as_text(&reply[..len])));
     }
@@ -121,13 +131,26 @@ pub fn run(
             }
             Err(LineError::Io(error)) => return Err(Error::io("cannot read input", error)),
         };
-        let len = ask(&socket, server, line, &mut reply, args.timeout)?;
-        output_line(out, format_args!("{}", as_text(&reply[..len])))?;
+        match ask(&socket, server, line, &mut reply, args.timeout) {
+            Ok(len) => output_line(out, format_args!("{}", as_text(&reply[..len])))?,
+            // At a terminal, say it and go on: start the server and type the line again.
+            // (From a pipe, the first failure ends the client: a script needs the status.)
+            Err(error) if prompt && !error.is_stopped() => {
+                output_line(out, format_args!("({error}; type a line to try again)"))?;
+            }
+            Err(error) => return Err(error),
+        }
     }
 }
 
-/// Sends `message` to the server and waits for its reply, which lands in `reply`;
-/// returns the reply's length.
+/// The notebook's `sendto` and `recvfrom`, with a limit on the wait: sends `message` on
+/// `socket` (connected to `server`, so `send` needs no address) and waits at most
+/// `timeout` for one datagram back, which lands in `reply`. Returns the reply's length.
+///
+/// 1. `set_read_timeout(Some(timeout))`, so the wait for the reply is bounded.
+/// 2. `send` the message; an error becomes [`udp_client_error`].
+/// 3. `recv` into `reply`; an error (a timeout, or no server listening) becomes
+///    [`no_reply_error`].
 pub fn ask(
     socket: &UdpSocket,
     server: SocketAddr,
@@ -135,40 +158,11 @@ pub fn ask(
     reply: &mut [u8],
     timeout: Duration,
 ) -> Result<usize> {
-    if message.len() > MAX_UDP_PAYLOAD {
-        return Err(Error::msg(format!(
-            "a message of {} bytes does not fit in one UDP datagram (at most {MAX_UDP_PAYLOAD})",
-            message.len()
-        )));
-    }
-    send_and_receive(socket, message, reply).map_err(|error| no_reply_error(server, timeout, error))
-}
-
-/// The heart of the client: send the message to the server (the socket is connected to
-/// it) and wait for one datagram back. Returns the reply's length.
-pub fn send_and_receive(socket: &UdpSocket, message: &[u8], reply: &mut [u8]) -> io::Result<usize> {
-    // BEGIN SOLUTION: send the message on the connected socket and receive one datagram into reply; return its length
-    socket.send(message)?;
-    socket.recv(reply)
+    // BEGIN SOLUTION: send the message, then receive one datagram, waiting at most timeout (the steps are in the doc comment)
+    socket.set_read_timeout(Some(timeout)).context(|| "cannot set the reply timeout")?;
+    socket.send(message).map_err(|error| udp_client_error(server, error))?;
+    socket.recv(reply).map_err(|error| no_reply_error(server, timeout, error))
     // END SOLUTION
-}
-
-/// Load mode: `--clients` clients send uppercase requests and check every reply.
-fn run_load(
-    args: &ClientArgs,
-    server: SocketAddr,
-    shutdown: &Shutdown,
-    out: &mut impl Write,
-) -> Result<()> {
-    load::run_udp(&args.load.plan(args.count, args.timeout), server, shutdown, load_request, out)
-}
-
-/// Request `sequence` of load client `client`, and the reply it must get. The expected
-/// reply is computed here, independently of the server's code. (The text is ASCII so the
-/// benchmark's bare loop, which only uppercases ASCII, answers it correctly too.)
-fn load_request(client: u32, sequence: u64) -> Request {
-    let text = format!("client {client} request {sequence}: hello, world");
-    Request { expected_reply: text.to_uppercase().into_bytes(), datagram: text.into_bytes() }
 }
 
 fn print_prompt(out: &mut impl Write) -> Result<()> {

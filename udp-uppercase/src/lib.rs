@@ -14,10 +14,11 @@
 //! the textbook's client would wait forever.
 //!
 //! - [`server`]: bind, then receive → uppercase → reply, until Ctrl-C.
-//! - [`client`]: read lines (or `--message`), send each, print each reply; or load mode.
-//! - [`uppercase`]: the server's one piece of "business logic".
+//! - [`client`]: read lines (or `--message`), send each, print each reply.
+//! - [`load`]: the client's load mode, for measuring the server.
 
 pub mod client;
+pub mod load;
 pub mod server;
 
 #[cfg(test)]
@@ -32,16 +33,4 @@ pub struct Textbook;
 impl AddressDefaults for Textbook {
     const HOST: &'static str = "127.0.0.1";
     const PORT: u16 = 12000;
-}
-
-/// The server's reply to `message`: its text in uppercase.
-///
-/// Python's `message.decode().upper()` raises an exception on bytes that are not UTF-8 and
-/// the server dies. Here invalid bytes become `U+FFFD` (�) and the rest is still converted.
-/// Uppercasing is Unicode-aware, so a reply can be longer than its message: `straße`
-/// becomes `STRASSE`.
-pub fn uppercase(message: &[u8]) -> Vec<u8> {
-    // BEGIN SOLUTION: decode the bytes as UTF-8, replacing invalid sequences, and return the uppercase text's bytes
-    String::from_utf8_lossy(message).to_uppercase().into_bytes()
-    // END SOLUTION
 }

@@ -6,31 +6,33 @@
 //! |---|---|
 //! | `serverSocket = socket(AF_INET, SOCK_DGRAM)` and `bind(('', 12000))` | [`Server::bind`] |
 //! | `print("The server is ready to receive.")` | the first line of [`Server::run`] |
-//! | `while True:` / `message, clientAddress = serverSocket.recvfrom(2048)` | [`serve_datagrams`] in [`Server::run`]: `recv_from` into a 64 KiB buffer, until Ctrl-C |
-//! | `modifiedMessage = message.decode().upper()` | [`crate::uppercase`] |
-//! | `serverSocket.sendto(modifiedMessage.encode(), clientAddress)` | [`reply_to`], called by [`Server::answer`] |
+//! | `while True:` / `message, clientAddress = serverSocket.recvfrom(2048)` | the loop in [`Server::serve`]: `recv_from` into a 64 KiB buffer, until Ctrl-C |
+//! | `modifiedMessage = message.decode().upper()` | `String::from_utf8_lossy(message).to_uppercase()` in [`Server::serve`] |
+//! | `serverSocket.sendto(modifiedMessage.encode(), clientAddress)` | `send_to` in [`Server::serve`] |
 //!
 //! What it adds to the notebook: a buffer big enough for any datagram (the notebook's 2048
 //! bytes silently cut longer ones), bytes that are not UTF-8 survive, one log line per
 //! datagram, and Ctrl-C that stops the loop and prints a summary.
 
-use std::collections::HashSet;
 use std::fmt;
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
 
 use shared::address::AddressArgs;
-use shared::datagram::{PREVIEW_CHARS, bind_udp, preview, serve_datagrams};
+use shared::datagram::{PREVIEW_CHARS, RECV_BUFFER_SIZE, bind_udp, preview, report_receive_error};
 use shared::error::{Context, Result, describe_io_error};
+use shared::reply::{Refusal, Refused, ReplyArgs, ReplyGuard};
 use shared::report::{Log, QuietArg, plural};
-use shared::shutdown::Shutdown;
+use shared::shutdown::{POLL_INTERVAL, Shutdown};
 
-use crate::{Textbook, uppercase};
+use crate::Textbook;
 
 /// Command-line arguments of `server`.
 #[derive(clap::Parser, Debug, Clone)]
 #[command(
     name = "server",
+    // `--version` says which module's server this is: every module's is called `server`.
+    display_name = "udp-uppercase server",
     version,
     about = "UDP uppercase server: replies to every datagram with its text in uppercase.",
     long_about = "UDP uppercase server: replies to every datagram with its text in uppercase.\n\n\
@@ -46,26 +48,26 @@ pub struct ServerArgs {
     #[command(flatten)]
     pub output: QuietArg,
 
-    /// How many different client addresses the summary counts; past this many it says
-    /// "at least N" (the set of addresses is kept in memory, so it needs a limit).
-    #[arg(long, value_name = "N", default_value_t = 10_000)]
-    pub max_tracked_clients: usize,
+    /// Whom the server may answer: `--allow-low-ports`, `--reply-rate`, `--max-sources`.
+    #[command(flatten)]
+    pub replies: ReplyArgs,
 }
 
 /// A bound server socket, ready to [`run`](Server::run).
 pub struct Server {
     socket: UdpSocket,
     log: Log,
-    max_tracked_clients: usize,
+    /// Whom the server may answer (see `shared::reply`): no loops, a rate per source.
+    replies: ReplyGuard,
 }
 
 impl Server {
     /// Binds the socket `args` name. Binding first and running second lets a caller learn
     /// the real address (with `--port 0` the OS picks the port) before the loop starts.
     pub fn bind(args: &ServerArgs, log: Log) -> Result<Server> {
-        let addr = args.address.resolve()?;
-        let socket = bind_udp(addr)?;
-        Ok(Server { socket, log, max_tracked_clients: args.max_tracked_clients })
+        let socket = bind_udp(args.address.resolve()?)?;
+        let own = socket.local_addr().context(|| "cannot read the server's address")?;
+        Ok(Server { socket, log, replies: ReplyGuard::new(own, &args.replies) })
     }
 
     /// The address the server is bound to.
@@ -73,35 +75,73 @@ impl Server {
         self.socket.local_addr().context(|| "cannot read the server's address")
     }
 
-    /// Receives and answers datagrams until `shutdown` is requested, then prints and
-    /// returns the summary.
-    pub fn run(self, shutdown: &Shutdown) -> Result<Summary> {
+    /// Announces the server, answers datagrams until `shutdown` is requested, then prints
+    /// and returns the summary.
+    pub fn run(mut self, shutdown: &Shutdown) -> Result<Summary> {
         let addr = self.local_addr()?;
         self.log.info(format_args!(
             "The server is ready to receive. Listening on {addr} (UDP); press Ctrl-C to stop."
         ));
-        let mut summary = Summary::new(self.max_tracked_clients);
-        // The notebook's `while True: message, clientAddress = serverSocket.recvfrom(2048)`,
-        // with a stop on Ctrl-C and a buffer big enough for any datagram.
-        serve_datagrams(&self.socket, shutdown, &self.log, |message, client| {
-            self.answer(message, client, &mut summary);
-        })?;
+        let summary = self.serve(shutdown)?;
         self.log.info(format_args!("{summary}"));
         Ok(summary)
     }
 
-    /// Replies to one datagram with its uppercase, logs it, and counts it.
-    pub fn answer(&self, message: &[u8], client: SocketAddr, summary: &mut Summary) {
-        match reply_to(&self.socket, message, client) {
-            Ok(reply) => self.log_exchange(message, client, &reply),
-            Err(error) => {
-                summary.failed_replies += 1;
-                self.log_failed_reply(message, client, &error);
+    /// The notebook's `while True:` loop: receive a datagram, uppercase its text, send it
+    /// back to the address it came from; log and count each one; stop when `shutdown` is
+    /// requested.
+    ///
+    /// 1. Set a read timeout of [`POLL_INTERVAL`] on the socket (`set_read_timeout`).
+    /// 2. Make one buffer of [`RECV_BUFFER_SIZE`] bytes, and an empty [`Summary`].
+    /// 3. Until `shutdown.is_requested()`: `recv_from` into the buffer (on an error, hand it
+    ///    to [`report_receive_error`] and go round again).
+    /// 4. Count the datagram. Ask `self.replies.check(client)` whether the sender may be
+    ///    answered (a forged source must not start a loop); if not, `log_refusal` and go
+    ///    round again.
+    /// 5. Uppercase the datagram's text (`String::from_utf8_lossy`, `to_uppercase`) and
+    ///    `send_to` the sender. Log it with `log_exchange`, or count and log a failed reply
+    ///    with `log_failed_reply`.
+    /// 6. After the loop, return the summary, with `self.replies.refused()` in it.
+    pub fn serve(&mut self, shutdown: &Shutdown) -> Result<Summary> {
+        // BEGIN SOLUTION: receive with recv_from until shutdown, reply with send_to (the steps are in the doc comment)
+        // std cannot interrupt a blocked `recv_from` from another thread, so the loop wakes
+        // up every POLL_INTERVAL to see whether Ctrl-C asked it to stop.
+        self.socket
+            .set_read_timeout(Some(POLL_INTERVAL))
+            .context(|| "cannot set the socket's read timeout")?;
+        // Big enough for any datagram: the notebook's 2048 bytes cut longer ones silently.
+        let mut buffer = vec![0u8; RECV_BUFFER_SIZE];
+        let mut summary = Summary::default();
+        while !shutdown.is_requested() {
+            let (len, client) = match self.socket.recv_from(&mut buffer) {
+                Ok(received) => received,
+                Err(error) => {
+                    report_receive_error(&self.log, &error);
+                    continue;
+                }
+            };
+            let message = &buffer[..len];
+            summary.datagrams += 1;
+            if let Err(refusal) = self.replies.check(client) {
+                self.log_refusal(client, refusal);
+                continue;
+            }
+            // Not UTF-8? `from_utf8_lossy` shows the bad bytes as U+FFFD instead of failing.
+            let reply = String::from_utf8_lossy(message).to_uppercase();
+            match self.socket.send_to(reply.as_bytes(), client) {
+                Ok(_) => self.log_exchange(message, client, reply.as_bytes()),
+                Err(error) => {
+                    summary.failed_replies += 1;
+                    self.log_failed_reply(message, client, reply.len(), &error);
+                }
             }
         }
-        summary.count(client);
+        summary.refused = self.replies.refused();
+        Ok(summary)
+        // END SOLUTION
     }
 
+    /// The log line for one datagram and its reply (skipped under `--quiet`).
     fn log_exchange(&self, message: &[u8], client: SocketAddr, reply: &[u8]) {
         // Building previews costs more than the reply itself: skip it when quiet.
         if !self.log.is_quiet() {
@@ -113,80 +153,48 @@ impl Server {
         }
     }
 
-    fn log_failed_reply(&self, message: &[u8], client: SocketAddr, error: &io::Error) {
+    /// The warning for a datagram the server does not answer (the log rate-limits it).
+    fn log_refusal(&self, client: SocketAddr, refusal: Refusal) {
+        self.log.warn(format_args!("not answering {client}: {refusal}"));
+    }
+
+    /// The warning for a reply that could not be sent.
+    fn log_failed_reply(
+        &self,
+        message: &[u8],
+        client: SocketAddr,
+        reply_len: usize,
+        error: &io::Error,
+    ) {
         // The usual cause: uppercase made the reply longer than one datagram can be.
         self.log.warn(format_args!(
-            "could not reply to {client} ({} bytes in, {} bytes out): {}",
+            "could not reply to {client} ({} bytes in, {reply_len} bytes out): {}",
             message.len(),
-            uppercase(message).len(),
             describe_io_error(error),
         ));
     }
 }
 
-/// The heart of the server, the notebook's loop body: uppercase the message and send it
-/// back to the address it came from. Returns the reply that was sent.
-pub fn reply_to(socket: &UdpSocket, message: &[u8], client: SocketAddr) -> io::Result<Vec<u8>> {
-    // BEGIN SOLUTION: uppercase the message and send it back to the client; return the reply
-    let reply = uppercase(message);
-    socket.send_to(&reply, client)?;
-    Ok(reply)
-    // END SOLUTION
-}
-
-/// What the server did, printed when it stops.
-#[derive(Debug, Clone)]
+/// What the server did, printed when it stops. Lesson 1 keeps no state per client (that is
+/// module 3h's lesson): it only counts.
+#[derive(Debug, Clone, Default)]
 pub struct Summary {
     /// Datagrams received (and answered, unless the reply failed).
     pub datagrams: u64,
     /// Replies that could not be sent.
     pub failed_replies: u64,
-    /// Different client addresses seen, up to the limit.
-    clients: HashSet<SocketAddr>,
-    max_tracked_clients: usize,
-    /// Whether an address went uncounted because the set was full.
-    clients_overflowed: bool,
-}
-
-impl Summary {
-    fn new(max_tracked_clients: usize) -> Self {
-        Summary {
-            datagrams: 0,
-            failed_replies: 0,
-            clients: HashSet::new(),
-            max_tracked_clients,
-            clients_overflowed: false,
-        }
-    }
-
-    /// Counts one datagram from `client`.
-    fn count(&mut self, client: SocketAddr) {
-        self.datagrams += 1;
-        if self.clients.len() < self.max_tracked_clients {
-            self.clients.insert(client);
-        } else if !self.clients.contains(&client) {
-            self.clients_overflowed = true;
-        }
-    }
-
-    /// How many different client addresses sent datagrams (a lower bound if the limit was
-    /// reached).
-    pub fn distinct_clients(&self) -> usize {
-        self.clients.len()
-    }
+    /// Datagrams not answered by the reply rule (forged sources, over the reply rate).
+    pub refused: Refused,
 }
 
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let at_least = if self.clients_overflowed { "at least " } else { "" };
-        write!(
-            f,
-            "Served {} from {at_least}{}",
-            plural(self.datagrams, "datagram"),
-            plural(self.clients.len() as u64, "distinct client")
-        )?;
+        write!(f, "Served {}", plural(self.datagrams, "datagram"))?;
         if self.failed_replies > 0 {
             write!(f, "; {} could not be sent", plural(self.failed_replies, "reply"))?;
+        }
+        if self.refused.total() > 0 {
+            write!(f, "; did not answer {} ({})", self.refused.total(), self.refused)?;
         }
         f.write_str(".")
     }

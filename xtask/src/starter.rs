@@ -29,10 +29,14 @@ pub fn members(workspace: &Path) -> Result<Vec<String>> {
         .collect())
 }
 
-/// The members students can be given: every member but `shared` and `xtask`.
+/// The members students can be given: every member but the tools ([`NOT_MODULES`]).
 pub fn modules(workspace: &Path) -> Result<Vec<String>> {
-    Ok(members(workspace)?.into_iter().filter(|m| m != "shared" && m != "xtask").collect())
+    Ok(members(workspace)?.into_iter().filter(|m| !NOT_MODULES.contains(&m.as_str())).collect())
 }
+
+/// Workspace members that are tools, not course modules: no exercises, never in a starter
+/// as an assignment.
+pub const NOT_MODULES: [&str; 3] = ["shared", "xtask", "lossy-link"];
 
 /// A marked region, with the file it is in.
 #[derive(Debug, Clone)]

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use module3g_tcp_multiclient::client::{self, ClientArgs};
 use shared::error::{Result, exit_code};
-use shared::shutdown::{Shutdown, install_ctrl_c};
+use shared::shutdown::{Shutdown, install_ctrl_c_for_client};
 
 fn main() -> ExitCode {
     exit_code(talk(&ClientArgs::parse()))
@@ -16,11 +16,12 @@ fn main() -> ExitCode {
 fn talk(args: &ClientArgs) -> Result<()> {
     let shutdown = Shutdown::new();
     // In --interactive mode the client waits for you to type, and Ctrl-C simply ends it.
-    // Otherwise Ctrl-C ends the pauses (or the load run) and the tally still prints.
+    // Otherwise Ctrl-C ends the pauses (or the load run), the tally still prints, and the
+    // exit status is 130.
     if !args.interactive {
-        install_ctrl_c(&shutdown)?;
+        install_ctrl_c_for_client(&shutdown)?;
     }
     let stdin = io::stdin();
     let hint = stdin.is_terminal();
-    client::run(args, &shutdown, stdin.lock(), hint, &mut io::stdout().lock())
+    client::run(args, &shutdown, stdin.lock(), hint, &mut io::stdout())
 }

@@ -7,15 +7,16 @@ use std::process::ExitCode;
 use clap::Parser;
 use module3h_udp_multiclient::client::{self, ClientArgs};
 use shared::error::{Result, exit_code};
-use shared::shutdown::{Shutdown, install_ctrl_c};
+use shared::shutdown::{Shutdown, install_ctrl_c_for_client};
 
 fn main() -> ExitCode {
     exit_code(talk(&ClientArgs::parse()))
 }
 
 fn talk(args: &ClientArgs) -> Result<()> {
-    // Ctrl-C ends the pause between messages (or the load run) and still prints the tally.
+    // Ctrl-C ends the pause between messages (or the load run) and still prints the tally;
+    // the exit status is then 130.
     let shutdown = Shutdown::new();
-    install_ctrl_c(&shutdown)?;
-    client::run(args, &shutdown, &mut io::stdout().lock())
+    install_ctrl_c_for_client(&shutdown)?;
+    client::run(args, &shutdown, &mut io::stdout())
 }

@@ -1,14 +1,24 @@
-//! `cargo run -p module3h-udp-multiclient --bin server`: the UDP multi-client echo server.
-//! Everything it does is in the library (`module3h_udp_multiclient::server`).
+//! `cargo run -p module3h-udp-multiclient --bin server`: the UDP echo server's life, from
+//! the command line to the exit status. The socket code is in `src/server.rs`.
 
 use std::process::ExitCode;
 
 use clap::Parser;
 use module3h_udp_multiclient::server::{Server, ServerArgs};
-use shared::binary::serve_until_ctrl_c;
+use shared::error::{Result, exit_code};
+use shared::report::Log;
+use shared::shutdown::{Shutdown, install_ctrl_c};
 
 fn main() -> ExitCode {
     let args = ServerArgs::parse();
-    // Ctrl-C stops the server; an error is one line on stderr and exit status 1.
-    serve_until_ctrl_c(args.output.quiet, |log| Server::bind(&args, log), Server::run)
+    // An error is one line on stderr and exit status 1.
+    exit_code(serve(&args))
+}
+
+fn serve(args: &ServerArgs) -> Result<()> {
+    let shutdown = Shutdown::new();
+    install_ctrl_c(&shutdown)?;
+    let server = Server::bind(args, Log::stdout(args.output.quiet))?;
+    server.run(&shutdown)?;
+    Ok(())
 }

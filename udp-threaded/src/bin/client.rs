@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use shared::error::{Result, exit_code};
-use shared::shutdown::{Shutdown, install_ctrl_c};
+use shared::shutdown::{Shutdown, install_ctrl_c_for_client};
 use udp_threaded::client::{self, ClientArgs};
 
 fn main() -> ExitCode {
@@ -14,8 +14,9 @@ fn main() -> ExitCode {
 }
 
 fn talk(args: &ClientArgs) -> Result<()> {
-    // Ctrl-C stops a load run early; the summary still prints.
+    // Ctrl-C stops a load run early (the summary still prints) or the wait for a response;
+    // the exit status is then 130.
     let shutdown = Shutdown::new();
-    install_ctrl_c(&shutdown)?;
-    client::run(args, &shutdown, &mut io::stdout().lock())
+    install_ctrl_c_for_client(&shutdown)?;
+    client::run(args, &shutdown, &mut io::stdout())
 }

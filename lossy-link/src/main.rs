@@ -1,0 +1,21 @@
+//! `cargo run -p lossy-link -- --loss 20% ...`: the bad-network relay.
+//! Everything it does is in the library (`lossy_link::relay`), where the tests reach it.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use shared::error::exit_code;
+use shared::report::Log;
+use shared::shutdown::{Shutdown, install_ctrl_c};
+
+fn main() -> ExitCode {
+    // A bad flag is a usage error: clap prints it and exits with status 2.
+    let args = lossy_link::Args::parse();
+    let shutdown = Shutdown::new();
+    // Ctrl-C stops the relay (it prints its summary); an error is one line on stderr and
+    // exit status 1.
+    exit_code(
+        install_ctrl_c(&shutdown)
+            .and_then(|()| lossy_link::run(&args, Log::stdout(args.quiet), &shutdown).map(|_| ())),
+    )
+}

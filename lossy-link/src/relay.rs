@@ -1,0 +1,573 @@
+//! The relay's sockets and threads: one socket facing the clients, one socket per client
+//! facing the server.
+//!
+//! ```text
+//!   client A ──┐                      ┌── upstream socket A ──┐
+//!              ├─► listen socket ─────┤                       ├─► server
+//!   client B ──┘   (127.0.0.1:12001)  └── upstream socket B ──┘   (127.0.0.1:12000)
+//! ```
+//!
+//! Why a socket per client: a UDP server knows its clients only by their source address.
+//! If the relay sent everything from one socket, the server would see one client, and the
+//! 3h server's per-client table, the chat's members, and every reply's destination would be
+//! wrong. With one upstream socket per client, the server sees one source port per client,
+//! as it would without the relay, and a reply that arrives on socket A can only be for A.
+//! Each upstream socket is `connect`ed to the server, so nobody else can send into it.
+//!
+//! Threads (std only, no async): the main thread receives from the clients (and sends
+//! upstream when nothing delays that direction); each client has a thread that receives
+//! the server's replies on its upstream socket; each direction that can delay datagrams has
+//! a thread that sends them when due (see [`crate::link`]). Every blocking receive has a
+//! timeout of [`POLL_INTERVAL`], so a stop request is seen within a tenth of a second.
+//!
+//! Bounded everywhere: `--max-clients` entries in the client table (a new client beyond it
+//! replaces the one heard from least recently), idle clients dropped after `--idle-timeout`,
+//! and the queues of [`crate::link`].
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs, UdpSocket};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread::{self, Scope};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use shared::datagram::raise_buffers;
+use shared::error::{Context, Error, Result, describe_io_error};
+use shared::report::{Log, plural};
+use shared::shutdown::{POLL_INTERVAL, Shutdown};
+
+use crate::args::Args;
+use crate::link::{Bounds, Direction, DirectionSummary, Flow, Pipe};
+use crate::throttle::Throttle;
+
+/// Receive buffers hold any datagram whole (the largest UDP payload is 65,507 bytes).
+pub const RECV_BUFFER_SIZE: usize = 65_536;
+
+/// How often the client table is checked for idle clients.
+const SWEEP_INTERVAL: Duration = Duration::from_millis(250);
+
+/// Stack size of a client's reply thread: it only receives and hands over (its buffer is on
+/// the heap), so a small stack lets many clients fit.
+const CLIENT_THREAD_STACK: usize = 256 * 1024;
+
+/// One client, as the relay knows it.
+#[derive(Debug)]
+pub struct Client {
+    /// The client's address: where its replies go.
+    pub addr: SocketAddr,
+    /// The client's own socket towards the server, connected to it.
+    pub upstream: UdpSocket,
+    /// Milliseconds since the relay started when it was last heard from (either direction).
+    last_heard_ms: AtomicU64,
+    /// Set when the client is dropped from the table: its reply thread ends.
+    dropped: AtomicBool,
+    /// Per direction, the highest sequence number sent so far (see `link`).
+    pub(crate) highest_sent: [AtomicU64; 2],
+}
+
+impl Client {
+    fn heard(&self, ms: u64) {
+        self.last_heard_ms.store(ms, Ordering::Relaxed);
+    }
+
+    fn last_heard(&self) -> u64 {
+        self.last_heard_ms.load(Ordering::Relaxed)
+    }
+
+    fn drop_from_table(&self) {
+        self.dropped.store(true, Ordering::Relaxed);
+    }
+
+    fn is_dropped(&self) -> bool {
+        self.dropped.load(Ordering::Relaxed)
+    }
+}
+
+/// What the relay did, printed when it stops.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    /// Client → server.
+    pub up: DirectionSummary,
+    /// Server → client.
+    pub down: DirectionSummary,
+    /// Clients seen (each got an upstream socket; a client that came back after being
+    /// dropped counts again).
+    pub clients: u64,
+    /// Clients dropped from a full table to make room.
+    pub evicted: u64,
+    /// Clients dropped after `--idle-timeout` of silence.
+    pub idle_dropped: u64,
+    /// Datagrams not relayed at all: from port 0, from the server or the relay itself, or
+    /// when no upstream socket could be made.
+    pub refused: u64,
+    /// The seed the dice used.
+    pub seed: u64,
+    /// How long the relay ran.
+    pub elapsed: Duration,
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "Relay stopped after {:.1} s (seed {}): {} ({} evicted from a full table, {} idle), \
+             {} refused.",
+            self.elapsed.as_secs_f64(),
+            self.seed,
+            plural(self.clients, "client"),
+            self.evicted,
+            self.idle_dropped,
+            plural(self.refused, "datagram"),
+        )?;
+        writeln!(f, "{}: {}", Direction::Up.label(), self.up)?;
+        write!(f, "{}: {}", Direction::Down.label(), self.down)
+    }
+}
+
+#[derive(Debug, Default)]
+struct Tally {
+    clients: AtomicU64,
+    evicted: AtomicU64,
+    idle_dropped: AtomicU64,
+    refused: AtomicU64,
+}
+
+/// Live counts of a running relay, for tests and anyone watching.
+#[derive(Clone)]
+pub struct Probe {
+    up: Arc<Pipe>,
+    down: Arc<Pipe>,
+    tally: Arc<Tally>,
+}
+
+impl Probe {
+    /// Client → server so far.
+    pub fn up(&self) -> DirectionSummary {
+        self.up.summary()
+    }
+
+    /// Server → client so far.
+    pub fn down(&self) -> DirectionSummary {
+        self.down.summary()
+    }
+
+    /// Clients seen so far.
+    pub fn clients(&self) -> u64 {
+        self.tally.clients.load(Ordering::Relaxed)
+    }
+}
+
+/// A bound relay, ready to [`run`](Relay::run).
+pub struct Relay {
+    listen: Arc<UdpSocket>,
+    listen_addr: SocketAddr,
+    server: SocketAddr,
+    seed: u64,
+    max_clients: usize,
+    idle_timeout: Duration,
+    log: Log,
+    up: Arc<Pipe>,
+    down: Arc<Pipe>,
+    tally: Arc<Tally>,
+    new_client_lines: Throttle,
+    table_full: Throttle,
+    refused: Throttle,
+    receive_failed: Throttle,
+}
+
+impl Relay {
+    /// Resolves `--listen` and `--to` and binds the listening socket. Binding first and
+    /// running second lets a caller learn the real address (with port 0 the OS picks one).
+    pub fn bind(args: &Args, log: Log) -> Result<Relay> {
+        let listen_addr = resolve("--listen", &args.listen)?;
+        let listen =
+            UdpSocket::bind(listen_addr).context(|| format!("cannot bind {listen_addr}"))?;
+        Relay::with_socket(args, listen, log)
+    }
+
+    /// Like [`bind`](Relay::bind), with a listening socket that is already bound (its
+    /// address wins over `--listen`): a test never has to free a port and bind it again.
+    pub fn with_socket(args: &Args, listen: UdpSocket, log: Log) -> Result<Relay> {
+        // Room for the largest datagram (macOS gives UDP sockets 9,216 bytes by default).
+        raise_buffers(&listen)?;
+        let server = resolve("--to", &args.to)?;
+        let listen_addr = listen.local_addr().context(|| "cannot read the relay's address")?;
+        if server == listen_addr {
+            return Err(Error::msg(format!(
+                "--to {server} is the relay's own address: every datagram would go round forever"
+            )));
+        }
+        listen
+            .set_read_timeout(Some(POLL_INTERVAL))
+            .context(|| "cannot set the socket's read timeout")?;
+        let listen = Arc::new(listen);
+        let bounds = Bounds {
+            rate_queue: to_usize(args.rate_queue),
+            max_delayed: to_usize(args.max_delayed),
+            max_delayed_bytes: args.max_delayed_bytes,
+            reorder_hold: args.reorder_hold,
+        };
+        let pipe = |direction, impairment| {
+            Arc::new(Pipe::new(direction, impairment, bounds, Arc::clone(&listen), log.clone()))
+        };
+        Ok(Relay {
+            up: pipe(Direction::Up, args.up()),
+            down: pipe(Direction::Down, args.down()),
+            listen,
+            listen_addr,
+            server,
+            seed: args.seed.unwrap_or_else(fresh_seed),
+            max_clients: to_usize(args.max_clients),
+            idle_timeout: args.idle_timeout,
+            log,
+            tally: Arc::default(),
+            new_client_lines: Throttle::new(),
+            table_full: Throttle::new(),
+            refused: Throttle::new(),
+            receive_failed: Throttle::new(),
+        })
+    }
+
+    /// Where clients should send: the relay's listening address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listen_addr
+    }
+
+    /// The seed in use (the one given, or the one picked).
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// Live counts, readable while the relay runs.
+    pub fn probe(&self) -> Probe {
+        Probe {
+            up: Arc::clone(&self.up),
+            down: Arc::clone(&self.down),
+            tally: Arc::clone(&self.tally),
+        }
+    }
+
+    /// Relays until `shutdown` is requested, then prints and returns the summary.
+    pub fn run(self, shutdown: &Shutdown) -> Result<Summary> {
+        let started = Instant::now();
+        self.log.info(format_args!(
+            "lossy-link relaying {} -> {} (UDP), seed {}; press Ctrl-C to stop.",
+            self.listen_addr, self.server, self.seed
+        ));
+        for pipe in [&self.up, &self.down] {
+            self.log.info(format_args!("  {}: {}", pipe.direction().label(), pipe.impairment()));
+        }
+        thread::scope(|scope| {
+            for pipe in [&self.up, &self.down] {
+                if pipe.needs_scheduler() {
+                    scope.spawn(move || pipe.run(shutdown));
+                }
+            }
+            self.serve_clients(scope, shutdown, started);
+        });
+        // Anything a receiving thread queued after its sending thread stopped.
+        self.up.discard_queued();
+        self.down.discard_queued();
+        let summary = Summary {
+            up: self.up.summary(),
+            down: self.down.summary(),
+            clients: self.tally.clients.load(Ordering::Relaxed),
+            evicted: self.tally.evicted.load(Ordering::Relaxed),
+            idle_dropped: self.tally.idle_dropped.load(Ordering::Relaxed),
+            refused: self.tally.refused.load(Ordering::Relaxed),
+            seed: self.seed,
+            elapsed: started.elapsed(),
+        };
+        for line in summary.to_string().lines() {
+            self.log.info(format_args!("{line}"));
+        }
+        Ok(summary)
+    }
+
+    /// The main thread: datagrams from clients, the client table, idle clients.
+    fn serve_clients<'scope, 'env>(
+        &'env self,
+        scope: &'scope Scope<'scope, 'env>,
+        shutdown: &'env Shutdown,
+        started: Instant,
+    ) {
+        let mut clients: HashMap<SocketAddr, Entry> = HashMap::new();
+        let mut buffer = vec![0u8; RECV_BUFFER_SIZE];
+        let mut next_sweep = started + SWEEP_INTERVAL;
+        // Orders clients heard from in the same millisecond, for eviction.
+        let mut datagrams: u64 = 0;
+        while !shutdown.is_requested() {
+            match self.listen.recv_from(&mut buffer) {
+                Ok((len, from)) => {
+                    let now_ms = millis_since(started);
+                    if let Some(entry) =
+                        self.entry_for(from, &mut clients, scope, shutdown, started, now_ms)
+                    {
+                        entry.client.heard(now_ms);
+                        entry.last_datagram = datagrams;
+                        datagrams += 1;
+                        self.up.carry(&buffer[..len], &entry.client, &mut entry.flow);
+                    }
+                }
+                // Nothing arrived this interval, Ctrl-C interrupted the wait, or (Windows)
+                // a client's port was gone when a reply reached it: go round.
+                Err(error) if is_harmless(&error) || is_port_unreachable(&error) => {}
+                Err(error) => self.receive_failed.warn(&self.log, || {
+                    format!("receive from clients failed: {}", describe_io_error(&error))
+                }),
+            }
+            let now = Instant::now();
+            if now >= next_sweep {
+                next_sweep = now + SWEEP_INTERVAL;
+                self.drop_idle(&mut clients, millis_since(started));
+            }
+        }
+        for entry in clients.values() {
+            entry.client.drop_from_table();
+        }
+    }
+
+    /// The table entry for `from`, made (with its upstream socket and reply thread) if new.
+    /// `None` if the datagram must not be relayed.
+    fn entry_for<'t, 'scope, 'env>(
+        &'env self,
+        from: SocketAddr,
+        clients: &'t mut HashMap<SocketAddr, Entry>,
+        scope: &'scope Scope<'scope, 'env>,
+        shutdown: &'env Shutdown,
+        started: Instant,
+        now_ms: u64,
+    ) -> Option<&'t mut Entry> {
+        if !clients.contains_key(&from) {
+            // A forged source must not start a loop: never relay for port 0, the server, or
+            // the relay itself.
+            let refusal = if from.port() == 0 {
+                Some("source port 0")
+            } else if from == self.server {
+                Some("it is the server's own address")
+            } else if from == self.listen_addr {
+                Some("it is the relay's own address")
+            } else if clients.values().any(|entry| is_same_socket(entry.upstream_addr, from)) {
+                // --to leads back to this relay (e.g. --listen 0.0.0.0:P --to 127.0.0.1:P).
+                Some("it is one of the relay's own upstream sockets")
+            } else {
+                None
+            };
+            if let Some(reason) = refusal {
+                self.tally.refused.fetch_add(1, Ordering::Relaxed);
+                self.refused
+                    .warn(&self.log, || format!("ignored a datagram from {from}: {reason}"));
+                return None;
+            }
+            if clients.len() >= self.max_clients {
+                self.evict_least_recent(clients);
+            }
+            let entry = match self.new_client(from, scope, shutdown, started, now_ms) {
+                Ok(entry) => entry,
+                Err(error) => {
+                    self.tally.refused.fetch_add(1, Ordering::Relaxed);
+                    self.refused
+                        .warn(&self.log, || format!("cannot relay for new client {from}: {error}"));
+                    return None;
+                }
+            };
+            clients.insert(from, entry);
+        }
+        clients.get_mut(&from)
+    }
+
+    fn new_client<'scope, 'env>(
+        &'env self,
+        addr: SocketAddr,
+        scope: &'scope Scope<'scope, 'env>,
+        shutdown: &'env Shutdown,
+        started: Instant,
+        now_ms: u64,
+    ) -> Result<Entry> {
+        let upstream = upstream_socket(self.server)?;
+        let upstream_addr = upstream.local_addr().context(|| "cannot read the upstream address")?;
+        let number = self.tally.clients.load(Ordering::Relaxed);
+        let client = Arc::new(Client {
+            addr,
+            upstream,
+            last_heard_ms: AtomicU64::new(now_ms),
+            dropped: AtomicBool::new(false),
+            highest_sent: [AtomicU64::new(0), AtomicU64::new(0)],
+        });
+        let replies = Arc::clone(&client);
+        thread::Builder::new()
+            .name(format!("replies for {addr}"))
+            .stack_size(CLIENT_THREAD_STACK)
+            .spawn_scoped(scope, move || self.serve_replies(&replies, number, shutdown, started))
+            .context(|| "cannot start its thread")?;
+        self.tally.clients.fetch_add(1, Ordering::Relaxed);
+        self.new_client_lines.message(&self.log, || {
+            format!("new client {addr}: relayed to {} from {upstream_addr}", self.server)
+        });
+        Ok(Entry {
+            client,
+            flow: Flow::new(self.seed, number, Direction::Up),
+            last_datagram: 0,
+            upstream_addr,
+        })
+    }
+
+    /// A client's reply thread: the server's datagrams on the client's upstream socket go
+    /// back down to the client, until the client is dropped or the relay stops.
+    fn serve_replies(
+        &self,
+        client: &Arc<Client>,
+        number: u64,
+        shutdown: &Shutdown,
+        started: Instant,
+    ) {
+        let mut flow = Flow::new(self.seed, number, Direction::Down);
+        let mut buffer = vec![0u8; RECV_BUFFER_SIZE];
+        while !shutdown.is_requested() && !client.is_dropped() {
+            match client.upstream.recv(&mut buffer) {
+                Ok(len) => {
+                    client.heard(millis_since(started));
+                    self.down.carry(&buffer[..len], client, &mut flow);
+                }
+                Err(error) if is_harmless(&error) => {}
+                // The ICMP "port unreachable" for an earlier datagram: nothing listens at
+                // --to. UDP reports it on a connected socket's next call.
+                Err(error) if is_port_unreachable(&error) => {
+                    self.receive_failed.warn(&self.log, || {
+                        format!(
+                            "no server is listening at {} (a datagram from {} came back as \
+                         'port unreachable')",
+                            self.server, client.addr
+                        )
+                    });
+                }
+                Err(error) => self.receive_failed.warn(&self.log, || {
+                    format!("receive from the server failed: {}", describe_io_error(&error))
+                }),
+            }
+        }
+    }
+
+    fn evict_least_recent(&self, clients: &mut HashMap<SocketAddr, Entry>) {
+        let oldest = clients
+            .iter()
+            .min_by_key(|(_, entry)| (entry.client.last_heard(), entry.last_datagram))
+            .map(|(addr, _)| *addr);
+        if let Some(addr) = oldest.and_then(|addr| clients.remove(&addr)).map(|entry| {
+            entry.client.drop_from_table();
+            entry.client.addr
+        }) {
+            self.tally.evicted.fetch_add(1, Ordering::Relaxed);
+            self.table_full.warn(&self.log, || {
+                format!(
+                    "client table full (--max-clients {}): dropped {addr}, heard from least \
+                     recently",
+                    self.max_clients
+                )
+            });
+        }
+    }
+
+    fn drop_idle(&self, clients: &mut HashMap<SocketAddr, Entry>, now_ms: u64) {
+        let idle_ms = u64::try_from(self.idle_timeout.as_millis()).unwrap_or(u64::MAX);
+        clients.retain(|addr, entry| {
+            let idle = now_ms.saturating_sub(entry.client.last_heard()) >= idle_ms;
+            if idle {
+                entry.client.drop_from_table();
+                self.tally.idle_dropped.fetch_add(1, Ordering::Relaxed);
+                self.new_client_lines.message(&self.log, || {
+                    format!(
+                        "client {addr} silent for {} s: its upstream socket is closed",
+                        self.idle_timeout.as_secs_f64()
+                    )
+                });
+            }
+            !idle
+        });
+    }
+}
+
+/// A client in the table: its shared part and its upstream flow (owned by the main thread).
+struct Entry {
+    client: Arc<Client>,
+    flow: Flow,
+    /// The number of the client's latest datagram among all clients' (a tie-breaker for
+    /// clients last heard from in the same millisecond).
+    last_datagram: u64,
+    /// The address of the client's upstream socket.
+    upstream_addr: SocketAddr,
+}
+
+/// Whether a datagram from `from` could come from the socket bound to `local` (bound to
+/// an unspecified address, a socket sends from whichever address the route picks).
+fn is_same_socket(local: SocketAddr, from: SocketAddr) -> bool {
+    local.port() == from.port() && (local.ip().is_unspecified() || local.ip() == from.ip())
+}
+
+/// A new socket towards `server`: on loopback if the server is, else on any address of its
+/// family, with a free port, connected to the server.
+fn upstream_socket(server: SocketAddr) -> Result<UdpSocket> {
+    let ip: IpAddr = match server.ip() {
+        ip if ip.is_loopback() => ip,
+        IpAddr::V4(_) => Ipv4Addr::UNSPECIFIED.into(),
+        IpAddr::V6(_) => Ipv6Addr::UNSPECIFIED.into(),
+    };
+    let socket =
+        UdpSocket::bind((ip, 0)).context(|| format!("cannot bind an upstream socket on {ip}"))?;
+    raise_buffers(&socket)?;
+    socket.connect(server).context(|| format!("cannot reach {server}"))?;
+    socket.set_read_timeout(Some(POLL_INTERVAL)).context(|| "cannot set the read timeout")?;
+    Ok(socket)
+}
+
+/// `HOST:PORT` (a name, an IPv4 address, or `[IPv6]:PORT`) to one address, IPv4 preferred
+/// (as the workspace's `--host` flags do).
+pub fn resolve(flag: &str, text: &str) -> Result<SocketAddr> {
+    let candidates: Vec<SocketAddr> = text
+        .to_socket_addrs()
+        .map_err(|e| {
+            Error::msg(format!(
+                "cannot resolve {flag} '{text}' (give HOST:PORT, e.g. 127.0.0.1:12001): {}",
+                describe_io_error(&e)
+            ))
+        })?
+        .collect();
+    candidates
+        .iter()
+        .find(|addr| addr.is_ipv4())
+        .or_else(|| candidates.first())
+        .copied()
+        .ok_or_else(|| Error::msg(format!("{flag} '{text}' has no addresses")))
+}
+
+/// A seed for a run without `--seed`: the clock, mixed with the process id.
+fn fresh_seed() -> u64 {
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let low = u64::try_from(nanos & u128::from(u64::MAX)).unwrap_or(0);
+    crate::rng::stream_seed(low, u64::from(std::process::id())) % 1_000_000
+}
+
+fn millis_since(start: Instant) -> u64 {
+    u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+fn to_usize(value: u64) -> usize {
+    usize::try_from(value).unwrap_or(usize::MAX)
+}
+
+/// A receive that came back empty for a harmless reason: its timeout (`WouldBlock` on Unix,
+/// `TimedOut` on Windows), or a signal (Ctrl-C) interrupting it.
+fn is_harmless(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+    )
+}
+
+/// The ICMP "port unreachable" for an earlier datagram, as the OS reports it on the next
+/// call: `ConnectionRefused` on Linux and macOS, `ConnectionReset` on Windows.
+fn is_port_unreachable(error: &io::Error) -> bool {
+    matches!(error.kind(), io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionReset)
+}

@@ -1,0 +1,63 @@
+//! The client's load mode (`--clients N --duration SECS`): many connections at once (10,000
+//! are fine), every echo checked, one summary line. This is how you measure the server
+//! (see `BENCHMARKS.md`); the lesson's client is in [`crate::client`].
+
+use std::io::{self, Write};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use shared::echo::Echo;
+use shared::error::Result;
+use shared::framing::LineConnection;
+use shared::load::{self, Exchange, Outcome};
+use shared::report::output_line;
+use shared::shutdown::Shutdown;
+
+use crate::MAX_LINE;
+use crate::client::{ClientArgs, connect, send_line_and_check};
+
+/// Read buffer of each load client: small, since there may be 10,000 of them.
+const READ_BUFFER: usize = 1024;
+
+/// Runs `--clients` connections that send numbered lines and check every echo, and writes
+/// the summary line to `out`.
+pub fn run(
+    args: &ClientArgs,
+    server: SocketAddr,
+    shutdown: &Shutdown,
+    out: &mut impl Write,
+) -> Result<()> {
+    let timeout = args.echo.timeout;
+    let plan = args.load.plan(args.echo.count, timeout);
+    let summary =
+        load::run(&plan, shutdown, |client| LineExchange::connect(server, timeout, client))?;
+    output_line(out, format_args!("{summary}"))?;
+    summary.check()
+}
+
+/// One load client: a connection that sends numbered lines and checks each echo.
+struct LineExchange {
+    connection: LineConnection,
+    client: u32,
+}
+
+impl LineExchange {
+    fn connect(server: SocketAddr, timeout: Duration, client: u32) -> Result<Self> {
+        let stream = connect(server, timeout)?;
+        Ok(LineExchange { connection: LineConnection::new(stream, MAX_LINE, READ_BUFFER), client })
+    }
+}
+
+impl Exchange for LineExchange {
+    /// The interactive client's exchange, judged: any error (a refusal, a closed connection,
+    /// a missing echo, which over TCP means a stuck server) stops this load client.
+    fn exchange(&mut self, sequence: u64) -> io::Result<Outcome> {
+        let message =
+            format!("Hello, world ({}) client {} line {sequence}", std::process::id(), self.client);
+        match send_line_and_check(&mut self.connection, message.as_bytes()) {
+            Ok(Echo::Same) => Ok(Outcome::Correct),
+            Ok(_) => Ok(Outcome::Wrong),
+            Err(error) => Err(io::Error::other(error.to_string())),
+        }
+    }
+}

@@ -1,0 +1,223 @@
+//! Running a load: the clients' threads, the gate that starts them together, and each
+//! client's loop.
+
+use std::sync::{Condvar, Mutex, PoisonError};
+use std::thread;
+use std::time::Instant;
+
+use super::{Exchange, Histogram, LoadPlan, LoadSummary, MAX_LOST_IN_A_ROW, Outcome, Strays};
+use crate::error::{Error, Result, describe_io_error};
+use crate::shutdown::Shutdown;
+
+/// Stack size of a load client's thread: a client loop needs little, and small stacks let
+/// thousands of clients run at once.
+const CLIENT_STACK_SIZE: usize = 128 * 1024;
+
+/// Runs `plan.clients` clients, each made by `connect(client_number)`, and sums up.
+///
+/// Every client connects first; only when all have connected (or failed to) does the clock
+/// start and do they all begin sending, so the figures measure requests, not connection
+/// set-up, and a TCP server really holds `plan.clients` connections at once.
+/// Stops early, with the counts so far, when `shutdown` is requested.
+pub fn run<E, F>(plan: &LoadPlan, shutdown: &Shutdown, connect: F) -> Result<LoadSummary>
+where
+    F: Fn(u32) -> Result<E> + Sync,
+    E: Exchange,
+{
+    let connect = &connect;
+    let gate = &StartGate::default();
+    let setting_up = Instant::now();
+    let (tallies, started, spawn_error) = thread::scope(|scope| {
+        let mut clients = Vec::new();
+        let mut spawn_error = None;
+        for number in 0..plan.clients {
+            let spawned = thread::Builder::new()
+                .name(format!("load-client-{number}"))
+                .stack_size(CLIENT_STACK_SIZE)
+                .spawn_scoped(scope, move || {
+                    // The ticket counts this client as arrived even if `connect` panics, so
+                    // the others are never left waiting at the gate for it.
+                    let ticket = gate.ticket();
+                    let client = connect(number);
+                    let started = ticket.arrive_and_wait();
+                    match client {
+                        Ok(client) => run_client(client, plan, started + plan.duration, shutdown),
+                        Err(error) => Tally::failed(error.to_string()),
+                    }
+                });
+            match spawned {
+                Ok(handle) => clients.push(handle),
+                Err(error) => {
+                    // Out of threads: the clients already started will stop at once.
+                    shutdown.request();
+                    spawn_error =
+                        Some(Error::io(format!("cannot start load client {number}"), error));
+                    break;
+                }
+            }
+        }
+        // Open the gate for the clients that exist, or they would wait forever.
+        let started = gate.open_when_all_arrived(clients.len());
+        let tallies: Vec<Tally> = clients
+            .into_iter()
+            .map(|client| {
+                client.join().unwrap_or_else(|_| Tally::failed("the client thread panicked".into()))
+            })
+            .collect();
+        (tallies, started, spawn_error)
+    });
+    if let Some(error) = spawn_error {
+        return Err(error);
+    }
+    let mut summary = LoadSummary {
+        clients: plan.clients,
+        connecting: started - setting_up,
+        elapsed: started.elapsed(),
+        interrupted: shutdown.is_requested(),
+        ..LoadSummary::default()
+    };
+    for tally in tallies {
+        summary.add(tally);
+    }
+    Ok(summary)
+}
+
+/// Holds the load clients back until all of them have connected, then lets them go at once.
+#[derive(Default)]
+struct StartGate {
+    state: Mutex<GateState>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct GateState {
+    arrived: usize,
+    /// Set when the gate opens: the moment the run starts.
+    opened_at: Option<Instant>,
+}
+
+/// A client's place at the gate: it arrives when it calls
+/// [`arrive_and_wait`](Ticket::arrive_and_wait), or when it is dropped without doing so.
+struct Ticket<'a> {
+    gate: &'a StartGate,
+    arrived: bool,
+}
+
+impl Ticket<'_> {
+    /// The client is ready; waits for the gate to open and returns when it did.
+    fn arrive_and_wait(mut self) -> Instant {
+        self.arrived = true;
+        self.gate.arrive_and_wait()
+    }
+}
+
+impl Drop for Ticket<'_> {
+    fn drop(&mut self) {
+        if !self.arrived {
+            self.gate.arrive();
+        }
+    }
+}
+
+impl StartGate {
+    fn ticket(&self) -> Ticket<'_> {
+        Ticket { gate: self, arrived: false }
+    }
+
+    /// Counts one client as arrived, without waiting.
+    fn arrive(&self) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.arrived += 1;
+        self.changed.notify_all();
+    }
+
+    /// A client is ready; waits for the gate to open and returns when it did.
+    fn arrive_and_wait(&self) -> Instant {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.arrived += 1;
+        self.changed.notify_all();
+        loop {
+            if let Some(opened_at) = state.opened_at {
+                return opened_at;
+            }
+            state = self.changed.wait(state).unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// Waits until `clients` clients have arrived, then opens the gate.
+    fn open_when_all_arrived(&self, clients: usize) -> Instant {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        while state.arrived < clients {
+            state = self.changed.wait(state).unwrap_or_else(PoisonError::into_inner);
+        }
+        let now = Instant::now();
+        state.opened_at = Some(now);
+        self.changed.notify_all();
+        now
+    }
+}
+
+/// What one client counted.
+#[derive(Default)]
+pub(super) struct Tally {
+    pub(super) requests: u64,
+    pub(super) correct: u64,
+    pub(super) wrong: u64,
+    pub(super) lost: u64,
+    pub(super) latency: Histogram,
+    pub(super) error: Option<String>,
+    pub(super) strays: Strays,
+}
+
+impl Tally {
+    fn failed(error: String) -> Self {
+        Tally { error: Some(error), ..Tally::default() }
+    }
+}
+
+/// One client's loop: request, judge, repeat until the deadline, the count or a stop.
+fn run_client(
+    mut client: impl Exchange,
+    plan: &LoadPlan,
+    deadline: Instant,
+    shutdown: &Shutdown,
+) -> Tally {
+    let mut tally = Tally::default();
+    let mut lost_in_a_row = 0;
+    while !shutdown.is_requested()
+        && Instant::now() < deadline
+        && plan.count.is_none_or(|count| tally.requests < count)
+    {
+        let sent = Instant::now();
+        let outcome = match client.exchange(tally.requests) {
+            Ok(outcome) => outcome,
+            Err(error) => {
+                tally.error = Some(describe_io_error(&error));
+                break;
+            }
+        };
+        if outcome == Outcome::Lost && shutdown.is_requested() {
+            break; // Ctrl-C cut the wait short: the reply was not lost, we stopped waiting
+        }
+        tally.requests += 1;
+        match outcome {
+            Outcome::Correct => {
+                tally.correct += 1;
+                tally.latency.record(sent.elapsed());
+            }
+            Outcome::Wrong => tally.wrong += 1,
+            Outcome::Lost => tally.lost += 1,
+        }
+        lost_in_a_row = if outcome == Outcome::Lost { lost_in_a_row + 1 } else { 0 };
+        if lost_in_a_row == MAX_LOST_IN_A_ROW {
+            // A server that has stopped answering would otherwise cost `--timeout` per
+            // request for the rest of the run.
+            tally.error = Some(format!(
+                "{MAX_LOST_IN_A_ROW} replies in a row were lost: is the server still running?"
+            ));
+            break;
+        }
+    }
+    tally.strays = client.strays();
+    tally
+}
