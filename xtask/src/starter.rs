@@ -38,6 +38,12 @@ pub fn modules(workspace: &Path) -> Result<Vec<String>> {
 /// as an assignment.
 pub const NOT_MODULES: [&str; 3] = ["shared", "xtask", "lossy-link"];
 
+/// The tools a starter keeps (the modules and their tests stand on them): [`NOT_MODULES`]
+/// but the instructors' `xtask`.
+pub fn support_crates() -> impl Iterator<Item = &'static str> {
+    NOT_MODULES.into_iter().filter(|m| *m != "xtask")
+}
+
 /// A marked region, with the file it is in.
 #[derive(Debug, Clone)]
 pub struct Exercise {
@@ -107,7 +113,7 @@ pub enum Strip<'a> {
 }
 
 /// Writes into `out` a student starter for `modules`: their regions (as `strip` says)
-/// replaced by `todo!()` and their hidden tests removed, alongside `shared` and the root
+/// replaced by `todo!()` and their hidden tests removed, alongside the support crates and the root
 /// files; nothing else (no other module, no `xtask`, no examples, only files git tracks).
 /// `out` must be empty or missing unless `force`. Returns the exercises taken out.
 pub fn write_starter(
@@ -130,7 +136,7 @@ pub fn in_starter(relative: &Path, modules: &[String]) -> bool {
         [] => false,
         [file] => !INSTRUCTOR_ROOT_FILES.contains(&file.as_str()),
         [first, rest @ ..] => {
-            if first == "shared" || relative == Path::new(".ci/run") {
+            if support_crates().any(|tool| tool == first) || relative == Path::new(".ci/run") {
                 true
             } else if modules.contains(first) {
                 // Examples are the benchmarks' "bare" programs: whole solutions.
@@ -319,13 +325,17 @@ fn allow_unused_helpers(text: &str) -> String {
     out
 }
 
-/// The root `Cargo.toml` with only `shared` and `modules` as members.
+/// The root `Cargo.toml` with only the support crates (`shared`, `lossy-link`) and `modules`
+/// as members.
 fn starter_manifest(text: &str, modules: &[String]) -> String {
     let Some(start) = text.find("members") else { return text.to_string() };
     let Some(open) = text[start..].find('[').map(|i| start + i) else { return text.to_string() };
     let Some(close) = text[open..].find(']').map(|i| open + i) else { return text.to_string() };
-    let members: Vec<String> = std::iter::once("shared".to_string())
-        .chain(modules.iter().cloned())
+    // The workspace's own order, without the modules not assigned and without xtask.
+    let members: Vec<String> = text[open + 1..close]
+        .split(',')
+        .map(|m| m.trim().trim_matches('"').to_string())
+        .filter(|m| modules.contains(m) || support_crates().any(|tool| tool == m.as_str()))
         .map(|m| format!("{m:?}"))
         .collect();
     format!("{}[{}]{}", &text[..open], members.join(", "), &text[close + 1..])
