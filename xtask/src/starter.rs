@@ -371,7 +371,9 @@ fn starter_root_readme(text: &str, modules: &[String]) -> String {
         let other_module = line.contains("](") && !line.contains("](shared/") && {
             let linked: Vec<&str> = line.split("](").skip(1).collect();
             linked.iter().any(|l| {
-                l.contains("/README.md") && !modules.iter().any(|m| l.starts_with(m.as_str()))
+                l.contains("/README.md")
+                    && !modules.iter().any(|m| l.starts_with(m.as_str()))
+                    && !support_crates().any(|tool| l.starts_with(tool))
             })
         };
         if !skipping && !other_module {
