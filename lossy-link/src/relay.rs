@@ -33,6 +33,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::{self, Scope};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use shared::address::prefer_ipv4;
 use shared::datagram::raise_buffers;
 use shared::error::{Context, Error, Result, describe_io_error};
 use shared::report::{Log, plural};
@@ -525,21 +526,13 @@ fn upstream_socket(server: SocketAddr) -> Result<UdpSocket> {
 /// `HOST:PORT` (a name, an IPv4 address, or `[IPv6]:PORT`) to one address, IPv4 preferred
 /// (as the workspace's `--host` flags do).
 pub fn resolve(flag: &str, text: &str) -> Result<SocketAddr> {
-    let candidates: Vec<SocketAddr> = text
-        .to_socket_addrs()
-        .map_err(|e| {
-            Error::msg(format!(
-                "cannot resolve {flag} '{text}' (give HOST:PORT, e.g. 127.0.0.1:12001): {}",
-                describe_io_error(&e)
-            ))
-        })?
-        .collect();
-    candidates
-        .iter()
-        .find(|addr| addr.is_ipv4())
-        .or_else(|| candidates.first())
-        .copied()
-        .ok_or_else(|| Error::msg(format!("{flag} '{text}' has no addresses")))
+    let candidates = text.to_socket_addrs().map_err(|e| {
+        Error::msg(format!(
+            "cannot resolve {flag} '{text}' (give HOST:PORT, e.g. 127.0.0.1:12001): {}",
+            describe_io_error(&e)
+        ))
+    })?;
+    prefer_ipv4(candidates).ok_or_else(|| Error::msg(format!("{flag} '{text}' has no addresses")))
 }
 
 /// A seed for a run without `--seed`: the clock, mixed with the process id.

@@ -108,16 +108,17 @@ pub fn resolve(host: &str, port: u16) -> Result<SocketAddr> {
             "the host is empty: give a name or an address, e.g. --host 127.0.0.1",
         ));
     }
-    let candidates: Vec<SocketAddr> = (host, port)
+    let candidates = (host, port)
         .to_socket_addrs()
-        .map_err(|e| Error::io(format!("cannot resolve host '{host}'"), e))?
-        .collect();
-    candidates
-        .iter()
-        .find(|addr| addr.is_ipv4())
-        .or_else(|| candidates.first())
-        .copied()
-        .ok_or_else(|| Error::msg(format!("host '{host}' has no addresses")))
+        .map_err(|e| Error::io(format!("cannot resolve host '{host}'"), e))?;
+    prefer_ipv4(candidates).ok_or_else(|| Error::msg(format!("host '{host}' has no addresses")))
+}
+
+/// The first IPv4 address among `candidates` if there is one, else the first address (see
+/// [`AddressArgs::resolve`] for why IPv4 comes first).
+pub fn prefer_ipv4(candidates: impl IntoIterator<Item = SocketAddr>) -> Option<SocketAddr> {
+    let candidates: Vec<SocketAddr> = candidates.into_iter().collect();
+    candidates.iter().find(|addr| addr.is_ipv4()).or_else(|| candidates.first()).copied()
 }
 
 #[cfg(test)]

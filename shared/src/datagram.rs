@@ -15,7 +15,6 @@ use std::time::Duration;
 
 use crate::error::{Context, Error, Result, describe_io_error};
 use crate::report::Log;
-use crate::shutdown::{POLL_INTERVAL, Shutdown};
 
 /// The largest UDP payload over IPv4: 65,535 (the IP length field) − 20 (IP header) − 8
 /// (UDP header) bytes.
@@ -54,52 +53,6 @@ pub fn preview(bytes: &[u8], max_chars: usize) -> String {
         }
     }
     shown
-}
-
-/// A UDP server's loop, the course's `while True: data, addr = s.recvfrom(...)`: receives
-/// datagrams on `socket` until `shutdown` is requested, and hands each one, with the address
-/// it came from, to `handle`.
-///
-/// What it adds to the notebooks' loop: a buffer that holds any datagram whole, a read
-/// timeout of [`POLL_INTERVAL`] so that a stop request is noticed within a tenth of a
-/// second even when nothing arrives (see [`crate::shutdown`]), and receive errors that are
-/// logged, not fatal.
-pub fn serve_datagrams(
-    socket: &UdpSocket,
-    shutdown: &Shutdown,
-    log: &Log,
-    handle: impl FnMut(&[u8], SocketAddr),
-) -> Result<()> {
-    serve_datagrams_with_ticks(socket, shutdown, log, handle, || {})
-}
-
-/// [`serve_datagrams`], plus `tick`, called after every datagram and at least every
-/// [`POLL_INTERVAL`] when none arrives: for work that must happen even when all is quiet
-/// (the chat hub drops members that have gone silent).
-pub fn serve_datagrams_with_ticks(
-    socket: &UdpSocket,
-    shutdown: &Shutdown,
-    log: &Log,
-    mut handle: impl FnMut(&[u8], SocketAddr),
-    mut tick: impl FnMut(),
-) -> Result<()> {
-    socket
-        .set_read_timeout(Some(POLL_INTERVAL))
-        .context(|| "cannot set the socket's read timeout")?;
-    // One buffer for the server's whole life, allocated once.
-    let mut buffer = vec![0u8; RECV_BUFFER_SIZE];
-    while !shutdown.is_requested() {
-        match socket.recv_from(&mut buffer) {
-            Ok((len, sender)) => handle(&buffer[..len], sender),
-            // Nothing arrived this interval, Ctrl-C interrupted the wait, or (Windows) a
-            // client left before its reply: go round and check for shutdown.
-            Err(error) if is_harmless_receive_error(&error) => {}
-            // A failed receive concerns one datagram, not the server: note it, go on.
-            Err(error) => log.warn(format_args!("receive failed: {}", describe_io_error(&error))),
-        }
-        tick();
-    }
-    Ok(())
 }
 
 /// What a UDP server does with a failed `recv_from`: nothing, when the error is harmless
@@ -277,26 +230,6 @@ mod tests {
         let shown = preview(&long, 10);
         assert_eq!(shown, "xxxxxxxxxx... (1000 bytes)");
         assert_eq!(preview(b"exactly10!", 10), "exactly10!");
-    }
-
-    #[test]
-    fn serve_datagrams_hands_over_each_datagram_and_stops_on_shutdown() {
-        let server = bind_udp("127.0.0.1:0".parse().unwrap()).unwrap();
-        let client = connect_udp(server.local_addr().unwrap()).unwrap();
-        client.send(b"one").unwrap();
-        client.send(b"").unwrap();
-        let shutdown = Shutdown::new();
-        let (log, _) = Log::capture(false);
-        let mut seen = Vec::new();
-        serve_datagrams(&server, &shutdown, &log, |data, sender| {
-            assert_eq!(sender, client.local_addr().unwrap());
-            seen.push(data.to_vec());
-            if seen.len() == 2 {
-                shutdown.request();
-            }
-        })
-        .unwrap();
-        assert_eq!(seen, [b"one".to_vec(), Vec::new()]);
     }
 
     #[test]

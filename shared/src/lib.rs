@@ -6,11 +6,10 @@
 //!
 //! | module | what it gives |
 //! |---|---|
-//! | [`binary`] | the life of a server binary: Ctrl-C, bind, run, exit code |
 //! | [`address`] | `--host` and `--port` flags with per-module defaults, resolved to a socket address |
 //! | [`error`] | one error type, one-line messages (`error: cannot bind ...`), exit codes |
 //! | [`flags`] | parsing seconds and counts, with errors that say the rule in words |
-//! | [`datagram`] | UDP sizes, and showing a datagram as text without ever panicking |
+//! | [`datagram`] | UDP sizes, buffers, client sockets, receive errors, showing a datagram as text |
 //! | [`echo`] | the echo clients' loop: send N times, check every echo |
 //! | [`framing`] | reading a TCP byte stream as lines, with a maximum line length |
 //! | [`shutdown`] | a cloneable stop signal, wired to Ctrl-C in the binaries |
@@ -20,7 +19,6 @@
 //! | [`testing`] | running a server on a thread in a test, with a deadline |
 
 pub mod address;
-pub mod binary;
 pub mod datagram;
 pub mod echo;
 pub mod error;

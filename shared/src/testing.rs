@@ -183,6 +183,19 @@ pub fn bounce_for(server: SocketAddr, first: &[u8], duration: Duration) -> u64 {
     arrived
 }
 
+/// A UDP socket on a port below 1024 (a well-known service's, as a forged datagram would
+/// claim), to check that a server does not answer it; `None`, with a note on stderr, where
+/// the system does not allow it (such ports need root on Linux and macOS; Windows allows
+/// them), so the test can skip.
+#[allow(clippy::print_stderr, reason = "tells the person running the tests why one skipped")]
+pub fn service_port_socket() -> Option<UdpSocket> {
+    let socket = (1000..1024).find_map(|port| UdpSocket::bind(("127.0.0.1", port)).ok());
+    if socket.is_none() {
+        eprintln!("note: cannot bind a port below 1024 here (not root): test skipped");
+    }
+    socket
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

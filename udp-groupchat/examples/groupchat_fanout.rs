@@ -6,7 +6,7 @@
 //! member. Loopback only; the run is bounded by M and ends by itself.
 //!
 //! ```text
-//! cargo run --release -p udp-groupchat --bin server -- --port 2410 --quiet &
+//! cargo run --release -p udp-groupchat --bin server -- --port 2410 --quiet --max-members-per-ip 1000 &
 //! cargo run --release -p udp-groupchat --example groupchat_fanout -- 2410 100 3000 1000
 //! ```
 //! (port, members, lines, lines per second)
@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use shared::datagram::connect_udp;
 use shared::load::Histogram;
-use udp_groupchat::client::join;
+use udp_groupchat::client::{Session, join};
 use udp_groupchat::protocol::{ClientMessage, ServerMessage};
 
 fn main() -> shared::Result<()> {
@@ -28,20 +28,25 @@ fn main() -> shared::Result<()> {
     let rate = args.next().flatten().unwrap_or(1000).clamp(1, 1_000_000);
     let server = SocketAddr::from(([127, 0, 0, 1], u16::try_from(port).unwrap_or(2410)));
 
-    let sockets: Vec<UdpSocket> = (0..members)
+    // Each member's socket, and its session (everything the hub sends it carries its secret).
+    let joined: Vec<(UdpSocket, Session)> = (0..members)
         .map(|i| {
             let socket = connect_udp(server)?;
-            join(&socket, server, &format!("m{i}"), Duration::from_secs(5))?;
-            Ok(socket)
+            let session = join(&socket, server, &format!("m{i}"), Duration::from_secs(5))?;
+            Ok((socket, session))
         })
         .collect::<shared::Result<_>>()?;
+    let (sockets, sessions): (Vec<UdpSocket>, Vec<Session>) = joined.into_iter().unzip();
     let sender =
         sockets[0].try_clone().map_err(|e| shared::Error::io("cannot clone a socket", e))?;
 
     let started = Instant::now();
     let arrivals = thread::scope(|scope| {
-        let listeners: Vec<_> =
-            sockets.iter().map(|socket| scope.spawn(move || listen(socket, lines))).collect();
+        let listeners: Vec<_> = sockets
+            .iter()
+            .zip(&sessions)
+            .map(|(socket, session)| scope.spawn(move || listen(socket, session, lines)))
+            .collect();
         // The sender: line i is due at started + i / rate.
         let mut sent_at = Vec::with_capacity(lines);
         for i in 0..lines {
@@ -91,14 +96,14 @@ fn main() -> shared::Result<()> {
 
 /// Records when each line `line <i>` arrives at this member; stops when all have arrived
 /// or nothing has come for a second.
-fn listen(socket: &UdpSocket, lines: usize) -> Vec<Option<Instant>> {
+fn listen(socket: &UdpSocket, session: &Session, lines: usize) -> Vec<Option<Instant>> {
     let mut arrived = vec![None; lines];
     let mut remaining = lines;
     let mut buffer = [0u8; 2048];
     let _ = socket.set_read_timeout(Some(Duration::from_secs(1)));
     while remaining > 0 {
         let Ok(len) = socket.recv(&mut buffer) else { break };
-        if let Some(ServerMessage::Chat { text, .. }) = ServerMessage::parse(&buffer[..len]) {
+        if let Some(ServerMessage::Chat { text, .. }) = session.open(&buffer[..len]) {
             let index = text.strip_prefix("line ").and_then(|n| n.parse::<usize>().ok());
             if let Some(slot) = index.and_then(|i| arrived.get_mut(i)) {
                 if slot.is_none() {

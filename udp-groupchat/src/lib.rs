@@ -12,12 +12,15 @@
 //! - **hub mode** (the default): the server keeps the member list and relays only to
 //!   members. It stamps each line with the sender's name itself, admits an address only
 //!   after the address has answered a challenge, never answers a stranger with more bytes
-//!   than the stranger sent, and bounds names, messages and members. See [`server`].
+//!   than the stranger sent, gives each member a session secret that everything it sends
+//!   the member carries, refuses look-alike names, and bounds names, messages, members and
+//!   the rate of any one source. See [`server`].
 //!
 //! - [`protocol`]: the hub's text protocol, one message per datagram.
-//! - [`server`]: the hub, and the broadcaster.
-//! - [`client`]: reads the keyboard and the network at once (two threads, merged with
-//!   crossbeam-channel's `select!`).
+//! - [`server`]: the seed's broadcaster (`src/server.rs`), then the hub (`src/server/hub.rs`).
+//! - [`client`]: the seed's broadcast client (`src/client.rs`), then the hub's client
+//!   (`src/client/hub.rs`), which reads the keyboard and the network at once (two threads,
+//!   merged with crossbeam-channel's `select!`).
 
 pub mod client;
 pub mod protocol;
@@ -57,6 +60,37 @@ pub fn bind_shared_port(addr: SocketAddr) -> Result<UdpSocket> {
     socket.set_broadcast(true).context(|| "cannot set SO_BROADCAST")?;
     socket.bind(&addr.into()).context(|| format!("cannot bind {addr}"))?;
     Ok(socket.into())
+}
+
+/// The broadcast server's own socket: it may send broadcasts, and it shares its port only
+/// with sockets of the same user.
+///
+/// The clients must share the chat port (each binds it to hear the broadcasts), but the
+/// server need not let anyone share *its* socket: with `SO_REUSEADDR` on it, any program,
+/// of any user, could bind the same address and port and be handed the datagrams meant for
+/// the server. So the server sets only `SO_REUSEPORT`, which Linux grants to sockets of the
+/// same user alone (the clients, started by the same user, can still bind the port); another
+/// user's bind fails. Where there is no `SO_REUSEPORT`, it sets nothing.
+pub fn bind_broadcast_server(addr: SocketAddr) -> Result<UdpSocket> {
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))
+        .context(|| "cannot create a UDP socket")?;
+    set_reuse_port_quietly(&socket)?;
+    socket.set_broadcast(true).context(|| "cannot set SO_BROADCAST")?;
+    socket.bind(&addr.into()).context(|| format!("cannot bind {addr}"))?;
+    Ok(socket.into())
+}
+
+#[cfg(all(unix, not(any(target_os = "solaris", target_os = "illumos", target_os = "cygwin"))))]
+fn set_reuse_port_quietly(socket: &Socket) -> Result<()> {
+    socket.set_reuse_port(true).context(|| "cannot set SO_REUSEPORT")
+}
+
+#[cfg(not(all(
+    unix,
+    not(any(target_os = "solaris", target_os = "illumos", target_os = "cygwin"))
+)))]
+fn set_reuse_port_quietly(_: &Socket) -> Result<()> {
+    Ok(())
 }
 
 #[cfg(all(unix, not(any(target_os = "solaris", target_os = "illumos", target_os = "cygwin"))))]

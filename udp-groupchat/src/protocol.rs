@@ -3,20 +3,34 @@
 //! ```text
 //! client → server                       server → client
 //! JOIN <name> <padding>                 CHALLENGE <cookie>
-//! HELLO <cookie> <name>                 WELCOME <name> <who is online, comma-separated>
-//! SAY <text>                            CHAT <name>: <text>
-//! PING                                  PONG
-//! LEAVE                                 NOTICE <text>     (joins, leaves, time-outs)
-//!                                       ERROR <text>      (refusals)
-//!                                       CLOSING           (the server is shutting down)
+//! HELLO <cookie> <name>                 WELCOME <secret> <name> <who is online, comma-separated>
+//! SAY <text>                            <secret> CHAT <name>: <text>
+//! PING                                  <secret> PONG
+//! LEAVE                                 <secret> NOTICE <text>     (joins, leaves, time-outs)
+//!                                       <secret> ERROR <text>      (refusals; to a stranger: ERROR <text>)
+//!                                       <secret> CLOSING           (the server is shutting down)
 //! ```
 //!
-//! A name is 1 to 32 characters, none of them white space, control characters, `:` or `,`
-//! (those separate names and text on the wire). Chat text may be anything but control
-//! characters: they are replaced by `�`, so that nobody can send escape sequences to other
-//! members' terminals.
+//! Once a member is in, everything the hub sends it starts with the member's **session
+//! secret**, 16 hex digits that the hub chose at random for it and told it in `WELCOME`
+//! ([`seal`], [`open`]): a datagram forged with the hub's address as its source, by someone
+//! who cannot see the hub's traffic, lacks it and is ignored.
+//!
+//! A name is 1 to 32 letters or digits of one script, or `_`, `-`, `.` ([`check_name`]).
+//! Chat text may be anything but control characters and invisible characters: they are
+//! replaced by `�`, so that nobody can send escape sequences to other members' terminals or
+//! hide text in a line ([`clean_text`]).
 
 use std::fmt;
+
+use unicode_security::{GeneralSecurityProfile, MixedScript, skeleton};
+
+/// Broadcast mode: what a broadcast server puts in front of every datagram it relays. A
+/// broadcast server never relays a datagram that starts with it: so two broadcast servers
+/// on one port (each hearing the other's broadcasts) cannot relay each other's relays
+/// forever, and neither can one server that hears its own. Clients print only what starts
+/// with it, without it.
+pub const RELAY_MARKER: &str = "RELAY ";
 
 /// The longest name, in characters.
 pub const MAX_NAME_CHARS: usize = 32;
@@ -110,6 +124,8 @@ pub enum ServerMessage {
     Challenge(u64),
     /// You are in; these members are online (you included).
     Welcome {
+        /// Your session secret: everything the hub sends you from now on starts with it.
+        secret: u64,
         /// Your name.
         name: String,
         /// Everyone online.
@@ -136,8 +152,8 @@ impl fmt::Display for ServerMessage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ServerMessage::Challenge(cookie) => write!(f, "CHALLENGE {cookie:016x}"),
-            ServerMessage::Welcome { name, online } => {
-                write!(f, "WELCOME {name} {}", online.join(","))
+            ServerMessage::Welcome { secret, name, online } => {
+                write!(f, "WELCOME {secret:016x} {name} {}", online.join(","))
             }
             ServerMessage::Chat { from, text } => write!(f, "CHAT {from}: {text}"),
             ServerMessage::Pong => f.write_str("PONG"),
@@ -156,10 +172,12 @@ impl ServerMessage {
         Some(match verb {
             "CHALLENGE" => ServerMessage::Challenge(u64::from_str_radix(rest, 16).ok()?),
             "WELCOME" => {
+                let (secret, rest) = rest.split_once(' ')?;
+                let secret = u64::from_str_radix(secret, 16).ok()?;
                 let (name, online) = rest.split_once(' ').unwrap_or((rest, ""));
                 let online =
                     online.split(',').filter(|n| !n.is_empty()).map(String::from).collect();
-                ServerMessage::Welcome { name: name.to_string(), online }
+                ServerMessage::Welcome { secret, name: name.to_string(), online }
             }
             "CHAT" => {
                 let (from, text) = rest.split_once(": ")?;
@@ -174,10 +192,31 @@ impl ServerMessage {
     }
 }
 
-/// Checks a name: 1 to [`MAX_NAME_CHARS`] letters or digits (any script: `Zoë` is fine),
-/// `_`, `-` or `.`. Nothing else: no spaces or punctuation that the protocol uses, no
-/// control characters, and no invisible or direction-changing characters (a zero-width
-/// space would make `alice` and `alice\u{200B}` look the same).
+/// A message for a member: its session secret, a space, the message.
+pub fn seal(secret: u64, message: &ServerMessage) -> String {
+    format!("{secret:016x} {message}")
+}
+
+/// Reads a datagram meant for the member whose session secret is `secret`: `None` if it does
+/// not start with that secret (forged, or from an earlier session) or is not a message.
+pub fn open(secret: u64, datagram: &[u8]) -> Option<ServerMessage> {
+    let prefix = format!("{secret:016x} ");
+    ServerMessage::parse(datagram.strip_prefix(prefix.as_bytes())?)
+}
+
+/// Checks a name: 1 to [`MAX_NAME_CHARS`] letters or digits, `_`, `-` or `.`. Nothing else:
+/// no spaces or punctuation that the protocol uses, no control characters. And, after
+/// Unicode's security rules (UTS #39, with the `unicode-security` crate):
+///
+/// - every letter and digit is one that the General Security Profile allows in identifiers:
+///   no fullwidth or mathematical look-alikes of ASCII (`ａｌｉｃｅ`, `𝐚𝐥𝐢𝐜𝐞`), no invisible
+///   fillers that pass for letters (U+3164 `ㅤ`, U+115F, U+FFA0), no obsolete or combining
+///   oddities (U+0345);
+/// - no default-ignorable code point (invisible by definition: [`is_invisible`]);
+/// - one script (digits and `_-.` go with any): `аlice` with a Cyrillic `а` is refused.
+///
+/// Names that are each fine but look alike (`alice` and an all-Cyrillic `аӏісе`, `corn` and
+/// `com`) are told apart by the hub with [`same_name`].
 pub fn check_name(name: &str) -> Result<(), &'static str> {
     let chars = name.chars().count();
     if chars == 0 {
@@ -189,24 +228,92 @@ pub fn check_name(name: &str) -> Result<(), &'static str> {
     if !name.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.')) {
         return Err("names are letters, digits, _ - . only");
     }
+    if name.chars().any(|c| is_invisible(c) || (c.is_alphanumeric() && !c.identifier_allowed())) {
+        return Err(
+            "names are plain letters and digits: no look-alike, invisible or unusual characters",
+        );
+    }
+    if !name.is_single_script() {
+        return Err("a name is in one script: no mixing of, say, Latin and Cyrillic letters");
+    }
     Ok(())
 }
 
-/// Two names that only differ in case are the same name.
+/// Whether two names would pass for each other: the same without regard to case, or with the
+/// same confusable skeleton (UTS #39: `rn` looks like `m`, Cyrillic `а` like Latin `a`,
+/// `1` like `l`).
 pub fn same_name(a: &str, b: &str) -> bool {
-    a.to_lowercase() == b.to_lowercase()
+    name_skeleton(a) == name_skeleton(b)
 }
 
-/// Chat text made safe to print on anyone's terminal: control characters (escape sequences,
-/// backspaces, bells, newlines) and the invisible characters that reverse the direction of
-/// text (which can make a line display as something else) become `�`.
+/// What a name looks like: lower-cased, then reduced to its confusable skeleton.
+fn name_skeleton(name: &str) -> String {
+    skeleton(&name.to_lowercase()).collect()
+}
+
+/// The longest run of spaces a chat line keeps: enough for any sentence, too few to push a
+/// fake `bob: ...` to the start of the next row of someone's terminal.
+pub const MAX_SPACE_RUN: usize = 4;
+
+/// Chat text made safe to print on anyone's terminal:
+///
+/// - control characters (escape sequences, backspaces, bells, newlines), the line and
+///   paragraph separators U+2028/U+2029, and invisible characters ([`is_invisible`]: those
+///   that reverse the direction of text, soft hyphens, word joiners, fillers, tag
+///   characters that can hide text) become `�`, except the two that emoji are built with
+///   (the zero-width joiner U+200D and the variation selectors U+FE00-U+FE0F);
+/// - any other kind of space becomes a plain space, and a run of spaces is cut to
+///   [`MAX_SPACE_RUN`].
 pub fn clean_text(text: &str) -> String {
-    text.chars().map(|c| if is_unsafe(c) { char::REPLACEMENT_CHARACTER } else { c }).collect()
+    let mut cleaned = String::with_capacity(text.len());
+    let mut spaces = 0;
+    for c in text.chars() {
+        let c = if is_unsafe(c) {
+            char::REPLACEMENT_CHARACTER
+        } else if c.is_whitespace() {
+            ' '
+        } else {
+            c
+        };
+        spaces = if c == ' ' { spaces + 1 } else { 0 };
+        if spaces <= MAX_SPACE_RUN {
+            cleaned.push(c);
+        }
+    }
+    cleaned
 }
 
 fn is_unsafe(c: char) -> bool {
-    c.is_control()
-        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+    let emoji_part = c == '\u{200D}' || ('\u{FE00}'..='\u{FE0F}').contains(&c);
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') || (is_invisible(c) && !emoji_part)
+}
+
+/// Whether `c` is a default-ignorable code point: one that displays as nothing at all
+/// (Unicode's `Default_Ignorable_Code_Point` property, DerivedCoreProperties.txt, Unicode
+/// 15.1). Among them: the soft hyphen, the Arabic letter mark, Hangul fillers, zero-width
+/// spaces and joiners, the direction controls, the word joiner, variation selectors, the
+/// byte-order mark, and the tag characters.
+pub fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{061C}'
+            | '\u{115F}'..='\u{1160}'
+            | '\u{17B4}'..='\u{17B5}'
+            | '\u{180B}'..='\u{180F}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{FFF0}'..='\u{FFF8}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0000}'..='\u{E0FFF}'
+    )
 }
 
 #[cfg(test)]
@@ -251,6 +358,7 @@ mod tests {
         for message in [
             ServerMessage::Challenge(42),
             ServerMessage::Welcome {
+                secret: 0x0123_4567_89ab_cdef,
                 name: "bob".into(),
                 online: vec!["alice".into(), "bob".into()],
             },

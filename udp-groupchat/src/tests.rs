@@ -19,13 +19,15 @@ use shared::shutdown::Shutdown;
 use shared::testing::{TestServer, patience};
 
 use crate::bind_shared_port;
-use crate::client::{self, ClientArgs, join};
+use crate::client::{self, ClientArgs, Session, join};
 use crate::protocol::{ClientMessage, MIN_JOIN_BYTES, ServerMessage};
 use crate::server::{Server, ServerArgs, Summary};
 
 fn start_server(extra_args: &[&str]) -> TestServer<Summary> {
+    // Port 0 (the OS picks a free one) unless the test names a port.
+    let port_0: &[&str] = if extra_args.contains(&"--port") { &[] } else { &["--port", "0"] };
     let args =
-        ServerArgs::try_parse_from(["server", "--port", "0"].iter().chain(extra_args)).unwrap();
+        ServerArgs::try_parse_from(["server"].iter().chain(port_0).chain(extra_args)).unwrap();
     let (log, captured) = Log::capture(args.output.quiet);
     let server = Server::bind(&args, log).unwrap();
     TestServer::start(server.local_addr().unwrap(), captured, move |shutdown| server.run(shutdown))
@@ -35,15 +37,16 @@ fn start_server(extra_args: &[&str]) -> TestServer<Summary> {
 struct Member {
     socket: UdpSocket,
     online: Vec<String>,
+    session: Session,
 }
 
 impl Member {
     fn join(server: SocketAddr, name: &str) -> Member {
         let socket = connect_udp(server).unwrap();
-        let online = join(&socket, server, name, patience())
+        let session = join(&socket, server, name, patience())
             .unwrap_or_else(|e| panic!("{name} could not join: {e}"));
         socket.set_read_timeout(Some(patience())).unwrap();
-        Member { socket, online }
+        Member { socket, online: session.online.clone(), session }
     }
 
     fn send(&self, message: &ClientMessage<'_>) {
@@ -61,8 +64,12 @@ impl Member {
             .socket
             .recv(&mut buffer)
             .unwrap_or_else(|e| panic!("no message from the server: {e}"));
-        ServerMessage::parse(&buffer[..len])
-            .unwrap_or_else(|| panic!("not a server message: {:?}", &buffer[..len]))
+        self.session.open(&buffer[..len]).unwrap_or_else(|| {
+            panic!(
+                "expected a message from the hub, got {:?}",
+                String::from_utf8_lossy(&buffer[..len])
+            )
+        })
     }
 
     /// Skips messages until one matches, and returns it.
@@ -239,7 +246,7 @@ fn an_idle_member_is_dropped_and_announced() {
         assert!(Instant::now() < deadline, "sleepy was never dropped");
         awake.send(&ClientMessage::Ping); // awake keeps itself in
         if let Ok(len) = awake.socket.recv(&mut buffer) {
-            if ServerMessage::parse(&buffer[..len]) == Some(notice("sleepy timed out")) {
+            if awake.session.open(&buffer[..len]) == Some(notice("sleepy timed out")) {
                 break true;
             }
         }
@@ -434,7 +441,7 @@ fn broadcast_mode_reaches_three_clients_on_one_port() {
         let (len, _) = listener
             .recv_from(&mut buffer)
             .unwrap_or_else(|e| panic!("listener {i} got nothing: {e}"));
-        assert_eq!(&buffer[..len], b"alice: hello, everyone", "listener {i}");
+        assert_eq!(&buffer[..len], b"RELAY alice: hello, everyone", "listener {i}");
     }
     assert_eq!(running.stop().messages, 1);
 }
@@ -508,7 +515,536 @@ fn a_refused_line_does_not_end_the_chat() {
     let input = io::Cursor::new(b"gina\nthis line is far too long\nshort\n".to_vec());
     client::run(&client_args(running.addr, &[]), &Shutdown::new(), input, false, &mut out).unwrap();
     let out = String::from_utf8(out).unwrap();
-    assert!(out.contains("(refused by the server: message too long)"), "{out}");
+    assert!(
+        out.contains(
+            "(refused by the server: message too long; your line: \"this line is far too long\")"
+        ),
+        "the client should say the server refused the line, and show which; it printed:\n{out}"
+    );
     assert!(out.contains("gina: short"), "{out}");
     running.stop();
+}
+
+/// Runs the real client on a thread with fed input; returns the feed, its output, its
+/// shutdown handle and the thread.
+fn start_client(
+    server: SocketAddr,
+    extra: &[&str],
+    terminal: bool,
+) -> (Sender<Vec<u8>>, SharedOutput, Shutdown, thread::JoinHandle<shared::Result<()>>) {
+    let (feed, input) = fed_input();
+    let out = SharedOutput::default();
+    let shutdown = Shutdown::new();
+    let client = {
+        let (args, mut out, shutdown) = (client_args(server, extra), out.clone(), shutdown.clone());
+        thread::spawn(move || client::run(&args, &shutdown, input, terminal, &mut out))
+    };
+    (feed, out, shutdown, client)
+}
+
+/// Waits up to `limit` for the client thread to end; returns its result and how long it took.
+fn finish_within(
+    client: thread::JoinHandle<shared::Result<()>>,
+    limit: Duration,
+) -> (shared::Result<()>, Duration) {
+    let asked = Instant::now();
+    while !client.is_finished() {
+        assert!(asked.elapsed() < limit, "the client did not stop within {limit:?}");
+        thread::sleep(Duration::from_millis(5));
+    }
+    (client.join().expect("the client thread panicked"), asked.elapsed())
+}
+
+#[test]
+fn ctrl_c_in_the_chat_leaves_politely_within_half_a_second() {
+    let running = start_server(&[]);
+    let bob = Member::join(running.addr, "bob");
+    let (feed, out, shutdown, client) = start_client(running.addr, &["--username", "alice"], false);
+    out.wait_for("Welcome to WhatsUDP Messenger, alice!");
+    assert_eq!(bob.next(), notice("bob joined"));
+    assert_eq!(bob.next(), notice("alice joined"));
+    shutdown.request(); // what the binary's Ctrl-C handler does
+    let (result, took) = finish_within(client, Duration::from_millis(500));
+    assert!(
+        result.as_ref().is_err_and(shared::Error::is_stopped),
+        "leaving by Ctrl-C ends as stopped (exit 130, no error message): {result:?}"
+    );
+    assert!(took < Duration::from_millis(500), "the client took {took:?} to stop after Ctrl-C");
+    assert_eq!(bob.next(), notice("alice left"), "the others should see alice leave");
+    assert!(out.text().contains("(you left the chat)"), "{}", out.text());
+    drop(feed);
+    running.stop();
+}
+
+#[test]
+fn ctrl_c_at_the_name_prompt_ends_the_client_at_once() {
+    let running = start_server(&[]);
+    let (feed, out, shutdown, client) = start_client(running.addr, &[], true);
+    out.wait_for(client::PROMPT);
+    shutdown.request();
+    let (result, took) = finish_within(client, Duration::from_millis(500));
+    assert!(
+        result.as_ref().is_err_and(shared::Error::is_stopped),
+        "Ctrl-C at the prompt ends as stopped, not as an error: {result:?}"
+    );
+    assert!(took < Duration::from_millis(500), "took {took:?}");
+    drop(feed);
+    running.stop();
+}
+
+#[test]
+fn ctrl_c_while_joining_ends_the_client_at_once_without_an_error() {
+    let silent = bind_udp("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = silent.local_addr().unwrap();
+    let (feed, _out, shutdown, client) =
+        start_client(addr, &["--username", "eve", "--timeout", "30"], false);
+    // The JOIN reaching the silent server shows the client is waiting for the answer.
+    silent.set_read_timeout(Some(patience())).unwrap();
+    silent.recv_from(&mut [0u8; 256]).expect("the client should send a JOIN");
+    shutdown.request();
+    let (result, took) = finish_within(client, Duration::from_millis(500));
+    assert!(
+        result.as_ref().is_err_and(shared::Error::is_stopped),
+        "an interrupted join ends as stopped, never as an error: {result:?}"
+    );
+    assert!(took < Duration::from_millis(500), "took {took:?}");
+    drop(feed);
+}
+
+#[test]
+fn a_hub_client_against_a_broadcast_server_says_the_modes_differ() {
+    let running = start_server(&["--broadcast", "127.255.255.255"]);
+    let args = client_args(running.addr, &["--username", "hal", "--timeout", "0.5"]);
+    let error =
+        client::run(&args, &Shutdown::new(), io::empty(), false, &mut Vec::new()).unwrap_err();
+    assert!(
+        error.to_string().contains("start the client with --broadcast too"),
+        "the error should hint that the server may be in broadcast mode: {error}"
+    );
+    running.stop();
+}
+
+// Linux refuses a shared bind over a port held alone; Windows, and the BSDs for a wildcard
+// address, let SO_REUSEADDR through.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_broadcast_client_against_a_hub_says_the_modes_differ() {
+    let running = start_server(&[]);
+    let args = client_args(running.addr, &["--username", "bea", "--broadcast"]);
+    let error =
+        client::run(&args, &Shutdown::new(), io::empty(), false, &mut Vec::new()).unwrap_err();
+    assert!(
+        error.to_string().contains("start the client without --broadcast"),
+        "the error should hint that the server may be a hub: {error}"
+    );
+    running.stop();
+}
+
+#[test]
+fn a_refused_long_line_is_shown_again_and_never_half_erased() {
+    let running = start_server(&["--max-message", "100"]);
+    let long = "z".repeat(150); // wraps on an 80-column terminal
+    let input = format!("ida\n{long}\nshort\n");
+    let mut out = Vec::new();
+    client::run(
+        &client_args(running.addr, &[]),
+        &Shutdown::new(),
+        io::Cursor::new(input.into_bytes()),
+        true,
+        &mut out,
+    )
+    .unwrap();
+    let out = String::from_utf8(out).unwrap();
+    assert_eq!(
+        out.matches("\x1b[F").count(),
+        1,
+        "only the short line (one terminal row) should be erased, not a wrapped one:\n{out:?}"
+    );
+    assert!(
+        out.contains(&format!(
+            "(refused by the server: message too long; your line: \"{}...\")",
+            &long[..40]
+        )),
+        "the refusal should show which line was refused:\n{out}"
+    );
+    assert!(out.contains("ida: short"), "the chat should go on:\n{out}");
+    running.stop();
+}
+
+#[test]
+fn a_stranger_gets_the_errors_the_readme_shows() {
+    let running = start_server(&[]);
+    let outsider = stranger(running.addr);
+    let mut reply = [0u8; 256];
+    // The README's forged line, sent without any client.
+    outsider.send(b"alice: I never said this").unwrap();
+    let len = outsider.recv(&mut reply).expect("a refusal of a line that is not the protocol");
+    assert_eq!(&reply[..len], b"ERROR unknown message", "the reply to a bare line");
+    outsider.send(ClientMessage::Say("hi").to_string().as_bytes()).unwrap();
+    let len = outsider.recv(&mut reply).expect("a refusal of a SAY from a non-member");
+    assert_eq!(&reply[..len], b"ERROR not joined", "the reply to a non-member's SAY");
+    running.stop();
+}
+
+#[test]
+fn load_mode_members_post_and_the_summary_counts_deliveries() {
+    let running = start_server(&["--reply-rate", "10000000"]);
+    let mut out = Vec::new();
+    let args =
+        client_args(running.addr, &["--clients", "3", "--duration", "0.5", "--timeout", "1"]);
+    let result = client::run(&args, &Shutdown::new(), io::empty(), false, &mut out);
+    let out = String::from_utf8(out).unwrap();
+    // On a loaded machine a member's socket may overflow now and then (UDP drops what does
+    // not fit): the run then reports its loss, which is what load mode is for.
+    if let Err(error) = &result {
+        assert!(error.to_string().contains("lost"), "load mode failed: {error}; printed {out}");
+    }
+    assert!(out.starts_with("3 clients, "), "one summary line for 3 members: {out}");
+    assert_eq!(out.lines().count(), 1, "exactly one summary line: {out}");
+    let delivered: u64 = out
+        .rsplit_once("; ")
+        .and_then(|(_, tail)| tail.split(' ').next())
+        .and_then(|count| count.parse().ok())
+        .unwrap_or_else(|| panic!("expected '; N lines delivered' in the summary: {out}"));
+    let summary = running.stop();
+    assert!(summary.messages > 0, "the hub should have relayed the members' lines");
+    assert!(
+        delivered >= summary.messages,
+        "every relayed line reaches at least its sender: {delivered} deliveries, {} lines",
+        summary.messages
+    );
+    assert_eq!(summary.members_seen, 3, "three members joined");
+}
+
+// ---------------------------------------------------------------------------------------
+// A hostile network (issue 13): loops, one address filling the table, forged hub datagrams,
+// look-alike names, broadcast storms.
+// ---------------------------------------------------------------------------------------
+
+/// Plays a peer that answers every datagram from the hub with `answer(datagram)` for
+/// `duration`, as another server tricked into talking to the hub would; returns how many
+/// datagrams the hub sent it. The first datagram is `opening`.
+fn play_a_server_against_the_hub(
+    hub: SocketAddr,
+    opening: &[u8],
+    duration: Duration,
+    answer: impl Fn(&[u8]) -> Vec<u8>,
+) -> u64 {
+    let peer = connect_udp(hub).unwrap();
+    peer.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+    peer.send(opening).unwrap();
+    let mut received = 0;
+    let mut buffer = vec![0u8; RECV_BUFFER_SIZE];
+    let until = Instant::now() + duration;
+    while Instant::now() < until {
+        if let Ok(len) = peer.recv(&mut buffer) {
+            received += 1;
+            let _ = peer.send(&answer(&buffer[..len]));
+        }
+    }
+    received
+}
+
+#[test]
+fn the_hub_never_answers_another_servers_replies_so_no_loop_starts() {
+    // An echo server (module 3h's) forged into talking to the hub: the hub's refusal comes
+    // back to it as it was, and must not be answered again.
+    let running = start_server(&[]);
+    let padded_ping = ClientMessage::Ping.to_string();
+    let echoes = play_a_server_against_the_hub(
+        running.addr,
+        padded_ping.as_bytes(),
+        Duration::from_secs(1),
+        <[u8]>::to_vec,
+    );
+    assert_eq!(echoes, 1, "the hub should answer the stranger's PING once, then never its echo");
+    let summary = running.stop();
+    assert!(summary.ignored >= 1, "the echoed refusal should be counted as ignored: {summary:?}");
+}
+
+#[test]
+fn replies_to_one_source_are_rate_limited_so_a_loop_is_held_to_a_small_rate() {
+    // A server that answers anything with "Message received" (udp-threaded's): no rule
+    // catches it, so the rate limit must hold the exchange to --reply-rate.
+    let running = start_server(&["--reply-rate", "20"]);
+    let duration = Duration::from_millis(1500);
+    let replies =
+        play_a_server_against_the_hub(running.addr, b"Message received", duration, |_| {
+            b"Message received".to_vec()
+        });
+    // One second's worth at once, then 20 a second.
+    assert!(replies >= 10, "the hub should still answer some: {replies}");
+    assert!(
+        replies <= 20 + 30 + 5,
+        "expected at most about 50 replies at 20 a second, got {replies}"
+    );
+    running.expect_log("--reply-rate");
+    running.stop();
+}
+
+#[test]
+fn the_hub_never_answers_a_well_known_service_port() {
+    // A datagram "from" DNS or an echo server's port could start a loop with that service.
+    let Some(service) = shared::testing::service_port_socket() else { return };
+    let running = start_server(&[]);
+    service.connect(running.addr).unwrap();
+    service.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+    service.send(ClientMessage::Ping.to_string().as_bytes()).unwrap();
+    assert!(service.recv(&mut [0u8; 256]).is_err(), "the hub answered a port below 1024");
+    running.expect_log("below 1024");
+    assert_eq!(running.stop().not_answered, 1, "the summary counts what was not answered");
+}
+
+#[test]
+fn one_address_cannot_take_every_member_slot() {
+    let running = start_server(&["--max-members", "3", "--max-members-per-ip", "2"]);
+    let _alice = Member::join(running.addr, "alice");
+    let _bob = Member::join(running.addr, "bob");
+    let socket = connect_udp(running.addr).unwrap();
+    let error = join(&socket, running.addr, "carol", patience()).unwrap_err().to_string();
+    assert!(
+        error.contains("too many members from 127.0.0.1 (at most 2)"),
+        "a third member from one address should be refused, saying why: {error}"
+    );
+    running.expect_log("--max-members-per-ip");
+    running.stop();
+}
+
+/// On Linux every 127.x.y.z is this host, so other source addresses can be tried.
+#[cfg(target_os = "linux")]
+#[test]
+fn another_address_still_gets_in_and_a_full_table_says_so() {
+    let running = start_server(&["--max-members", "3", "--max-members-per-ip", "2"]);
+    let _alice = Member::join(running.addr, "alice");
+    let _bob = Member::join(running.addr, "bob");
+    let from = |ip: [u8; 4]| {
+        let socket = bind_udp(SocketAddr::from((ip, 0))).unwrap();
+        socket.connect(running.addr).unwrap();
+        socket
+    };
+    let dave = from([127, 0, 0, 2]);
+    join(&dave, running.addr, "dave", patience()).expect("dave, from another address, gets in");
+    let erin = from([127, 0, 0, 3]);
+    let error = join(&erin, running.addr, "erin", patience()).unwrap_err().to_string();
+    assert!(error.contains("the chat is full"), "a full table should say so: {error}");
+    running.stop();
+}
+
+#[test]
+fn every_message_to_a_member_carries_its_own_session_secret() {
+    let running = start_server(&["--max-message", "10"]);
+    let alice = Member::join(running.addr, "alice");
+    let bob = Member::join(running.addr, "bob");
+    assert_ne!(alice.session.secret, bob.session.secret, "each member has a secret of its own");
+    alice.say("hi");
+    alice.send(&ClientMessage::Ping);
+    alice.say("far too long for ten bytes");
+    let mut raw = Vec::new();
+    let mut buffer = vec![0u8; RECV_BUFFER_SIZE];
+    // alice joined, bob joined (NOTICEs), hi (CHAT), PONG, the refusal (ERROR), then the
+    // CLOSING below.
+    for _ in 0..5 {
+        let len = alice.socket.recv(&mut buffer).expect("a message from the hub");
+        raw.push(buffer[..len].to_vec());
+    }
+    running.stop();
+    let len = alice.socket.recv(&mut buffer).expect("the CLOSING");
+    raw.push(buffer[..len].to_vec());
+    let prefix = format!("{:016x} ", alice.session.secret);
+    for datagram in &raw {
+        let text = String::from_utf8_lossy(datagram);
+        assert!(text.starts_with(&prefix), "{text:?} should start with alice's secret {prefix:?}");
+    }
+    let opened: Vec<ServerMessage> =
+        raw.iter().map(|d| alice.session.open(d).expect("a message")).collect();
+    let expected = [
+        notice("alice joined"),
+        notice("bob joined"),
+        chat("alice", "hi"),
+        ServerMessage::Pong,
+        ServerMessage::Error("message too long".into()),
+        ServerMessage::Closing,
+    ];
+    assert_eq!(opened, expected, "alice's messages, each opened with her secret");
+}
+
+#[test]
+fn the_client_ignores_datagrams_without_its_session_secret_and_says_how_many() {
+    // A fake hub: the test answers the client's join itself, then sends what a forger who
+    // knows only the hub's address (not the secret) could send, then real lines.
+    let hub = bind_udp("127.0.0.1:0".parse().unwrap()).unwrap();
+    hub.set_read_timeout(Some(patience())).unwrap();
+    let (feed, out, _shutdown, client) =
+        start_client(hub.local_addr().unwrap(), &["--username", "vic"], false);
+    let mut buffer = vec![0u8; RECV_BUFFER_SIZE];
+    let (_, member) = hub.recv_from(&mut buffer).expect("a JOIN");
+    hub.send_to(ServerMessage::Challenge(7).to_string().as_bytes(), member).unwrap();
+    hub.recv_from(&mut buffer).expect("a HELLO");
+    let secret = 0x5ec2_e7aa_bbcc_ddee;
+    let welcome = ServerMessage::Welcome { secret, name: "vic".into(), online: vec!["vic".into()] };
+    hub.send_to(welcome.to_string().as_bytes(), member).unwrap();
+    out.wait_for("Welcome to WhatsUDP Messenger, vic!");
+    // Forged: right source address, no secret (and a wrong one).
+    let fake = ServerMessage::Chat { from: "admin".into(), text: "obey me".into() };
+    hub.send_to(fake.to_string().as_bytes(), member).unwrap();
+    hub.send_to(ServerMessage::Closing.to_string().as_bytes(), member).unwrap();
+    hub.send_to(crate::protocol::seal(secret ^ 1, &ServerMessage::Closing).as_bytes(), member)
+        .unwrap();
+    // Real: sealed with vic's secret.
+    hub.send_to(crate::protocol::seal(secret, &notice("real notice")).as_bytes(), member).unwrap();
+    out.wait_for("* real notice");
+    hub.send_to(crate::protocol::seal(secret, &ServerMessage::Closing).as_bytes(), member).unwrap();
+    let (result, _) = finish_within(client, patience());
+    result.expect("the real CLOSING ends the client normally");
+    let text = out.text();
+    assert!(!text.contains("obey me"), "a forged line was printed:\n{text}");
+    assert!(
+        text.find("* real notice") < text.find("closing the chat"),
+        "a forged CLOSING must not end the chat:\n{text}"
+    );
+    assert!(
+        text.contains("(ignored 3 datagrams without our session secret"),
+        "the client should say how many it ignored:\n{text}"
+    );
+    drop(feed);
+}
+
+#[test]
+fn look_alike_invisible_and_mixed_script_names_are_refused() {
+    let running = start_server(&[]);
+    let _alice = Member::join(running.addr, "alice");
+    let socket = connect_udp(running.addr).unwrap();
+    for bad in [
+        "\u{0430}lice",        // Cyrillic а, then Latin: mixed scripts
+        "\u{FF41}\u{FF4C}ice", // fullwidth ａｌ
+        "\u{1D41A}lice",       // mathematical bold 𝐚
+        "alice\u{3164}",       // Hangul filler, invisible
+        "\u{3164}",            // a name made of nothing visible
+        "x\u{115F}",           // Hangul choseong filler
+        "x\u{FFA0}",           // halfwidth Hangul filler
+        "x\u{0345}",           // combining ypogegrammeni
+        "ali\u{00AD}ce",       // soft hyphen
+    ] {
+        let error = join(&socket, running.addr, bad, patience()).map(|_| ()).unwrap_err();
+        let error = error.to_string();
+        assert!(
+            error.contains("the server refused: names are") || error.contains("one script"),
+            "{bad:?} should be refused as a name, got: {error}"
+        );
+    }
+    // Each letter fine, one script, but it looks like alice: taken.
+    let error = join(&socket, running.addr, "\u{0430}\u{04CF}\u{0456}\u{0441}\u{0435}", patience())
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("it looks like alice"),
+        "an all-Cyrillic alice should be taken: {error}"
+    );
+    let error =
+        join(&socket, running.addr, "a1ice", patience()).map(|_| ()).unwrap_err().to_string();
+    assert!(error.contains("it looks like alice"), "a1ice looks like alice: {error}");
+    join(&socket, running.addr, "Zo\u{00EB}", patience()).expect("Zoë is a fine name");
+    running.stop();
+}
+
+#[test]
+fn invisible_characters_and_runs_of_spaces_are_neutralised_in_lines() {
+    let running = start_server(&[]);
+    let alice = Member::join(running.addr, "alice");
+    let bob = Member::join(running.addr, "bob");
+    let spaces = " ".repeat(80);
+    let line = format!(
+        "a\u{061C}b\u{2028}c\u{2029}d\u{E0041}e\u{00AD}f\u{2060}g\u{3164}h{spaces}bob: fake\u{3000}\u{3000}\u{3000}\u{3000}\u{3000}end \u{2764}\u{FE0F}"
+    );
+    alice.say(&line);
+    let is_chat = |m: &ServerMessage| matches!(m, ServerMessage::Chat { .. });
+    assert_eq!(
+        bob.next_matching(is_chat),
+        chat(
+            "alice",
+            "a\u{FFFD}b\u{FFFD}c\u{FFFD}d\u{FFFD}e\u{FFFD}f\u{FFFD}g\u{FFFD}h    bob: fake    end \u{2764}\u{FE0F}"
+        ),
+        "invisible characters should become \u{FFFD}, space runs at most 4, emoji intact"
+    );
+    running.stop();
+}
+
+#[cfg(target_os = "linux")] // loopback broadcast reaching 0.0.0.0 sockets: Linux (see README)
+#[test]
+fn two_broadcast_servers_on_one_port_do_not_storm() {
+    // Both listen on 0.0.0.0 at the same port, so each hears the other's broadcasts.
+    let first = start_server(&["--host", "0.0.0.0", "--broadcast", "127.255.255.255"]);
+    let port = first.addr.port().to_string();
+    let second =
+        start_server(&["--host", "0.0.0.0", "--port", &port, "--broadcast", "127.255.255.255"]);
+    let sender = bind_udp("127.0.0.1:0".parse().unwrap()).unwrap();
+    sender.send_to(b"bob: once", (Ipv4Addr::LOCALHOST, first.addr.port())).unwrap();
+    let deadline = Instant::now() + patience();
+    while !(first.log.text().contains("bob: once") || second.log.text().contains("bob: once")) {
+        assert!(Instant::now() < deadline, "neither server relayed the line");
+        thread::sleep(Duration::from_millis(10));
+    }
+    thread::sleep(Duration::from_millis(500)); // a storm would relay thousands by now
+    let (a, b) = (first.stop(), second.stop());
+    assert_eq!(a.messages + b.messages, 1, "one line, one relay: {a:?} {b:?}");
+    assert!(a.ignored + b.ignored >= 1, "each server heard a relay and ignored it: {a:?} {b:?}");
+}
+
+#[cfg(target_os = "linux")] // the socket-sharing rules tested are Linux's
+#[test]
+fn no_other_program_can_share_the_broadcast_servers_own_socket_with_so_reuseaddr() {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let running = start_server(&["--broadcast", "127.255.255.255"]);
+    // What the attacker of issue 13 did (as another user): SO_REUSEADDR on the server's address.
+    let thief = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP)).unwrap();
+    thief.set_reuse_address(true).unwrap();
+    let result = thief.bind(&running.addr.into());
+    assert!(result.is_err(), "a socket with SO_REUSEADDR could bind the server's {}", running.addr);
+    // The clients, on 0.0.0.0 with SO_REUSEPORT as the seed's, still can.
+    bind_shared_port((Ipv4Addr::UNSPECIFIED, running.addr.port()).into())
+        .expect("a chat client binds the shared port");
+    running.stop();
+}
+
+#[test]
+fn ctrl_c_in_load_mode_stops_at_once_with_the_summary_so_far() {
+    let running = start_server(&["--reply-rate", "10000000"]);
+    let out = SharedOutput::default();
+    let shutdown = Shutdown::new();
+    let client = {
+        let args = client_args(running.addr, &["--clients", "2", "--duration", "30"]);
+        let (mut out, shutdown) = (out.clone(), shutdown.clone());
+        thread::spawn(move || client::run(&args, &shutdown, io::empty(), false, &mut out))
+    };
+    running.expect_log("load"); // the members have joined
+    thread::sleep(Duration::from_millis(200));
+    shutdown.request();
+    let (result, took) = finish_within(client, Duration::from_secs(2));
+    assert!(
+        result.as_ref().is_err_and(shared::Error::is_stopped),
+        "a load run stopped by Ctrl-C ends as stopped, not as an error: {result:?}"
+    );
+    assert!(took < Duration::from_secs(1), "the run took {took:?} to stop");
+    let text = out.text();
+    assert!(
+        text.starts_with("2 clients, ") && text.contains(" 0 lost"),
+        "the summary so far: {text}"
+    );
+    running.stop();
+}
+
+#[test]
+fn version_names_the_module() {
+    use clap::CommandFactory;
+    let server = ServerArgs::command().render_version();
+    let client = ClientArgs::command().render_version();
+    assert!(
+        server.starts_with("udp-groupchat server "),
+        "--version should name the module: {server}"
+    );
+    assert!(
+        client.starts_with("udp-groupchat client "),
+        "--version should name the module: {client}"
+    );
 }

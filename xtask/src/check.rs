@@ -85,7 +85,8 @@ pub fn check_module(
     for exercise in &marked {
         write_starter_with(workspace, &[module.to_string()], scratch, true, Strip::Only(exercise))?;
         let run = cargo(scratch, &test_args, &failing_env, limit)?;
-        let place = format!("{}:{}", exercise.file.display(), exercise.region.begin);
+        let place =
+            format!("{}:{}", crate::starter::slash_path(&exercise.file), exercise.region.begin);
         if run.succeeded() {
             problems.push(format!("{place}: no test fails when this region is left undone"));
         } else {
@@ -114,7 +115,7 @@ fn leftover_solution_lines(
             if starter.lines().any(|l| l.trim() == line) {
                 problems.push(format!(
                     "{module}: solution code left in the starter ({}:{}): {line}",
-                    exercise.file.display(),
+                    crate::starter::slash_path(&exercise.file),
                     exercise.region.begin
                 ));
             }

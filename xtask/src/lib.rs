@@ -33,7 +33,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use shared::error::{Error, Result};
-use shared::load::parse_seconds;
+use shared::flags::parse_seconds;
 use shared::report::print_line;
 
 /// `cargo xtask ...`

@@ -60,8 +60,8 @@ pub fn exercises(workspace: &Path, module: &str) -> Result<Vec<Exercise>> {
         let text =
             fs::read_to_string(&file).context(|| format!("cannot read {}", file.display()))?;
         let relative = file.strip_prefix(workspace).unwrap_or(&file).to_path_buf();
-        let regions = find_regions(&relative.display().to_string(), &text)
-            .map_err(|e| Error::msg(e.to_string()))?;
+        let regions =
+            find_regions(&slash_path(&relative), &text).map_err(|e| Error::msg(e.to_string()))?;
         found.extend(regions.into_iter().map(|region| Exercise { file: relative.clone(), region }));
     }
     Ok(found)
@@ -235,7 +235,7 @@ pub fn write_starter_with(
         let read =
             || fs::read_to_string(&file).context(|| format!("cannot read {}", file.display()));
         let in_module = modules.iter().any(|m| relative.starts_with(m));
-        let name = relative.display().to_string();
+        let name = slash_path(&relative);
         let written = if relative == Path::new("Cargo.toml") {
             starter_manifest(&read()?, modules)
         } else if relative == Path::new(".ci/run") {
@@ -500,7 +500,7 @@ fn insert_student_readme(out: &Path, modules: &[String], exercises: &[Exercise])
             .map_or(exercise.region.begin, |(i, _)| i + 1);
         text.push_str(&format!(
             "- `{}:{line}`: {}\n",
-            exercise.file.display(),
+            slash_path(&exercise.file),
             exercise.region.hint
         ));
     }
@@ -515,4 +515,11 @@ fn insert_student_readme(out: &Path, modules: &[String], exercises: &[Exercise])
                    its message).\n\n");
     text.push_str(&rest);
     fs::write(&readme, text).context(|| format!("cannot write {}", readme.display()))
+}
+
+/// `path` with `/` between its parts on every system: generated READMEs and messages name
+/// files the same way on Windows (where `Path::display` shows `\`) as elsewhere.
+pub fn slash_path(path: &Path) -> String {
+    let parts: Vec<_> = path.components().map(|part| part.as_os_str().to_string_lossy()).collect();
+    parts.join("/")
 }

@@ -52,10 +52,6 @@ pub use runner::run;
 pub use summary::LoadSummary;
 pub use udp::{Request, UdpExchange, run_udp};
 
-// Until every crate imports it from `flags` (where it now lives).
-#[doc(hidden)]
-pub use crate::flags::parse_seconds;
-
 /// The most clients one load run may start (each is a thread and a socket).
 pub const MAX_CLIENTS: u32 = 20_000;
 
@@ -82,7 +78,7 @@ pub struct LoadArgs {
     pub clients: Option<u32>,
 
     /// Load mode: run for SECS seconds (default 5; at most 3600). Fractions are fine: 0.5.
-    #[arg(long, value_name = "SECS", value_parser = parse_seconds, allow_negative_numbers = true)]
+    #[arg(long, value_name = "SECS", value_parser = crate::flags::parse_seconds, allow_negative_numbers = true)]
     pub duration: Option<Duration>,
 }
 

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use shared::error::{Result, exit_code};
-use shared::shutdown::{Shutdown, install_ctrl_c};
+use shared::shutdown::{Shutdown, install_ctrl_c_for_client};
 use udp_groupchat::client::{self, ClientArgs};
 
 fn main() -> ExitCode {
@@ -14,11 +14,14 @@ fn main() -> ExitCode {
 }
 
 fn talk(args: &ClientArgs) -> Result<()> {
-    // Ctrl-C leaves the chat politely (a LEAVE to the server) instead of just vanishing.
+    // Ctrl-C leaves the chat politely (a LEAVE to the server, so the others see it) instead
+    // of just vanishing, and exits 130; a second Ctrl-C forces exit 130 at once.
     let shutdown = Shutdown::new();
-    install_ctrl_c(&shutdown)?;
+    install_ctrl_c_for_client(&shutdown)?;
     let terminal = io::stdin().is_terminal();
     // The keyboard thread owns its reader, so it gets its own handle to stdin.
     let input = BufReader::new(io::stdin());
-    client::run(args, &shutdown, input, terminal, &mut io::stdout().lock())
+    // Unlocked stdout: each line takes the lock only while it is written, so nothing holds it
+    // for the whole run (the Ctrl-C handler may want to print).
+    client::run(args, &shutdown, input, terminal, &mut io::stdout())
 }

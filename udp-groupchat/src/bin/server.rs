@@ -1,14 +1,24 @@
-//! `cargo run -p udp-groupchat --bin server`: the chat hub (or, with `--broadcast`, the
-//! seed's broadcaster). Everything it does is in the library (`udp_groupchat::server`).
+//! `cargo run -p udp-groupchat --bin server`: the chat server's life, from the
+//! command line to the exit status. The socket code is in `src/server.rs` (and `server/hub.rs`).
 
 use std::process::ExitCode;
 
 use clap::Parser;
-use shared::binary::serve_until_ctrl_c;
+use shared::error::{Result, exit_code};
+use shared::report::Log;
+use shared::shutdown::{Shutdown, install_ctrl_c};
 use udp_groupchat::server::{Server, ServerArgs};
 
 fn main() -> ExitCode {
     let args = ServerArgs::parse();
-    // Ctrl-C stops the server; an error is one line on stderr and exit status 1.
-    serve_until_ctrl_c(args.output.quiet, |log| Server::bind(&args, log), Server::run)
+    // An error is one line on stderr and exit status 1.
+    exit_code(serve(&args))
+}
+
+fn serve(args: &ServerArgs) -> Result<()> {
+    let shutdown = Shutdown::new();
+    install_ctrl_c(&shutdown)?;
+    let server = Server::bind(args, Log::stdout(args.output.quiet))?;
+    server.run(&shutdown)?;
+    Ok(())
 }

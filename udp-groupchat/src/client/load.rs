@@ -1,0 +1,163 @@
+//! Load mode, `--clients N --duration SECS`: N members join the hub, each with its own
+//! socket, and for the whole run each says a line and waits for the hub to relay it back,
+//! again and again. Every member also counts the lines it receives from the others, so the
+//! summary shows the hub's fan-out: with N members, every line is N deliveries.
+//!
+//! This is not the lesson (that is [`super::hub`]): it is how a student sees what one
+//! hub can carry, and what its limits (members per address, replies per second) do. Each
+//! member says its next line as soon as the last one came back, faster than the hub's
+//! default `--reply-rate` lets one address go on for long: for a load run, start the hub with
+//! `--reply-rate 10000000 --max-members-per-ip N`.
+
+use std::io::{self, Write};
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use shared::datagram::{RECV_BUFFER_SIZE, connect_udp, is_timeout_or_interrupt};
+use shared::error::{Context, Result};
+use shared::load::{Exchange, Outcome};
+use shared::report::output_line;
+use shared::shutdown::{POLL_INTERVAL, Shutdown};
+
+use super::ClientArgs;
+use super::hub::{Session, join_session};
+use crate::protocol::{ClientMessage, ServerMessage};
+
+/// The receive queue each load member asks for.
+const RECEIVE_QUEUE_BYTES: usize = 1 << 20;
+
+/// How long a member keeps counting deliveries after its last line, before it leaves.
+const DRAIN: Duration = Duration::from_millis(300);
+
+/// Runs load mode against the hub at `server` and prints one summary line to `out`; `Ok`
+/// only if every line came back.
+pub(super) fn run(
+    args: &ClientArgs,
+    server: SocketAddr,
+    shutdown: &Shutdown,
+    out: &mut impl Write,
+) -> Result<()> {
+    let plan = args.load.plan(None, args.timeout);
+    let deliveries = AtomicU64::new(0);
+    let summary = shared::load::run(&plan, shutdown, |number| {
+        LoadMember::join(server, number, plan.timeout, shutdown, &deliveries)
+    })?;
+    let delivered = deliveries.load(Ordering::Relaxed);
+    output_line(
+        out,
+        format_args!(
+            "{summary}; {delivered} lines delivered to members ({:.1} per line relayed)",
+            if summary.replies == 0 { 0.0 } else { delivered as f64 / summary.replies as f64 }
+        ),
+    )?;
+    if shutdown.is_requested() {
+        return Err(shared::Error::stopped()); // Ctrl-C: the summary so far, exit 130
+    }
+    summary.check().map_err(|error| {
+        if summary.lost > 0 {
+            shared::Error::msg(format!(
+                "{error} (a hub ignores what one address sends beyond its --reply-rate, 10000 \
+                 a second by default: for a load run, start it with --reply-rate 10000000)"
+            ))
+        } else {
+            error
+        }
+    })
+}
+
+/// One member of a load run: its own socket, joined as `load<pid>-<number>`.
+struct LoadMember<'a> {
+    socket: UdpSocket,
+    session: Session,
+    name: String,
+    timeout: Duration,
+    shutdown: Shutdown,
+    deliveries: &'a AtomicU64,
+    buffer: Vec<u8>,
+}
+
+impl<'a> LoadMember<'a> {
+    fn join(
+        server: SocketAddr,
+        number: u32,
+        timeout: Duration,
+        shutdown: &Shutdown,
+        deliveries: &'a AtomicU64,
+    ) -> Result<Self> {
+        let socket = connect_udp(server)?;
+        // Every member receives every member's lines: a roomier receive queue than the
+        // default rides out a moment off the CPU without dropping them (bounded: 1 MiB).
+        let _ = socket2::SockRef::from(&socket).set_recv_buffer_size(RECEIVE_QUEUE_BYTES);
+        let name = format!("load{}-{number}", std::process::id() % 100_000);
+        let session = join_session(&socket, server, &name, timeout, shutdown)?;
+        // Wait in slices, so that Ctrl-C is noticed even with a long --timeout.
+        socket
+            .set_read_timeout(Some(timeout.min(POLL_INTERVAL)))
+            .context(|| "cannot set the read timeout")?;
+        Ok(LoadMember {
+            socket,
+            session,
+            name,
+            timeout,
+            shutdown: shutdown.clone(),
+            deliveries,
+            buffer: vec![0; RECV_BUFFER_SIZE],
+        })
+    }
+
+    /// The next message from the hub, if one comes within one wait slice.
+    fn receive(&mut self) -> io::Result<Option<ServerMessage>> {
+        match self.socket.recv(&mut self.buffer) {
+            Ok(len) => Ok(self.session.open(&self.buffer[..len])),
+            Err(error) if is_timeout_or_interrupt(&error) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+}
+
+impl Exchange for LoadMember<'_> {
+    fn exchange(&mut self, sequence: u64) -> io::Result<Outcome> {
+        let line = format!("load line {sequence}");
+        self.socket.send(ClientMessage::Say(&line).to_string().as_bytes())?;
+        let give_up_at = Instant::now() + self.timeout;
+        while Instant::now() < give_up_at && !self.shutdown.is_requested() {
+            match self.receive()? {
+                Some(ServerMessage::Chat { from, text }) => {
+                    self.deliveries.fetch_add(1, Ordering::Relaxed);
+                    if from == self.name && text == line {
+                        return Ok(Outcome::Correct);
+                    }
+                    // Another member's line, or a late one of ours: keep waiting.
+                }
+                Some(ServerMessage::Error(_)) => return Ok(Outcome::Wrong), // refused
+                Some(ServerMessage::Closing) => {
+                    return Err(io::Error::other("the server closed the chat"));
+                }
+                _ => {}
+            }
+        }
+        if self.shutdown.is_requested() {
+            // Ctrl-C while this line was on its way: not a loss, and not counted at all.
+            return Err(io::Error::new(io::ErrorKind::Interrupted, "stopped by Ctrl-C"));
+        }
+        Ok(Outcome::Lost)
+    }
+}
+
+impl Drop for LoadMember<'_> {
+    /// Counts what is still on its way, then leaves, so the hub's table is clean again.
+    fn drop(&mut self) {
+        let until = Instant::now() + DRAIN;
+        while Instant::now() < until {
+            match self.receive() {
+                Ok(Some(ServerMessage::Chat { .. })) => {
+                    self.deliveries.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        let _ = self.socket.send(ClientMessage::Leave.to_string().as_bytes());
+    }
+}
