@@ -219,6 +219,10 @@ fn every_module_of_this_workspace_has_well_formed_exercises() {
     for module in modules(&root).unwrap() {
         let found = exercises(&root, &module).unwrap_or_else(|e| panic!("{module}: {e}"));
         assert!(!found.is_empty(), "{module} has no exercise marked");
+        // Grading finds each one by parsing: a function, by file and a path unique there.
+        let located =
+            crate::grade::exercises(&root, &module).unwrap_or_else(|e| panic!("{module}: {e}"));
+        assert_eq!(located.len(), found.len(), "{module}");
     }
 }
 
