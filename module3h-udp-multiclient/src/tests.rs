@@ -417,3 +417,19 @@ fn through_a_duplicating_link_the_server_counts_every_copy() {
         "the server should count each of the 6 copies: {summary:?}"
     );
 }
+
+// HIDDEN TESTS
+/// Instructors' tests: kept in the reference and graded, left out of starters (see the
+/// root README, "Hidden tests"). Keep this module last in the file.
+mod hidden {
+    use super::*;
+
+    #[test]
+    fn echoes_a_binary_datagram_unchanged() {
+        let running = start_server(&["--quiet"]);
+        let client = udp_client(running.addr);
+        let data: Vec<u8> = (0..=255).collect();
+        assert_eq!(udp_exchange(&client, &data), data, "every byte value must come back");
+        running.stop();
+    }
+}

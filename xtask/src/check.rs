@@ -1,6 +1,8 @@
 //! Proving that the grading suites grade: for each module, the starter compiles, its suite
 //! fails, every marked region alone makes some test fail, no solution code is left in the
-//! starter, and the reference passes.
+//! starter, and the reference passes. And that the starter is fit to hand out: only the
+//! assigned module (with `shared` and the root files), no solution text in any file (code or
+//! Markdown), `cargo fmt --check` and clippy `-D warnings` clean, the students' section first.
 
 use std::fs;
 use std::path::Path;
@@ -8,9 +10,12 @@ use std::time::Duration;
 
 use shared::error::{Context, Result};
 
-use crate::markers::distinctive_lines;
+use crate::markers::{distinctive_lines, find_regions};
 use crate::run::cargo;
-use crate::starter::{Exercise, Strip, exercises, write_starter_with};
+use crate::starter::{
+    Exercise, Strip, code_in_line, copyable_files, exercises, in_starter, normalize_code,
+    solution_snippets, write_starter_with,
+};
 
 /// How long an unfinished exercise's tests wait for a reply before failing (see
 /// `shared::testing::patience`): short, since they are expected to fail.
@@ -53,6 +58,26 @@ pub fn check_module(
         return Ok(problems);
     }
     problems.extend(leftover_solution_lines(workspace, scratch, module, &marked)?);
+    problems.extend(starter_problems(workspace, scratch, &[module.to_string()])?);
+    let fmt = cargo(scratch, &["fmt", "--all", "--check"], &build_env, limit)?;
+    if !fmt.succeeded() {
+        problems.push(format!(
+            "{module}: the starter fails cargo fmt --check:\n{}",
+            tail(&fmt.stdout, 30)
+        ));
+    }
+    let clippy = cargo(
+        scratch,
+        &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"],
+        &build_env,
+        limit,
+    )?;
+    if !clippy.succeeded() {
+        problems.push(format!(
+            "{module}: the starter fails clippy -D warnings:\n{}",
+            tail(&clippy.stderr, 30)
+        ));
+    }
     if cargo(scratch, &test_args, &failing_env, limit)?.succeeded() {
         problems.push(format!("{module}: the starter passes its grading suite"));
     }
@@ -95,6 +120,96 @@ fn leftover_solution_lines(
                 ));
             }
         }
+    }
+    Ok(problems)
+}
+
+/// What is wrong with a starter written for `modules` into `starter`: a file that should
+/// not be there (another module, xtask, an example, an untracked file), solution text in any
+/// file (a solution line of any module's region in code, or quoted in Markdown), or a README
+/// whose first section is not the students'.
+pub fn starter_problems(
+    workspace: &Path,
+    starter: &Path,
+    modules: &[String],
+) -> Result<Vec<String>> {
+    let mut problems = Vec::new();
+    let tracked = copyable_files(workspace, false)?;
+    let generated = [Path::new("README.md"), Path::new("Cargo.toml"), Path::new(".ci/run")];
+    let every_module = crate::starter::modules(workspace)?;
+    let mut lines = Vec::new();
+    for module in &every_module {
+        for exercise in exercises(workspace, module)? {
+            let text = fs::read_to_string(workspace.join(&exercise.file))
+                .context(|| format!("cannot read {}", exercise.file.display()))?;
+            lines.extend(distinctive_lines(&text, &exercise.region).into_iter().map(String::from));
+        }
+    }
+    let snippets = solution_snippets(workspace, &every_module)?;
+    for file in copyable_files(starter, true)? {
+        let name = file.display().to_string();
+        if name.ends_with("Cargo.lock") {
+            continue;
+        }
+        if !in_starter(&file, modules) {
+            problems.push(format!("starter: {name} should not be in it"));
+        }
+        if !tracked.contains(&file) && !generated.contains(&file.as_path()) {
+            problems.push(format!("starter: {name} is not a file git tracks"));
+        }
+        let Ok(text) = fs::read_to_string(starter.join(&file)) else { continue };
+        // A solution line that the reference's own version of this file has outside its
+        // regions is ordinary code there, not a leak.
+        let reference = fs::read_to_string(workspace.join(&file)).unwrap_or_default();
+        let regions = find_regions(&name, &reference).unwrap_or_default();
+        let outside: Vec<&str> = reference
+            .lines()
+            .enumerate()
+            .filter(|(i, _)| !regions.iter().any(|r| r.begin <= i + 1 && *i < r.end))
+            .map(|(_, l)| l.trim())
+            .collect();
+        let markdown = file.extension().is_some_and(|ext| ext == "md");
+        let mut in_block = false;
+        for (number, line) in text.lines().enumerate() {
+            if line.trim_start().starts_with("```") {
+                in_block = !in_block;
+                continue;
+            }
+            let trimmed = line.trim();
+            if lines.iter().any(|l| l == trimmed) && !outside.contains(&trimmed) {
+                problems.push(format!("starter: {name}:{}: solution code: {trimmed}", number + 1));
+            } else if markdown
+                && code_in_line(line, in_block)
+                    .iter()
+                    .any(|code| snippets.contains(&normalize_code(code)))
+            {
+                problems
+                    .push(format!("starter: {name}:{}: quotes a solution: {trimmed}", number + 1));
+            }
+        }
+    }
+    let ci = starter.join(".ci").join("run");
+    if ci.exists() {
+        let syntax = std::process::Command::new("bash").arg("-n").arg(&ci).output();
+        if let Ok(syntax) = syntax {
+            if !syntax.status.success() {
+                problems.push(format!(
+                    "starter: .ci/run is not a valid script: {}",
+                    String::from_utf8_lossy(&syntax.stderr).trim()
+                ));
+            }
+        }
+        let text = fs::read_to_string(&ci).unwrap_or_default();
+        if text.contains("xtask") || text.contains("examples") {
+            problems.push("starter: .ci/run uses what the starter does not have".to_string());
+        }
+    }
+    let readme = fs::read_to_string(starter.join("README.md")).unwrap_or_default();
+    let first_section = readme.lines().find(|l| l.starts_with("## "));
+    if first_section != Some("## For students: your exercise") {
+        problems.push(format!(
+            "starter: the README's first section is {first_section:?}, not the students'"
+        ));
     }
     Ok(problems)
 }

@@ -2,19 +2,27 @@
 //!
 //! `cargo xtask` (an alias in `.cargo/config.toml`) runs this crate:
 //!
-//! - `cargo xtask exercise <module>... --out DIR` writes a **student starter**: this
-//!   workspace with the chosen modules' solutions replaced by `todo!("hint")` (see
-//!   [`markers`]), hidden tests left out, and a README section for students.
+//! - `cargo xtask exercise <module>... --out DIR` writes a **student starter**: the chosen
+//!   modules with their solutions replaced by `todo!("hint")` (see [`markers`]), `shared`
+//!   and the root files, nothing else (no other module, no xtask, no examples, no hidden
+//!   tests, only files git tracks), and a README section for students first.
 //! - `cargo xtask check-exercises` proves the **suites grade**: each starter compiles, fails
-//!   its suite, every marked region is needed by some test, no solution line is left in the
-//!   starter, and the reference passes.
-//! - `cargo xtask grade [<module>...] [--workspace DIR]` runs grading suites (here or in a
-//!   student's workspace) and prints a **score** per module, test by test.
+//!   its suite, every marked region is needed by some test, and the reference passes; and
+//!   that the starter is fit to hand out: only the assigned module, no solution text in any
+//!   file, `cargo fmt --check` and clippy `-D warnings` clean (see [`check`]).
+//! - `cargo xtask grade [<module>...] --submission DIR | --submissions DIR` grades
+//!   submissions (see [`grade`]): only the bodies of the marked functions are taken, put
+//!   into a fresh copy of the reference, and each test run alone with a time limit; a batch
+//!   writes `grades.csv`, `grades.json` and `feedback/<student>.md`.
+//! - `cargo xtask classroom <module>... [--dir DIR]` writes the GitHub Classroom
+//!   autograding workflow (see [`classroom`]).
 
 pub mod check;
+pub mod classroom;
 pub mod grade;
 pub mod markers;
 pub mod run;
+pub mod splice;
 pub mod starter;
 
 #[cfg(test)]
@@ -35,8 +43,9 @@ use shared::report::print_line;
     about = "Instructors' tool: student starters, checking that the suites grade, grading."
 )]
 pub enum Command {
-    /// Write a student starter workspace: the chosen modules with their solutions replaced by
-    /// todo!(), hidden tests left out, everything else as it is.
+    /// Write a student starter workspace: the chosen modules (with shared/ and the root
+    /// files, nothing else) with their solutions replaced by todo!(), hidden tests, examples
+    /// and quoted solutions left out.
     Exercise {
         /// The modules to assign (e.g. udp-uppercase).
         #[arg(required_unless_present = "all")]
@@ -60,17 +69,68 @@ pub enum Command {
         #[arg(long, value_name = "SECS", default_value = "600", value_parser = parse_seconds)]
         timeout: Duration,
     },
-    /// Run grading suites and print, per module, each test passed or failed and a score;
-    /// exits non-zero below full marks.
+    /// Grade submissions: only the bodies of the marked functions are taken from each, put
+    /// into a fresh copy of the reference (hidden tests included), built on their own, and
+    /// each test run alone with a time limit. Exit status 0 when graded (whatever the
+    /// scores), 1 on a tool error, 2 on a usage error.
     Grade {
-        /// The modules to grade [default: all].
+        /// The modules to grade [default: those found in the submissions].
         modules: Vec<String>,
-        /// The workspace to grade (a student's) [default: this one].
+        /// One submission (a starter workspace a student edited, or its module folder):
+        /// print its report.
+        #[arg(long, value_name = "DIR", conflicts_with = "submissions")]
+        submission: Option<PathBuf>,
+        /// A folder of submissions, one subfolder per student: writes grades.csv,
+        /// grades.json and feedback/STUDENT.md into --out.
+        #[arg(long, value_name = "DIR", required_unless_present = "submission")]
+        submissions: Option<PathBuf>,
+        /// Where the batch's files go.
+        #[arg(long, value_name = "DIR", default_value = "grades")]
+        out: PathBuf,
+        /// Seconds each test may take [default: --test-multiple times the reference's time,
+        /// at least --test-floor].
+        #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+        test_limit: Option<Duration>,
+        /// The multiple of the reference's time a test is given.
+        #[arg(long, value_name = "N", default_value_t = 10.0)]
+        test_multiple: f64,
+        /// The least time a test is given.
+        #[arg(long, value_name = "SECS", default_value = "15", value_parser = parse_seconds)]
+        test_floor: Duration,
+        /// Seconds all of one submission's tests may take together.
+        #[arg(long, value_name = "SECS", default_value = "600", value_parser = parse_seconds)]
+        submission_limit: Duration,
+        /// Seconds one build may take ("build took too long" after that).
+        #[arg(long, value_name = "SECS", default_value = "900", value_parser = parse_seconds)]
+        build_limit: Duration,
+        /// How long a test waits for a reply (GRADING_PATIENCE_SECS).
+        #[arg(long, value_name = "SECS", default_value_t = 3.0)]
+        patience: f64,
+        /// Tests run at once, each in its own process.
+        #[arg(long, value_name = "N", default_value_t = 4)]
+        jobs: usize,
+        /// Scratch folder for the copies and builds [default: target/xtask/grade].
         #[arg(long, value_name = "DIR")]
-        workspace: Option<PathBuf>,
-        /// Seconds a module's suite may take before it is cut off and reported.
-        #[arg(long, value_name = "SECS", default_value = "300", value_parser = parse_seconds)]
-        timeout: Duration,
+        scratch: Option<PathBuf>,
+        /// Keep each submission's scratch copy.
+        #[arg(long)]
+        keep: bool,
+        /// Submissions graded at once (one builds while another's tests run).
+        #[arg(long, value_name = "N", default_value_t = 2)]
+        parallel: usize,
+    },
+    /// Write the GitHub Classroom autograding workflow for a starter
+    /// (DIR/.github/workflows/classroom.yml): one grader step per graded test.
+    Classroom {
+        /// The modules assigned.
+        #[arg(required = true)]
+        modules: Vec<String>,
+        /// The starter (the assignment's template repository).
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        dir: PathBuf,
+        /// Scratch folder for measuring the reference [default: target/xtask/grade].
+        #[arg(long, value_name = "DIR")]
+        scratch: Option<PathBuf>,
     },
 }
 
@@ -120,22 +180,121 @@ pub fn run(command: Command) -> Result<()> {
                 Err(Error::msg(format!("{} problems:\n{}", problems.len(), problems.join("\n"))))
             }
         }
-        Command::Grade { modules, workspace, timeout } => {
-            let workspace = workspace.unwrap_or(root);
-            let modules = if modules.is_empty() { starter::modules(&workspace)? } else { modules };
-            let mut short = Vec::new();
-            for module in &modules {
-                let grade = grade::grade(&workspace, module, timeout)?;
-                print_line(format_args!("{}", grade.report()));
-                if !grade.is_full() {
-                    short.push(format!("{module} {}/{}", grade.passed(), grade.results.len()));
+        Command::Grade {
+            modules,
+            submission,
+            submissions,
+            out,
+            test_limit,
+            test_multiple,
+            test_floor,
+            submission_limit,
+            build_limit,
+            patience,
+            jobs,
+            scratch,
+            keep,
+            parallel,
+        } => {
+            let mut options =
+                grade::Options::new(scratch.unwrap_or_else(|| default_scratch(&root)));
+            options.test_limit = test_limit;
+            options.test_multiple = test_multiple;
+            options.test_floor = test_floor;
+            options.submission_limit = submission_limit;
+            options.build_limit = build_limit;
+            options.patience_secs = patience;
+            options.jobs = jobs;
+            options.keep = keep;
+            options.parallel = parallel;
+            let given: Vec<PathBuf> = match (&submission, &submissions) {
+                (Some(one), _) => vec![one.clone()],
+                (None, Some(dir)) => subfolders(dir)?,
+                (None, None) => return Err(grade::usage("give --submission or --submissions")),
+            };
+            if let Some(missing) = given.iter().find(|dir| !dir.is_dir()) {
+                return Err(grade::usage(format!("{} is not a folder", missing.display())));
+            }
+            let modules = if modules.is_empty() {
+                let known = starter::modules(&root)?;
+                let found: Vec<String> = known
+                    .into_iter()
+                    .filter(|m| given.iter().any(|dir| dir.join(m).is_dir()))
+                    .collect();
+                if found.is_empty() {
+                    return Err(grade::usage(
+                        "name the modules to grade (none found in the submissions)",
+                    ));
                 }
-            }
-            if short.is_empty() {
-                Ok(())
+                found
             } else {
-                Err(Error::msg(format!("below full marks: {}", short.join(", "))))
+                modules
+            };
+            let started = std::time::Instant::now();
+            let mut references = Vec::new();
+            for module in &modules {
+                references.push(grade::Reference::prepare(&root, module, &options, &mut |line| {
+                    print_line(format_args!("{line}"));
+                })?);
             }
+            if let Some(one) = submission {
+                let student = one
+                    .file_name()
+                    .map_or_else(|| "submission".into(), |n| n.to_string_lossy().into_owned());
+                for reference in &references {
+                    let grade = reference.grade(&student, grade::Bodies::Submission(&one))?;
+                    print_line(format_args!("{}", grade.report()));
+                }
+            } else if let Some(dir) = submissions {
+                let grades = grade::grade_all(&references, &dir, &out, &mut |line| {
+                    print_line(format_args!("{line}"));
+                })?;
+                print_line(format_args!(
+                    "Graded {} submissions in {:.0} s: {}, {} and feedback/ in {}",
+                    grades.len() / references.len().max(1),
+                    started.elapsed().as_secs_f64(),
+                    "grades.csv",
+                    "grades.json",
+                    out.display()
+                ));
+            }
+            Ok(())
+        }
+        Command::Classroom { modules, dir, scratch } => {
+            let options = grade::Options::new(scratch.unwrap_or_else(|| default_scratch(&root)));
+            let mut references = Vec::new();
+            for module in &modules {
+                references.push(grade::Reference::prepare(&root, module, &options, &mut |line| {
+                    print_line(format_args!("{line}"));
+                })?);
+            }
+            let path = classroom::write_workflow(&dir, &references)?;
+            print_line(format_args!("Wrote {}", path.display()));
+            Ok(())
         }
     }
+}
+
+/// The default scratch folder for grading.
+fn default_scratch(root: &Path) -> PathBuf {
+    root.join("target").join("xtask").join("grade")
+}
+
+/// The subfolders of `dir`, sorted.
+fn subfolders(dir: &Path) -> Result<Vec<PathBuf>> {
+    if !dir.is_dir() {
+        return Err(grade::usage(format!("{} is not a folder", dir.display())));
+    }
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir)
+        .map_err(|e| Error::io(format!("cannot list {}", dir.display()), e))?
+    {
+        let path =
+            entry.map_err(|e| Error::io(format!("cannot list {}", dir.display()), e))?.path();
+        if path.is_dir() {
+            found.push(path);
+        }
+    }
+    found.sort();
+    Ok(found)
 }

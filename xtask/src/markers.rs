@@ -117,16 +117,45 @@ fn next_code_line<'a>(lines: &[&'a str], index: usize) -> Option<&'a str> {
 
 /// `text` with each of `regions` (found in it) replaced by `todo!("<hint>")`.
 pub fn strip_regions(text: &str, regions: &[Region]) -> String {
+    let none: Vec<Vec<String>> = vec![Vec::new(); regions.len()];
+    strip_regions_using(text, regions, &none)
+}
+
+/// The lines that stand in for a region: the parameters used (so that the starter has no
+/// unused-variable warning and no `_name` to undo), then `todo!("<hint>")`, laid out as
+/// rustfmt would (100 columns).
+pub fn stub(indent: &str, hint: &str, params: &[String]) -> String {
+    let mut out = String::new();
+    match params {
+        [] => {}
+        [one] => out.push_str(&format!("{indent}let _ = {one}; // yours to use\n")),
+        many => out.push_str(&format!("{indent}let _ = ({}); // yours to use\n", many.join(", "))),
+    }
+    // `todo!` takes a format string: braces in the hint are doubled.
+    let literal = format!("{:?}", hint.replace('{', "{{").replace('}', "}}"));
+    let one_line = format!("{indent}todo!({literal})");
+    if one_line.chars().count() <= 100 {
+        out.push_str(&one_line);
+        out.push('\n');
+    } else {
+        out.push_str(&format!("{indent}todo!(\n{indent}    {literal}\n{indent})\n"));
+    }
+    out
+}
+
+/// [`strip_regions`], each region's stub using the parameters in `params` (one list per
+/// region).
+pub fn strip_regions_using(text: &str, regions: &[Region], params: &[Vec<String>]) -> String {
     let mut out = String::with_capacity(text.len());
-    let mut regions = regions.iter().peekable();
+    let mut regions = regions.iter().zip(params).peekable();
     let mut skipping_until = 0;
     for (index, line) in text.lines().enumerate() {
         let number = index + 1;
         if number <= skipping_until {
             continue;
         }
-        if let Some(region) = regions.next_if(|region| region.begin == number) {
-            out.push_str(&format!("{}todo!({:?})\n", region.indent, region.hint));
+        if let Some((region, params)) = regions.next_if(|(region, _)| region.begin == number) {
+            out.push_str(&stub(&region.indent, &region.hint, params));
             skipping_until = region.end;
             continue;
         }
@@ -136,11 +165,39 @@ pub fn strip_regions(text: &str, regions: &[Region]) -> String {
     out
 }
 
+/// The names of the hidden items of `text` (the identifier after `mod` on the first code
+/// line following each `// HIDDEN TESTS` line).
+pub fn hidden_modules(text: &str) -> Vec<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut names = Vec::new();
+    for (index, line) in lines.iter().enumerate() {
+        if line.trim() != HIDDEN {
+            continue;
+        }
+        let item = lines[index + 1..]
+            .iter()
+            .map(|l| l.trim())
+            .find(|l| !l.is_empty() && !l.starts_with("//") && !l.starts_with("#["));
+        if let Some(rest) = item
+            .and_then(|l| l.strip_prefix("pub ").or(Some(l)))
+            .and_then(|l| l.strip_prefix("mod "))
+        {
+            let name: String =
+                rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            if !name.is_empty() {
+                names.push(name);
+            }
+        }
+    }
+    names
+}
+
 /// `text` without the item that follows each `// HIDDEN TESTS` line (a `mod ... { ... }`,
 /// found by counting braces; braces inside strings or comments in that item would confuse
 /// it, so keep hidden test modules plain).
 pub fn strip_hidden_tests(file: &str, text: &str) -> Result<String, MarkerError> {
     let mut out = String::with_capacity(text.len());
+    let mut stripped = false;
     let mut lines = text.lines().enumerate();
     while let Some((index, line)) = lines.next() {
         if line.trim() != HIDDEN {
@@ -173,6 +230,13 @@ pub fn strip_hidden_tests(file: &str, text: &str) -> Result<String, MarkerError>
                 break;
             }
         }
+        stripped = true;
+    }
+    if stripped {
+        // The blank line that stood before a hidden module at the end of the file.
+        let kept = out.trim_end().len();
+        out.truncate(kept);
+        out.push('\n');
     }
     Ok(out)
 }

@@ -1,4 +1,7 @@
-//! Running cargo with a deadline: a grading suite that hangs is cut off, not waited on.
+//! Running commands with a deadline: a grading suite that hangs is cut off, not waited on.
+//! On Unix each command runs in its own process group, and the whole group is killed at the
+//! deadline (a test that spawned processes or threads leaves nothing behind); elsewhere the
+//! child is killed.
 
 use std::io::Read;
 use std::path::Path;
@@ -27,17 +30,29 @@ impl Finished {
 
 /// Runs `cargo <args>` in `dir` with extra environment `env`, killing it after `limit`.
 pub fn cargo(dir: &Path, args: &[&str], env: &[(&str, &str)], limit: Duration) -> Result<Finished> {
-    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    command
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let mut command = Command::new(cargo_program());
+    command.args(args).current_dir(dir);
     for (key, value) in env {
         command.env(key, value);
     }
-    let mut child = command.spawn().context(|| format!("cannot run cargo {}", args.join(" ")))?;
+    with_limit(command, limit).context(|| format!("cannot run cargo {}", args.join(" ")))
+}
+
+/// The cargo that runs this tool (or `cargo`).
+pub fn cargo_program() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+/// Runs `command` (stdin closed, output captured) in its own process group, killing the
+/// group after `limit`.
+pub fn with_limit(mut command: Command, limit: Duration) -> std::io::Result<Finished> {
+    command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt as _;
+        command.process_group(0);
+    }
+    let mut child = command.spawn()?;
     // Read both pipes on their own threads, or a full pipe would stall the child.
     let mut stdout = child.stdout.take();
     let mut stderr = child.stderr.take();
@@ -45,11 +60,11 @@ pub fn cargo(dir: &Path, args: &[&str], env: &[(&str, &str)], limit: Duration) -
     let err = thread::spawn(move || read_all(stderr.as_mut()));
     let deadline = Instant::now() + limit;
     let status = loop {
-        if let Some(status) = child.try_wait().context(|| "cannot wait for cargo")? {
+        if let Some(status) = child.try_wait()? {
             break Some(status);
         }
         if Instant::now() >= deadline {
-            let _ = child.kill();
+            kill_group(&mut child);
             let _ = child.wait();
             break None;
         }
@@ -60,6 +75,26 @@ pub fn cargo(dir: &Path, args: &[&str], env: &[(&str, &str)], limit: Duration) -
         stdout: out.join().unwrap_or_default(),
         stderr: err.join().unwrap_or_default(),
     })
+}
+
+/// Kills the child's process group (Unix: `kill -KILL -PGID`, the child being the group's
+/// leader), or the child alone elsewhere.
+fn kill_group(child: &mut std::process::Child) {
+    #[cfg(unix)]
+    {
+        // std has no killpg; `kill` the program takes a negative pid for a group.
+        let group = format!("-{}", child.id());
+        let killed = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success());
+        if killed {
+            return;
+        }
+    }
+    let _ = child.kill();
 }
 
 fn read_all(pipe: Option<&mut impl Read>) -> String {

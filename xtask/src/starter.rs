@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use shared::error::{Context, Error, Result};
 
-use crate::markers::{Region, find_regions, strip_hidden_tests, strip_regions};
+use crate::markers::{Region, find_regions, strip_hidden_tests, strip_regions_using};
 
 /// Folders never copied: build output, version control, editor state.
 const SKIPPED: &[&str] = &["target", ".git", ".idea", ".vscode"];
@@ -37,6 +37,12 @@ pub fn modules(workspace: &Path) -> Result<Vec<String>> {
 /// Workspace members that are tools, not course modules: no exercises, never in a starter
 /// as an assignment.
 pub const NOT_MODULES: [&str; 3] = ["shared", "xtask", "lossy-link"];
+
+/// The tools a starter keeps (the modules and their tests stand on them): [`NOT_MODULES`]
+/// but the instructors' `xtask`.
+pub fn support_crates() -> impl Iterator<Item = &'static str> {
+    NOT_MODULES.into_iter().filter(|m| *m != "xtask")
+}
 
 /// A marked region, with the file it is in.
 #[derive(Debug, Clone)]
@@ -106,9 +112,10 @@ pub enum Strip<'a> {
     Only(&'a Exercise),
 }
 
-/// Writes into `out` a copy of `workspace` in which `modules` have their regions (as
-/// `strip` says) replaced by `todo!()` and their hidden tests removed. `out` must be empty
-/// or missing unless `force`. Returns the exercises taken out.
+/// Writes into `out` a student starter for `modules`: their regions (as `strip` says)
+/// replaced by `todo!()` and their hidden tests removed, alongside the support crates and the root
+/// files; nothing else (no other module, no `xtask`, no examples, only files git tracks).
+/// `out` must be empty or missing unless `force`. Returns the exercises taken out.
 pub fn write_starter(
     workspace: &Path,
     modules: &[String],
@@ -116,6 +123,73 @@ pub fn write_starter(
     force: bool,
 ) -> Result<Vec<Exercise>> {
     write_starter_with(workspace, modules, out, force, Strip::All)
+}
+
+/// Root files that stay with the instructor (what they describe is not in a starter).
+const INSTRUCTOR_ROOT_FILES: &[&str] = &["BENCHMARKS.md"];
+
+/// Whether a file of the workspace (relative path) belongs in a starter for `modules`.
+pub fn in_starter(relative: &Path, modules: &[String]) -> bool {
+    let parts: Vec<String> =
+        relative.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+    match parts.as_slice() {
+        [] => false,
+        [file] => !INSTRUCTOR_ROOT_FILES.contains(&file.as_str()),
+        [first, rest @ ..] => {
+            if support_crates().any(|tool| tool == first) || relative == Path::new(".ci/run") {
+                true
+            } else if modules.contains(first) {
+                // Examples are the benchmarks' "bare" programs: whole solutions.
+                rest.first().is_none_or(|sub| sub != "examples")
+            } else {
+                false
+            }
+        }
+    }
+}
+
+/// The files of `workspace` (relative paths, sorted): those git tracks (plus, with
+/// `untracked`, those it would track: not ignored), or every file but build output if the
+/// workspace is not the top of a git checkout.
+pub fn copyable_files(workspace: &Path, untracked: bool) -> Result<Vec<PathBuf>> {
+    let canonical =
+        workspace.canonicalize().context(|| format!("cannot find {}", workspace.display()))?;
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .arg("-C")
+            .arg(&canonical)
+            .args(args)
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+    };
+    let top = git(&["rev-parse", "--show-toplevel"])
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
+        .and_then(|top| top.canonicalize().ok());
+    if top.as_deref() == Some(canonical.as_path()) {
+        let mut args = vec!["ls-files", "-z", "--cached"];
+        if untracked {
+            args.extend(["--others", "--exclude-standard"]);
+        }
+        if let Some(listed) = git(&args) {
+            let mut files: Vec<PathBuf> = String::from_utf8_lossy(&listed.stdout)
+                .split('\0')
+                .filter(|f| !f.is_empty())
+                .map(PathBuf::from)
+                .filter(|f| canonical.join(f).is_file())
+                .collect();
+            files.sort();
+            files.dedup();
+            return Ok(files);
+        }
+    }
+    let mut files: Vec<PathBuf> = walk(&canonical)?
+        .into_iter()
+        .map(|f| f.strip_prefix(&canonical).unwrap_or(&f).to_path_buf())
+        .collect();
+    files.sort();
+    Ok(files)
 }
 
 /// [`write_starter`], choosing which regions to strip.
@@ -141,23 +215,42 @@ pub fn write_starter_with(
     }
     let workspace =
         workspace.canonicalize().context(|| format!("cannot find {}", workspace.display()))?;
+    if force {
+        // Nothing of an earlier starter may linger (a module no longer assigned).
+        let _ = fs::remove_dir_all(out);
+    }
     fs::create_dir_all(out).context(|| format!("cannot create {}", out.display()))?;
     let out_abs = out.canonicalize().context(|| format!("cannot find {}", out.display()))?;
+    let snippets = solution_snippets(&workspace, modules)?;
     let mut taken = Vec::new();
-    for file in walk(&workspace)? {
-        if file.starts_with(&out_abs) {
-            continue; // the starter may be written inside the workspace (e.g. under target/)
+    for relative in copyable_files(&workspace, false)? {
+        let file = workspace.join(&relative);
+        if file.starts_with(&out_abs) || !in_starter(&relative, modules) {
+            continue;
         }
-        let relative = file.strip_prefix(&workspace).unwrap_or(&file).to_path_buf();
         let destination = out_abs.join(&relative);
         if let Some(parent) = destination.parent() {
             fs::create_dir_all(parent).context(|| format!("cannot create {}", parent.display()))?;
         }
+        let read =
+            || fs::read_to_string(&file).context(|| format!("cannot read {}", file.display()));
         let in_module = modules.iter().any(|m| relative.starts_with(m));
-        if in_module && relative.extension().is_some_and(|ext| ext == "rs") {
-            let text =
-                fs::read_to_string(&file).context(|| format!("cannot read {}", file.display()))?;
-            let name = slash_path(&relative);
+        let name = slash_path(&relative);
+        let written = if relative == Path::new("Cargo.toml") {
+            starter_manifest(&read()?, modules)
+        } else if relative == Path::new(".ci/run") {
+            starter_ci(modules)
+        } else if relative.starts_with(".cargo") || relative.starts_with(".github") {
+            continue; // the instructors' alias (xtask) and workflows
+        } else if relative.extension().is_some_and(|ext| ext == "md") {
+            let text = redact_solutions(&read()?, &snippets);
+            if relative == Path::new("README.md") {
+                starter_root_readme(&text, modules)
+            } else {
+                text
+            }
+        } else if in_module && relative.extension().is_some_and(|ext| ext == "rs") {
+            let text = read()?;
             let regions = find_regions(&name, &text).map_err(|e| Error::msg(e.to_string()))?;
             let chosen: Vec<Region> = regions
                 .into_iter()
@@ -168,28 +261,217 @@ pub fn write_starter_with(
                     }
                 })
                 .collect();
-            let stripped = strip_regions(&text, &chosen);
+            let mut params = Vec::new();
+            for region in &chosen {
+                let function = crate::splice::function_at_line(&text, region.begin)
+                    .map_err(|e| Error::msg(format!("{name}: {e}")))?;
+                params.push(function.map(|f| f.params).unwrap_or_default());
+            }
+            let stripped = strip_regions_using(&text, &chosen, &params);
             let stripped =
                 strip_hidden_tests(&name, &stripped).map_err(|e| Error::msg(e.to_string()))?;
-            fs::write(&destination, stripped)
-                .context(|| format!("cannot write {}", destination.display()))?;
+            let is_lib =
+                modules.iter().any(|m| relative == Path::new(m).join("src").join("lib.rs"));
+            let stripped = if is_lib { allow_unused_helpers(&stripped) } else { stripped };
             taken.extend(
                 chosen.into_iter().map(|region| Exercise { file: relative.clone(), region }),
             );
+            stripped
         } else {
             fs::copy(&file, &destination).context(|| format!("cannot copy {}", file.display()))?;
+            continue;
+        };
+        fs::write(&destination, written)
+            .context(|| format!("cannot write {}", destination.display()))?;
+        #[cfg(unix)]
+        if relative == Path::new(".ci/run") {
+            use std::os::unix::fs::PermissionsExt as _;
+            fs::set_permissions(&destination, fs::Permissions::from_mode(0o755))
+                .context(|| format!("cannot make {} executable", destination.display()))?;
         }
     }
     if matches!(strip, Strip::All) {
-        append_student_readme(&out_abs, modules, &taken)?;
+        insert_student_readme(&out_abs, modules, &taken)?;
     }
     Ok(taken)
 }
 
-/// Adds a section for students to the starter's README.
-fn append_student_readme(out: &Path, modules: &[String], exercises: &[Exercise]) -> Result<()> {
+/// The lint allowance a starter's `lib.rs` gets: the helpers and imports that only the
+/// solutions use are unused until the student writes them.
+pub const STARTER_ALLOW: &str = "#![allow(\n    dead_code,\n    unused_imports,\n    reason = \"the starter: helpers and imports that the functions you write will use\"\n)]\n";
+
+/// `lib.rs` with [`STARTER_ALLOW`] after its leading `//!` documentation.
+fn allow_unused_helpers(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let docs = lines.iter().take_while(|l| l.starts_with("//!")).count();
+    let mut out = String::new();
+    for line in &lines[..docs] {
+        out.push_str(line);
+        out.push('\n');
+    }
+    if docs > 0 {
+        out.push('\n');
+    }
+    out.push_str(STARTER_ALLOW);
+    let rest = &lines[docs..];
+    let rest = if rest.first().is_some_and(|l| l.trim().is_empty()) { &rest[1..] } else { rest };
+    if !rest.is_empty() {
+        out.push('\n');
+    }
+    for line in rest {
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+/// The root `Cargo.toml` with only the support crates (`shared`, `lossy-link`) and `modules`
+/// as members.
+fn starter_manifest(text: &str, modules: &[String]) -> String {
+    let Some(start) = text.find("members") else { return text.to_string() };
+    let Some(open) = text[start..].find('[').map(|i| start + i) else { return text.to_string() };
+    let Some(close) = text[open..].find(']').map(|i| open + i) else { return text.to_string() };
+    // The workspace's own order, without the modules not assigned and without xtask.
+    let members: Vec<String> = text[open + 1..close]
+        .split(',')
+        .map(|m| m.trim().trim_matches('"').to_string())
+        .filter(|m| modules.contains(m) || support_crates().any(|tool| tool == m.as_str()))
+        .map(|m| format!("{m:?}"))
+        .collect();
+    format!("{}[{}]{}", &text[..open], members.join(", "), &text[close + 1..])
+}
+
+/// A `.ci/run` for a starter: formatting, lints, and that everything builds (the grading
+/// suite itself fails until the work is done).
+fn starter_ci(modules: &[String]) -> String {
+    let mut text = String::from(
+        "#!/usr/bin/env bash\n# Checks for your starter: formatting, lints, and that the tests build.\n\
+         # The grading suite itself is `cargo test -p MODULE` (it passes when your work is done).\n\
+         set -euo pipefail\ncd \"$(dirname \"$0\")/..\"\n\
+         cargo fmt --all --check\n\
+         cargo clippy --workspace --all-targets -- -D warnings\n\
+         cargo test --workspace --no-run\n\
+         cargo test -p shared\n",
+    );
+    for module in modules {
+        text.push_str(&format!("echo \"grading suite: cargo test -p {module}\"\n"));
+    }
+    text
+}
+
+/// The root README for students: without the instructors' and maintainers' sections, and
+/// without lines about modules not assigned.
+fn starter_root_readme(text: &str, modules: &[String]) -> String {
+    let mut out = String::new();
+    let mut skipping = false;
+    for line in text.lines() {
+        if let Some(title) = line.strip_prefix("## ") {
+            skipping = title.starts_with("For instructors") || title.starts_with("For maintainers");
+        }
+        let other_module = line.contains("](") && !line.contains("](shared/") && {
+            let linked: Vec<&str> = line.split("](").skip(1).collect();
+            linked.iter().any(|l| {
+                l.contains("/README.md")
+                    && !modules.iter().any(|m| l.starts_with(m.as_str()))
+                    && !support_crates().any(|tool| l.starts_with(tool))
+            })
+        };
+        if !skipping && !other_module {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// What a solution looks like when quoted: each region's code lines and its whole body on
+/// one line, without spaces (and without a trailing `;` or `?`), if long enough not to be
+/// common code (`Ok(())`).
+pub fn solution_snippets(workspace: &Path, modules: &[String]) -> Result<Vec<String>> {
+    let mut snippets = Vec::new();
+    for module in modules {
+        for exercise in exercises(workspace, module)? {
+            let path = workspace.join(&exercise.file);
+            let text =
+                fs::read_to_string(&path).context(|| format!("cannot read {}", path.display()))?;
+            let lines: Vec<&str> = text
+                .lines()
+                .skip(exercise.region.begin)
+                .take(exercise.region.end - exercise.region.begin - 1)
+                .map(str::trim)
+                .filter(|l| !l.starts_with("//"))
+                .collect();
+            snippets.extend(lines.iter().map(|l| normalize_code(l)));
+            snippets.push(normalize_code(&lines.join(" ")));
+        }
+    }
+    snippets.retain(|s| s.len() >= 12);
+    snippets.sort();
+    snippets.dedup();
+    Ok(snippets)
+}
+
+/// Code without whitespace and without a trailing `;` or `?`.
+pub fn normalize_code(code: &str) -> String {
+    let squeezed: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+    squeezed.trim_end_matches([';', '?']).to_string()
+}
+
+/// The pieces of code a Markdown line shows: its inline code spans, or the line itself in a
+/// code block.
+pub fn code_in_line(line: &str, in_block: bool) -> Vec<String> {
+    if in_block {
+        return vec![line.to_string()];
+    }
+    line.split('`').skip(1).step_by(2).map(str::to_string).collect()
+}
+
+/// Markdown with every quoted solution taken out: an inline code span that is a solution
+/// line becomes "(your code)", a code-block line that is one is left out.
+pub fn redact_solutions(text: &str, snippets: &[String]) -> String {
+    let is_solution = |code: &str| snippets.contains(&normalize_code(code));
+    let mut out = String::new();
+    let mut in_block = false;
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            in_block = !in_block;
+            out.push_str(line);
+        } else if in_block {
+            if is_solution(line) {
+                continue;
+            }
+            out.push_str(line);
+        } else {
+            let mut pieces: Vec<String> = line.split('`').map(str::to_string).collect();
+            for (i, piece) in pieces.iter_mut().enumerate() {
+                if i % 2 == 1 && is_solution(piece) {
+                    *piece = "(your code)".to_string();
+                }
+            }
+            // Spans replaced lose their backticks.
+            let mut rebuilt = String::new();
+            for (i, piece) in pieces.iter().enumerate() {
+                if i > 0 && !(piece == "(your code)" || pieces[i - 1] == "(your code)") {
+                    rebuilt.push('`');
+                }
+                rebuilt.push_str(piece);
+            }
+            out.push_str(&rebuilt);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Puts the section for students at the top of the starter's README (after its title).
+fn insert_student_readme(out: &Path, modules: &[String], exercises: &[Exercise]) -> Result<()> {
     let readme = out.join("README.md");
-    let mut text = fs::read_to_string(&readme).unwrap_or_default();
+    let original = fs::read_to_string(&readme).unwrap_or_default();
+    let (title, rest) = match original.split_once('\n') {
+        Some((title, rest)) if title.starts_with("# ") => (format!("{title}\n"), rest.to_string()),
+        _ => (String::new(), original.clone()),
+    };
+    let mut text = title;
     text.push_str("\n## For students: your exercise\n\n");
     text.push_str(&format!(
         "Your modules: {}. In each, the functions below are left for you to write: each body is \
@@ -197,19 +479,30 @@ fn append_student_readme(out: &Path, modules: &[String], exercises: &[Exercise])
          module's README first: it explains the lesson and what each function is for.\n\n",
         modules.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")
     ));
-    // Each region above another in the same file shrank to one line: count where each
-    // `todo!()` now stands.
-    let mut lines_removed: Vec<(&PathBuf, usize)> = Vec::new();
+    text.push_str(
+        "**Only the bodies of these functions are graded**: they are put into a fresh copy of \
+         the course's code and tested there, so anything you change elsewhere (other functions, \
+         the tests, `shared/`, `Cargo.toml`) is not seen. Write any helper you need as a closure \
+         or an inner function inside the body you were asked to write (no `mod`, no \
+         `include!`, no `std::process` or `std::fs`).\n\n",
+    );
+    // Where each `todo!()` now stands: the k-th exercise of a file is its k-th stub.
+    let mut seen: Vec<&PathBuf> = Vec::new();
     for exercise in exercises {
-        let removed_above: usize =
-            lines_removed.iter().filter(|(file, _)| **file == exercise.file).map(|(_, n)| n).sum();
-        let line = exercise.region.begin - removed_above;
+        let k = seen.iter().filter(|file| **file == &exercise.file).count();
+        seen.push(&exercise.file);
+        let written = fs::read_to_string(out.join(&exercise.file)).unwrap_or_default();
+        let line = written
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| l.trim_start().starts_with("todo!("))
+            .nth(k)
+            .map_or(exercise.region.begin, |(i, _)| i + 1);
         text.push_str(&format!(
             "- `{}:{line}`: {}\n",
             slash_path(&exercise.file),
             exercise.region.hint
         ));
-        lines_removed.push((&exercise.file, exercise.region.end - exercise.region.begin));
     }
     text.push_str("\nBuild, run and check yourself, module by module:\n\n```sh\n");
     for module in modules {
@@ -219,7 +512,8 @@ fn append_student_readme(out: &Path, modules: &[String], exercises: &[Exercise])
     }
     text.push_str("```\n\nA test that fails names what it expected and what arrived. While a function still \
                    says `todo!()`, the tests that need it fail (the program stops at the `todo!()` with \
-                   its message).\n");
+                   its message).\n\n");
+    text.push_str(&rest);
     fs::write(&readme, text).context(|| format!("cannot write {}", readme.display()))
 }
 

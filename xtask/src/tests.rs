@@ -174,10 +174,7 @@ fn a_starter_strips_the_chosen_modules_only() {
     assert_eq!(taken.len(), 2);
     let alpha = read(&out, "alpha/src/lib.rs");
     assert!(alpha.contains("todo!(\"return twice x\")") && !alpha.contains("x * 2"), "{alpha}");
-    assert!(
-        read(&out, "beta/src/lib.rs").contains("    42\n"),
-        "beta was not assigned: it stays solved"
-    );
+    assert!(!out.join("beta").exists(), "beta was not assigned: it is not in the starter");
     assert_eq!(read(&out, "shared/src/lib.rs"), "pub fn helper() {}\n");
     let tests = read(&out, "alpha/src/tests.rs");
     assert!(tests.contains("fn graded()") && !tests.contains("secret"), "{tests}");
@@ -185,13 +182,14 @@ fn a_starter_strips_the_chosen_modules_only() {
     let readme = read(&out, "README.md");
     assert!(readme.starts_with("# Tiny\n"), "{readme}");
     assert!(readme.contains("## For students: your exercise"), "{readme}");
-    // The second region moved up by the two lines the first one lost.
-    assert!(readme.contains("- `alpha/src/lib.rs:2`: return twice x"), "{readme}");
-    assert!(readme.contains(&format!("- `alpha/src/lib.rs:10`: {DEFAULT_HINT}")), "{readme}");
-    assert!(
-        read(&out, "alpha/src/lib.rs").lines().nth(9).unwrap().contains("todo!"),
-        "line 10 is the todo"
-    );
+    // Each stub uses the parameters, then says todo!(): the README points at the todo!()
+    // (below the six lines of the starter's lint allowance).
+    let lib = read(&out, "alpha/src/lib.rs");
+    assert!(lib.starts_with(crate::starter::STARTER_ALLOW), "{lib}");
+    assert!(readme.contains("- `alpha/src/lib.rs:9`: return twice x"), "{readme}");
+    assert!(readme.contains(&format!("- `alpha/src/lib.rs:18`: {DEFAULT_HINT}")), "{readme}");
+    assert!(lib.lines().nth(17).unwrap().contains("todo!"), "line 18 is the todo: {lib}");
+    assert!(lib.lines().nth(16).unwrap().contains("let _ = x; // yours to use"), "{lib}");
 }
 
 #[test]
@@ -221,5 +219,643 @@ fn every_module_of_this_workspace_has_well_formed_exercises() {
     for module in modules(&root).unwrap() {
         let found = exercises(&root, &module).unwrap_or_else(|e| panic!("{module}: {e}"));
         assert!(!found.is_empty(), "{module} has no exercise marked");
+        // Grading finds each one by parsing: a function, by file and a path unique there.
+        let located =
+            crate::grade::exercises(&root, &module).unwrap_or_else(|e| panic!("{module}: {e}"));
+        assert_eq!(located.len(), found.len(), "{module}");
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Grading: a small workspace (no dependencies, so it builds in a second or two) with three
+// exercises in two files, a check (a test the starter passes), and a hidden test.
+// ---------------------------------------------------------------------------------------
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use crate::grade::{Bodies, Build, Grade, Options, Reference, grade_all};
+use crate::splice::{escapes, functions, replace_bodies, take_body};
+
+const ALPHA_LIB: &str = "\
+//! Alpha.
+
+mod counter;
+pub use counter::Counter;
+
+/// Twice x.
+pub fn double(x: u32) -> u32 {
+    // BEGIN SOLUTION: return twice x
+    x * 2
+    // END SOLUTION
+}
+
+/// A greeting.
+pub fn greet(name: &str) -> String {
+    // BEGIN SOLUTION: say hello to {name}
+    format!(\"hello {name}\")
+    // END SOLUTION
+}
+
+#[cfg(test)]
+mod tests;
+";
+
+const ALPHA_COUNTER: &str = "\
+//! Counting.
+
+/// Adds up.
+pub struct Counter;
+
+impl Counter {
+    /// The sum 1 + 2 + ... + n.
+    pub fn sum(&self, n: u32) -> u32 {
+        // BEGIN SOLUTION: add up 1 to n
+        (1..=n).sum()
+        // END SOLUTION
+    }
+}
+";
+
+const ALPHA_TESTS: &str = "\
+use super::*;
+use shared::testing::same;
+
+#[test]
+fn doubles() {
+    assert!(same(double(21), 42), \"double(21) gave {}\", double(21));
+}
+
+#[test]
+fn greets() {
+    assert_eq!(greet(\"ann\"), \"hello ann\");
+}
+
+#[test]
+fn sums() {
+    assert_eq!(Counter.sum(4), 10);
+}
+
+#[test]
+fn a_check() {
+    assert!(same(1, 1));
+}
+
+// HIDDEN TESTS
+mod hidden {
+    use super::*;
+
+    #[test]
+    fn doubles_zero() {
+        assert_eq!(double(0), 0);
+    }
+}
+";
+
+/// The grading workspace: `shared`, `alpha` (graded), `beta` (another module) and an
+/// `xtask` folder, with a lock file.
+fn grading_workspace(name: &str) -> PathBuf {
+    let root = std::env::temp_dir().join(format!("xtask-grading-{name}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&root);
+    let write = |path: &str, text: &str| {
+        let path = root.join(path);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
+    };
+    write(
+        "Cargo.toml",
+        "[workspace]\nresolver = \"3\"\nmembers = [\"shared\", \"alpha\", \"beta\", \"xtask\"]\n\n\
+         [workspace.dependencies]\nshared = { path = \"shared\" }\n",
+    );
+    write("README.md", "# Tiny\n\nIntro.\n\n## For instructors\n\nSecret `x * 2` notes.\n");
+    write("BENCHMARKS.md", "numbers\n");
+    let package = |name: &str| {
+        format!(
+            "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[lib]\ndoctest = false\n\n[dependencies]\nshared.workspace = true\n"
+        )
+    };
+    write(
+        "shared/Cargo.toml",
+        "[package]\nname = \"shared\"\nversion = \"0.1.0\"\nedition = \"2024\"\n",
+    );
+    write("shared/src/lib.rs", "//! Shared.\n\npub mod testing;\n");
+    write(
+        "shared/src/testing.rs",
+        "//! Test helpers.\n\n/// Whether a equals b.\npub fn same(a: u32, b: u32) -> bool {\n    a == b\n}\n",
+    );
+    write("alpha/Cargo.toml", &package("alpha"));
+    write("alpha/README.md", "# Alpha\n\nThe answer is `(1..=n).sum()` in `sum`.\n");
+    write("alpha/src/lib.rs", ALPHA_LIB);
+    write("alpha/src/counter.rs", ALPHA_COUNTER);
+    write("alpha/src/tests.rs", ALPHA_TESTS);
+    write("alpha/examples/bare.rs", "fn main() {\n    let _ = 21 * 2;\n}\n");
+    write("beta/Cargo.toml", &package("beta"));
+    write(
+        "beta/src/lib.rs",
+        "//! Beta.\n\n/// 42.\npub fn answer() -> u32 {\n    // BEGIN SOLUTION: return 42\n    42\n    // END SOLUTION\n}\n",
+    );
+    write(
+        "xtask/Cargo.toml",
+        "[package]\nname = \"xtask\"\nversion = \"0.1.0\"\nedition = \"2024\"\n",
+    );
+    write("xtask/src/main.rs", "//! Tool.\n\nfn main() {}\n");
+    let locked = std::process::Command::new(crate::run::cargo_program())
+        .args(["generate-lockfile", "--offline"])
+        .current_dir(&root)
+        .status()
+        .unwrap();
+    assert!(locked.success());
+    root
+}
+
+fn grading_options(name: &str) -> Options {
+    let scratch = std::env::temp_dir().join(format!("xtask-scratch-{name}-{}", std::process::id()));
+    let mut options = Options::new(scratch);
+    options.test_floor = Duration::from_secs(4);
+    options.patience_secs = 1.0;
+    options.jobs = 3;
+    options.build_limit = Duration::from_secs(300);
+    options
+}
+
+/// The grading workspace's `alpha`, prepared once for all the tests that grade it.
+fn alpha() -> &'static Reference {
+    static PREPARED: OnceLock<Reference> = OnceLock::new();
+    PREPARED.get_or_init(|| {
+        let root = grading_workspace("alpha");
+        Reference::prepare(&root, "alpha", &grading_options("alpha"), &mut |_| {}).unwrap()
+    })
+}
+
+/// A submission: a starter-like folder whose `alpha` has these bodies (`None`: todo!()).
+fn submission(name: &str, double: &str, greet: &str, sum: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("xtask-sub-{name}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    let lib = replace_bodies(
+        ALPHA_LIB,
+        &[("double".into(), double.into()), ("greet".into(), greet.into())],
+    )
+    .unwrap();
+    let counter = replace_bodies(ALPHA_COUNTER, &[("Counter::sum".into(), sum.into())]).unwrap();
+    fs::create_dir_all(dir.join("alpha/src")).unwrap();
+    fs::write(dir.join("alpha/src/lib.rs"), lib).unwrap();
+    fs::write(dir.join("alpha/src/counter.rs"), counter).unwrap();
+    fs::write(dir.join("alpha/src/tests.rs"), ALPHA_TESTS).unwrap();
+    dir
+}
+
+const DOUBLE: &str = "{\n    x * 2\n}";
+const GREET: &str = "{\n    format!(\"hello {name}\")\n}";
+const SUM: &str = "{\n    (1..=n).sum()\n}";
+const TODO: &str = "{\n    todo!()\n}";
+
+fn problem_of<'a>(grade: &'a Grade, exercise: &str) -> Option<&'a str> {
+    grade.exercises.iter().find(|t| t.exercise == exercise).and_then(|t| t.problem.as_deref())
+}
+
+fn passed(grade: &Grade) -> Vec<&str> {
+    grade.tests.iter().filter(|t| t.passed && !t.check).map(|t| t.name.as_str()).collect()
+}
+
+#[test]
+fn exercises_are_found_by_file_and_function_path() {
+    let found = functions(ALPHA_COUNTER).unwrap();
+    assert_eq!(found.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(), ["Counter::sum"]);
+    assert_eq!(found[0].params, ["n"]);
+    assert_eq!(take_body(ALPHA_COUNTER, "Counter::sum").unwrap().lines().count(), 5);
+    let root = tiny_workspace("paths");
+    let keys: Vec<String> = crate::grade::exercises(&root, "alpha")
+        .unwrap()
+        .iter()
+        .map(crate::grade::Exercise::key)
+        .collect();
+    assert_eq!(keys, ["src/lib.rs::double", "src/lib.rs::triple"]);
+    // Two functions with the same path (e.g. under different #[cfg]s) cannot be told apart.
+    fs::write(
+        root.join("alpha/src/lib.rs"),
+        format!(
+            "{REFERENCE}\nmod m {{}}\n#[cfg(any())]\npub fn double(x: u32) -> u32 {{\n    x\n}}\n"
+        ),
+    )
+    .unwrap();
+    let error = crate::grade::exercises(&root, "alpha").unwrap_err().to_string();
+    assert!(error.contains("is not the only one with that path"), "{error}");
+}
+
+#[test]
+fn bodies_that_escape_the_function_are_refused() {
+    for (body, what) in [
+        ("{ #[path = \"/etc/x.rs\"] mod m; 1 }", "`mod`"),
+        ("{ include!(\"answer.rs\") }", "include!"),
+        ("{ include_str!(\"/etc/passwd\").len() as u32 }", "include_str!"),
+        ("{ env!(\"HOME\").len() as u32 }", "env!"),
+        ("{ macro_rules! m { () => { 1 } } m!() }", "macro_rules!"),
+        ("{ unsafe extern \"C\" { fn exit(code: i32); } 1 }", "extern"),
+        ("{ extern crate std as s; 1 }", "extern crate"),
+        ("{ std::process::exit(0) }", "std::process"),
+        ("{ use std::process as p; p::abort() }", "std::process"),
+        ("{ println!(\"{}\", { std::process::exit(0); 1 }); 1 }", "std::process"),
+        ("{ std::fs::write(std::env::current_exe().unwrap(), \"\").unwrap(); 1 }", "std::fs"),
+        ("{ use std::fs::File; File::create(\"x\").unwrap(); 1 }", "std::fs"),
+        ("{ vec![include_str!(\"f\"); 2].len() as u32 }", "include_str!"),
+        ("{ my_macro!(a b std::process::exit(0)) }", "std::process"),
+    ] {
+        let refused = escapes(body);
+        assert!(refused.iter().any(|r| r.contains(what)), "{body}: {refused:?}");
+    }
+    assert!(
+        escapes("{ fn helper(x: u32) -> u32 { x + 1 } let f = |y| y * 2; f(helper(1)) }")
+            .is_empty()
+    );
+    assert!(escapes("{ process(1) }").is_empty(), "a helper named process is fine");
+}
+
+#[test]
+#[cfg_attr(not(unix), ignore = "builds with cargo and runs tests in process groups: run on Unix")]
+fn the_untouched_starter_tests_are_checks_and_the_hidden_test_is_graded() {
+    let reference = alpha();
+    let names: Vec<(&str, bool, u32)> =
+        reference.tests.iter().map(|t| (t.name.as_str(), t.check, t.points)).collect();
+    assert_eq!(
+        names,
+        [
+            ("tests::a_check", true, 0),
+            ("tests::doubles", false, 1),
+            ("tests::greets", false, 1),
+            ("tests::hidden::doubles_zero", false, 1),
+            ("tests::sums", false, 1),
+        ]
+    );
+    let hidden: Vec<&str> =
+        reference.tests.iter().filter(|t| t.hidden).map(|t| t.name.as_str()).collect();
+    assert_eq!(hidden, ["tests::hidden::doubles_zero"]);
+    let starter = reference.grade("starter", Bodies::Starter).unwrap();
+    assert_eq!(starter.score_line(), "alpha: 0 / 4 points");
+}
+
+#[test]
+#[cfg_attr(not(unix), ignore = "builds with cargo and runs tests in process groups: run on Unix")]
+fn a_complete_submission_earns_full_marks() {
+    let grade = alpha()
+        .grade("complete", Bodies::Submission(&submission("complete", DOUBLE, GREET, SUM)))
+        .unwrap();
+    assert_eq!(grade.score_line(), "alpha: 4 / 4 points", "{}", grade.report());
+}
+
+#[test]
+#[cfg_attr(not(unix), ignore = "builds with cargo and runs tests in process groups: run on Unix")]
+fn printing_fake_test_results_earns_nothing() {
+    // The forgery of the issue: print every `test ... ok` line and a summary, then stop at
+    // todo!(). Honest `cargo test`: doubles and doubles_zero fail.
+    let forged = "{
+    for name in [\"doubles\", \"greets\", \"sums\", \"a_check\", \"hidden::doubles_zero\"] {
+        println!(\"test tests::{name} ... ok\");
+        eprintln!(\"test tests::{name} ... ok\");
+    }
+    println!(\"test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out\");
+    todo!()
+}";
+    let grade = alpha()
+        .grade("forger", Bodies::Submission(&submission("forger", forged, GREET, SUM)))
+        .unwrap();
+    assert_eq!(passed(&grade), ["tests::greets", "tests::sums"], "{}", grade.report());
+    assert_eq!(grade.points, 2);
+}
+
+#[test]
+#[cfg_attr(not(unix), ignore = "builds with cargo and runs tests in process groups: run on Unix")]
+fn a_path_mod_swap_a_cargo_runner_and_edited_tests_change_nothing() {
+    // Everything but the bodies is the student's to change, and none of it is graded:
+    // `#[path]` to other tests, a `.cargo/config.toml` runner that prints success, emptied
+    // or deleted tests, a `shared/src/testing.rs` whose `same` is always true.
+    let dir = submission("tamper", "{\n    x * 3\n}", TODO, SUM);
+    let lib = fs::read_to_string(dir.join("alpha/src/lib.rs")).unwrap();
+    fs::write(
+        dir.join("alpha/src/lib.rs"),
+        lib.replace(
+            "#[cfg(test)]\nmod tests;",
+            "#[cfg(test)]\n#[path = \"checks.rs\"]\nmod tests;",
+        ),
+    )
+    .unwrap();
+    fs::write(
+        dir.join("alpha/src/checks.rs"),
+        "#[test]\nfn doubles() {}\n#[test]\nfn greets() {}\n",
+    )
+    .unwrap();
+    fs::write(dir.join("alpha/src/tests.rs"), "#[test]\nfn greets() {}\n").unwrap();
+    fs::create_dir_all(dir.join(".cargo")).unwrap();
+    fs::write(
+        dir.join(".cargo/config.toml"),
+        "[target.'cfg(all())']\nrunner = \"sh -c 'echo test result: ok. 1 passed; 0 failed;'\"\n",
+    )
+    .unwrap();
+    fs::create_dir_all(dir.join("shared/src")).unwrap();
+    fs::write(dir.join("shared/src/testing.rs"), "pub fn same(_: u32, _: u32) -> bool { true }\n")
+        .unwrap();
+    let grade = alpha().grade("tamper", Bodies::Submission(&dir)).unwrap();
+    // Honest: x * 3 fails doubles (21 * 3 != 42) but passes doubles_zero; greet is todo!().
+    assert_eq!(
+        passed(&grade),
+        ["tests::hidden::doubles_zero", "tests::sums"],
+        "{}",
+        grade.report()
+    );
+    assert_eq!(grade.max, 4, "deleted tests still count");
+    let doubles = grade.tests.iter().find(|t| t.name == "tests::doubles").unwrap();
+    assert!(doubles.failure.as_deref().unwrap().contains("double(21) gave 63"), "{doubles:?}");
+}
+
+#[test]
+#[cfg_attr(not(unix), ignore = "builds with cargo and runs tests in process groups: run on Unix")]
+fn an_escaping_body_scores_zero_for_its_exercise_and_the_rest_is_graded() {
+    let exits = "{
+    println!(\"test result: ok. 1 passed; 0 failed;\");
+    std::process::exit(0)
+}";
+    let grade = alpha()
+        .grade("escaper", Bodies::Submission(&submission("escaper", exits, GREET, SUM)))
+        .unwrap();
+    let problem = problem_of(&grade, "src/lib.rs::double").unwrap();
+    assert!(
+        problem.starts_with("refused (0 points)") && problem.contains("std::process"),
+        "{problem}"
+    );
+    assert_eq!(passed(&grade), ["tests::greets", "tests::sums"], "{}", grade.report());
+    assert!(grade.report().contains("src/lib.rs::double: refused"), "{}", grade.report());
+}
+
+#[test]
+#[cfg_attr(not(unix), ignore = "builds with cargo and runs tests in process groups: run on Unix")]
+fn a_missing_or_unparsable_function_is_named_and_the_rest_is_graded() {
+    let dir = submission("missing", DOUBLE, GREET, SUM);
+    let lib = fs::read_to_string(dir.join("alpha/src/lib.rs")).unwrap();
+    fs::write(dir.join("alpha/src/lib.rs"), lib.replace("pub fn greet", "pub fn greeting"))
+        .unwrap();
+    let grade = alpha().grade("missing", Bodies::Submission(&dir)).unwrap();
+    assert_eq!(
+        problem_of(&grade, "src/lib.rs::greet"),
+        Some("not graded (0 points): `greet` in src/lib.rs: the function is not there")
+    );
+    assert_eq!(grade.points, 3, "{}", grade.report());
+
+    fs::write(dir.join("alpha/src/lib.rs"), "pub fn double(x: u32) -> u32 {\n    x * 2\n").unwrap();
+    let grade = alpha().grade("unparsable", Bodies::Submission(&dir)).unwrap();
+    for key in ["src/lib.rs::double", "src/lib.rs::greet"] {
+        let problem = problem_of(&grade, key).unwrap();
+        assert!(problem.contains("the file does not parse"), "{problem}");
+    }
+    assert_eq!(problem_of(&grade, "src/counter.rs::Counter::sum"), None);
+    assert_eq!(passed(&grade), ["tests::sums"], "{}", grade.report());
+}
+
+#[test]
+#[cfg_attr(not(unix), ignore = "builds with cargo and runs tests in process groups: run on Unix")]
+fn a_hanging_submission_is_cut_off_at_its_limit() {
+    let hangs = "{\n    let mut total = 0u32;\n    loop {\n        total = total.wrapping_add(n);\n        std::hint::black_box(total);\n    }\n}";
+    let started = std::time::Instant::now();
+    let grade = alpha()
+        .grade("hangs", Bodies::Submission(&submission("hangs", DOUBLE, GREET, hangs)))
+        .unwrap();
+    let sums = grade.tests.iter().find(|t| t.name == "tests::sums").unwrap();
+    let limit = alpha().tests.iter().find(|t| t.name == "tests::sums").unwrap().limit_seconds;
+    assert!(
+        !sums.passed && sums.failure.as_deref().unwrap().contains("did not finish"),
+        "{sums:?}"
+    );
+    assert!(sums.seconds < limit + 2.0, "ran {} s, limit {limit} s", sums.seconds);
+    assert!(started.elapsed().as_secs_f64() < limit + 60.0);
+    assert_eq!(grade.points, 3);
+}
+
+#[test]
+#[cfg_attr(not(unix), ignore = "builds with cargo and runs tests in process groups: run on Unix")]
+fn a_batch_writes_csv_json_and_feedback() {
+    let dir = std::env::temp_dir().join(format!("xtask-batch-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    let hangs = "{\n    loop {\n        std::hint::black_box(n);\n    }\n}";
+    for (student, double, greet, sum) in [
+        ("ann", DOUBLE, GREET, SUM),                                   // complete
+        ("bob", DOUBLE, TODO, TODO),                                   // half done
+        ("cat", "{\n    x + 1\n}", "{\n    name.to_string()\n}", SUM), // wrong
+        ("dan", DOUBLE, GREET, hangs),                                 // hanging
+        ("eve", "{\n    x * \"2\"\n}", GREET, SUM),                    // not compiling
+    ] {
+        let made = submission(&format!("batch-{student}"), double, greet, sum);
+        fs::rename(made, dir.join(student)).unwrap();
+    }
+    let out = dir.join("results");
+    let grades = grade_all(std::slice::from_ref(alpha()), &dir, &out, &mut |_| {}).unwrap();
+    assert_eq!(grades.len(), 5, "the results folder is not a submission");
+    let csv = fs::read_to_string(out.join("grades.csv")).unwrap();
+    assert_eq!(
+        csv,
+        "student,module,points,max\nann,alpha,4,4\nbob,alpha,2,4\ncat,alpha,1,4\ndan,alpha,3,4\neve,alpha,0,4\n"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("grades.json")).unwrap()).unwrap();
+    let cat = &json["grades"][2];
+    assert_eq!(cat["student"], "cat");
+    let greets =
+        cat["tests"].as_array().unwrap().iter().find(|t| t["name"] == "tests::greets").unwrap();
+    assert_eq!(greets["passed"], false);
+    assert!(greets["seconds"].as_f64().is_some());
+    assert!(greets["failure"].as_str().unwrap().contains("hello ann"), "{greets}");
+    assert!(matches!(grades[4].build, Build::DoesNotCompile(_)));
+    let eve = fs::read_to_string(out.join("feedback/eve.md")).unwrap();
+    assert!(eve.contains("alpha: 0 / 4 points") && eve.contains("cannot multiply"), "{eve}");
+    let dan = fs::read_to_string(out.join("feedback/dan.md")).unwrap();
+    assert!(dan.contains("### `tests::sums`") && dan.contains("did not finish"), "{dan}");
+    let ann = fs::read_to_string(out.join("feedback/ann.md")).unwrap();
+    assert!(ann.contains("alpha: 4 / 4 points") && !ann.contains("###"), "{ann}");
+}
+
+#[test]
+#[cfg_attr(not(unix), ignore = "builds with cargo and runs tests in process groups: run on Unix")]
+fn the_classroom_workflow_reads_back_with_one_grader_step_per_graded_test() {
+    use yaml_rust2::YamlLoader;
+    let text = crate::classroom::workflow(&crate::classroom::steps(std::slice::from_ref(alpha())));
+    let docs = YamlLoader::load_from_str(&text).unwrap();
+    let job = &docs[0]["jobs"]["run-autograding-tests"];
+    let steps = job["steps"].as_vec().unwrap();
+    let graders: Vec<_> = steps
+        .iter()
+        .filter(|s| s["uses"].as_str() == Some("classroom-resources/autograding-command-grader@v1"))
+        .collect();
+    let graded: Vec<_> = alpha().tests.iter().filter(|t| !t.check && !t.hidden).collect();
+    assert_eq!(graded.len(), 3, "neither the check nor the hidden test");
+    assert_eq!(graders.len(), graded.len());
+    for (step, test) in graders.iter().zip(&graded) {
+        assert_eq!(step["with"]["max-score"].as_i64(), Some(i64::from(test.points)));
+        assert!(step["with"]["timeout"].as_i64().unwrap() >= 1);
+        let command = step["with"]["command"].as_str().unwrap();
+        assert!(
+            command.contains(&format!("--exact {} --test-threads 1 | grep", test.name)),
+            "{command}"
+        );
+    }
+    let reporter = steps.last().unwrap();
+    assert_eq!(
+        reporter["uses"].as_str(),
+        Some("classroom-resources/autograding-grading-reporter@v1")
+    );
+    let runners: Vec<&str> = reporter["with"]["runners"].as_str().unwrap().split(',').collect();
+    assert_eq!(runners.len(), graded.len());
+    for (runner, step) in runners.iter().zip(&graders) {
+        assert_eq!(step["id"].as_str(), Some(*runner));
+        let key = format!("{}_RESULTS", runner.to_uppercase());
+        assert_eq!(
+            reporter["env"][key.as_str()].as_str(),
+            Some(format!("${{{{steps.{runner}.outputs.result}}}}").as_str())
+        );
+    }
+}
+
+#[test]
+#[cfg_attr(not(unix), ignore = "builds with cargo and runs tests in process groups: run on Unix")]
+fn grading_toml_weights_tests_and_exercises() {
+    let root = grading_workspace("weights");
+    fs::write(
+        root.join("alpha/grading.toml"),
+        "[tests]\ngreets = 5\n\n[exercises]\n\"src/counter.rs::Counter::sum\" = 3\n",
+    )
+    .unwrap();
+    let reference =
+        Reference::prepare(&root, "alpha", &grading_options("weights"), &mut |_| {}).unwrap();
+    let points: Vec<(&str, u32)> =
+        reference.tests.iter().map(|t| (t.name.as_str(), t.points)).collect();
+    assert_eq!(
+        points,
+        [
+            ("tests::a_check", 0),
+            ("tests::doubles", 1),
+            ("tests::greets", 5),
+            ("tests::hidden::doubles_zero", 1),
+            ("tests::sums", 3),
+        ]
+    );
+    assert_eq!(reference.max_points(), 10);
+}
+
+/// Every piece of solution text of the grading workspace.
+fn assert_no_solution_in(starter: &Path, solutions: &[&str]) {
+    for file in crate::starter::copyable_files(starter, false).unwrap() {
+        let text = fs::read_to_string(starter.join(&file)).unwrap_or_default();
+        for solution in solutions {
+            assert!(!text.contains(solution), "{} holds {solution:?}:\n{text}", file.display());
+        }
+    }
+}
+
+#[test]
+#[cfg_attr(not(unix), ignore = "builds with cargo and runs tests in process groups: run on Unix")]
+fn a_starter_holds_only_the_assigned_module_and_no_solution_and_passes_fmt_and_clippy() {
+    let root = grading_workspace("starter");
+    let out = root.with_extension("starter");
+    let _ = fs::remove_dir_all(&out);
+    write_starter(&root, &["alpha".to_string()], &out, false).unwrap();
+    for gone in ["beta", "xtask", "alpha/examples", "BENCHMARKS.md", "alpha/src/tests.rs.hidden"] {
+        assert!(!out.join(gone).exists(), "{gone} must not be in the starter");
+    }
+    assert_no_solution_in(&out, &["x * 2", "hello {name}\")", "(1..=n).sum()", "doubles_zero"]);
+    let readme = read(&out, "README.md");
+    assert!(readme.starts_with("# Tiny\n\n## For students: your exercise"), "{readme}");
+    assert!(!readme.contains("For instructors"), "{readme}");
+    let alpha_readme = read(&out, "alpha/README.md");
+    assert!(alpha_readme.contains("The answer is (your code) in `sum`."), "{alpha_readme}");
+    assert!(read(&out, "Cargo.toml").contains("members = [\"shared\", \"alpha\"]"));
+    let lib = read(&out, "alpha/src/lib.rs");
+    assert!(
+        lib.contains("    let _ = name; // yours to use\n    todo!(\"say hello to {{name}}\")"),
+        "{lib}"
+    );
+    let target = std::env::temp_dir().join(format!("xtask-starter-target-{}", std::process::id()));
+    for args in [
+        &["fmt", "--all", "--check"][..],
+        &["clippy", "--offline", "--workspace", "--all-targets", "--", "-D", "warnings"][..],
+    ] {
+        let run = crate::run::cargo(
+            &out,
+            args,
+            &[("CARGO_TARGET_DIR", target.to_str().unwrap())],
+            Duration::from_secs(300),
+        )
+        .unwrap();
+        assert!(
+            run.succeeded(),
+            "cargo {args:?} fails on the starter:\n{}{}",
+            run.stdout,
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn this_workspaces_starter_holds_no_solution_text() {
+    let root = crate::workspace_root();
+    let out = std::env::temp_dir().join(format!("xtask-real-starter-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&out);
+    let first = modules(&root).unwrap().remove(0);
+    write_starter(&root, std::slice::from_ref(&first), &out, false).unwrap();
+    assert!(!out.join("xtask").exists() && !out.join(".cargo").exists());
+    assert!(!out.join(&first).join("examples").exists());
+    let problems = crate::check::starter_problems(&root, &out, &[first]).unwrap();
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[test]
+fn usage_errors_are_told_apart_from_tool_errors() {
+    use clap::Parser as _;
+    let command = crate::Command::try_parse_from([
+        "cargo xtask",
+        "grade",
+        "no-such-module",
+        "--submission",
+        std::env::temp_dir().to_str().unwrap(),
+    ])
+    .unwrap();
+    let error = crate::run(command).unwrap_err().to_string();
+    assert!(error.starts_with("usage: no module named 'no-such-module'"), "{error}");
+    let missing = crate::Command::try_parse_from([
+        "cargo xtask",
+        "grade",
+        "--submissions",
+        "/no/such/folder",
+    ])
+    .unwrap();
+    let error = crate::run(missing).unwrap_err().to_string();
+    assert!(error.starts_with("usage: /no/such/folder is not a folder"), "{error}");
+}
+
+#[test]
+#[cfg_attr(not(unix), ignore = "builds with cargo and runs tests in process groups: run on Unix")]
+fn a_build_over_its_limit_is_reported_apart_from_one_that_does_not_compile() {
+    let root = grading_workspace("slow-build");
+    let mut reference =
+        Reference::prepare(&root, "alpha", &grading_options("slow-build"), &mut |_| {}).unwrap();
+    reference.set_build_limit(Duration::from_millis(1));
+    let grade = reference
+        .grade("slow", Bodies::Submission(&submission("slow", DOUBLE, GREET, SUM)))
+        .unwrap();
+    assert!(matches!(grade.build, Build::TookTooLong(_)), "{:?}", grade.build);
+    assert!(grade.report().contains("the build took too long"), "{}", grade.report());
+    assert!(!grade.report().contains("does not compile"), "{}", grade.report());
+    assert_eq!(grade.points, 0);
+
+    // And a submission's tests together are bounded too.
+    reference.set_build_limit(Duration::from_secs(300));
+    reference.set_submission_limit(Duration::from_millis(1));
+    let grade = reference
+        .grade("late", Bodies::Submission(&submission("late", DOUBLE, GREET, SUM)))
+        .unwrap();
+    assert_eq!(grade.build, Build::Built);
+    assert!(
+        grade.tests.iter().all(|t| !t.passed
+            && t.failure
+                .as_deref()
+                .is_some_and(|f| f.contains("time limit") || f.contains("did not finish"))),
+        "{}",
+        grade.report()
+    );
 }
