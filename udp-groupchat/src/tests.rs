@@ -1158,3 +1158,20 @@ fn version_names_the_module() {
         "--version should name the module: {client}"
     );
 }
+
+#[test]
+fn through_a_link_that_loses_the_join_the_client_gives_up_with_no_reply() {
+    // The README's bad network: the client does not retry its JOIN, so a lost one (or a lost
+    // CHALLENGE) ends it after --timeout with "no reply", never a hang.
+    let running = start_server(&[]);
+    let relay = lossy_link::testing::start_relay(running.addr, &["--loss-up", "100%"]);
+    let args = client_args(relay.addr, &["--username", "carol", "--timeout", "0.3"]);
+    let error =
+        client::run(&args, &Shutdown::new(), io::empty(), false, &mut Vec::new()).unwrap_err();
+    assert!(
+        error.to_string().contains("no reply from 127.0.0.1:"),
+        "through a link that loses everything the join should end with no reply: {error}"
+    );
+    assert!(relay.stop().up.lost >= 1, "the relay should have lost the JOIN");
+    assert_eq!(running.stop().members_seen, 0, "no member should have joined");
+}
