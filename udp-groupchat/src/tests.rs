@@ -18,7 +18,6 @@ use shared::report::Log;
 use shared::shutdown::Shutdown;
 use shared::testing::{TestServer, patience};
 
-use crate::bind_shared_port;
 use crate::client::{self, ClientArgs, Session, join};
 use crate::protocol::{ClientMessage, MIN_JOIN_BYTES, ServerMessage};
 use crate::server::{Server, ServerArgs, Summary};
@@ -506,7 +505,7 @@ fn broadcast_mode_reaches_three_clients_on_one_port() {
     let port = running.addr.port();
     let listeners: Vec<UdpSocket> = (0..3)
         .map(|_| {
-            let socket = bind_shared_port((Ipv4Addr::UNSPECIFIED, port).into()).unwrap();
+            let socket = crate::bind_shared_port((Ipv4Addr::UNSPECIFIED, port).into()).unwrap();
             socket.set_read_timeout(Some(patience())).unwrap();
             socket
         })
@@ -1112,7 +1111,7 @@ fn no_other_program_can_share_the_broadcast_servers_own_socket_with_so_reuseaddr
     let result = thief.bind(&running.addr.into());
     assert!(result.is_err(), "a socket with SO_REUSEADDR could bind the server's {}", running.addr);
     // The clients, on 0.0.0.0 with SO_REUSEPORT as the seed's, still can.
-    bind_shared_port((Ipv4Addr::UNSPECIFIED, running.addr.port()).into())
+    crate::bind_shared_port((Ipv4Addr::UNSPECIFIED, running.addr.port()).into())
         .expect("a chat client binds the shared port");
     running.stop();
 }
