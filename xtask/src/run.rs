@@ -32,6 +32,11 @@ impl Finished {
 pub fn cargo(dir: &Path, args: &[&str], env: &[(&str, &str)], limit: Duration) -> Result<Finished> {
     let mut command = Command::new(cargo_program());
     command.args(args).current_dir(dir);
+    // The instructor's own flags (a `-D warnings` in RUSTFLAGS, say) must not decide whether
+    // a submission compiles: every build here gets the same flags, the workspace's.
+    for flags in ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "RUSTDOCFLAGS"] {
+        command.env_remove(flags);
+    }
     for (key, value) in env {
         command.env(key, value);
     }
