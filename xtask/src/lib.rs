@@ -249,12 +249,11 @@ pub fn run(command: Command) -> Result<()> {
                 let grades = grade::grade_all(&references, &dir, &out, &mut |line| {
                     print_line(format_args!("{line}"));
                 })?;
+                let submissions = (grades.len() / references.len().max(1)) as u64;
                 print_line(format_args!(
-                    "Graded {} submissions in {:.0} s: {}, {} and feedback/ in {}",
-                    grades.len() / references.len().max(1),
+                    "Graded {} in {:.0} s: grades.csv, grades.json and feedback/ in {}",
+                    shared::report::plural(submissions, "submission"),
                     started.elapsed().as_secs_f64(),
-                    "grades.csv",
-                    "grades.json",
                     out.display()
                 ));
             }
