@@ -595,16 +595,8 @@ fn one_address_cannot_take_every_place() {
 
 #[test]
 fn version_names_the_module() {
-    use clap::CommandFactory;
-    let server = ServerArgs::command().render_version();
-    let client = ClientArgs::command().render_version();
-    assert!(
-        server.starts_with("module3g-tcp-multiclient server "),
-        "--version should name the module: {server}"
-    );
-    assert!(
-        client.starts_with("module3g-tcp-multiclient client "),
-        "--version should name the module: {client}"
+    shared::testing::assert_version_names_the_module::<ServerArgs, ClientArgs>(
+        "module3g-tcp-multiclient",
     );
 }
 

@@ -386,16 +386,8 @@ fn does_not_echo_to_a_well_known_service_port() {
 
 #[test]
 fn version_names_the_module() {
-    use clap::CommandFactory;
-    let server = ServerArgs::command().render_version();
-    let client = ClientArgs::command().render_version();
-    assert!(
-        server.starts_with("module3h-udp-multiclient server "),
-        "--version should name the module: {server}"
-    );
-    assert!(
-        client.starts_with("module3h-udp-multiclient client "),
-        "--version should name the module: {client}"
+    shared::testing::assert_version_names_the_module::<ServerArgs, ClientArgs>(
+        "module3h-udp-multiclient",
     );
 }
 

@@ -1145,17 +1145,7 @@ fn ctrl_c_in_load_mode_stops_at_once_with_the_summary_so_far() {
 
 #[test]
 fn version_names_the_module() {
-    use clap::CommandFactory;
-    let server = ServerArgs::command().render_version();
-    let client = ClientArgs::command().render_version();
-    assert!(
-        server.starts_with("udp-groupchat server "),
-        "--version should name the module: {server}"
-    );
-    assert!(
-        client.starts_with("udp-groupchat client "),
-        "--version should name the module: {client}"
-    );
+    shared::testing::assert_version_names_the_module::<ServerArgs, ClientArgs>("udp-groupchat");
 }
 
 #[test]

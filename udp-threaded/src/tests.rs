@@ -426,17 +426,7 @@ fn client_load_mode_checks_every_response() {
 
 #[test]
 fn version_names_the_module() {
-    use clap::CommandFactory;
-    let server = ServerArgs::command().render_version();
-    let client = ClientArgs::command().render_version();
-    assert!(
-        server.starts_with("udp-threaded server "),
-        "--version should name the module: {server}"
-    );
-    assert!(
-        client.starts_with("udp-threaded client "),
-        "--version should name the module: {client}"
-    );
+    shared::testing::assert_version_names_the_module::<ServerArgs, ClientArgs>("udp-threaded");
 }
 
 #[test]

@@ -390,17 +390,7 @@ fn does_not_answer_a_well_known_service_port() {
 
 #[test]
 fn version_names_the_module() {
-    use clap::CommandFactory;
-    let server = ServerArgs::command().render_version();
-    let client = ClientArgs::command().render_version();
-    assert!(
-        server.starts_with("udp-uppercase server "),
-        "--version should name the module: {server}"
-    );
-    assert!(
-        client.starts_with("udp-uppercase client "),
-        "--version should name the module: {client}"
-    );
+    shared::testing::assert_version_names_the_module::<ServerArgs, ClientArgs>("udp-uppercase");
 }
 
 #[test]
