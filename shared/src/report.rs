@@ -114,18 +114,20 @@ impl Log {
     /// A problem with one message or client, which the server survives. Rate-limited: see
     /// [`WARN_BURST`].
     pub fn warn(&self, line: fmt::Arguments<'_>) {
+        // One look at the window decides, and counts the line, so that threads warning at
+        // once cannot print more than the burst between them.
         let held_back = {
             let mut window = self.warnings.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut held_back = 0;
             if window.started.elapsed() >= WARN_WINDOW {
-                let held_back = window.held_back;
+                held_back = window.held_back;
                 *window = WarnWindow { started: Instant::now(), printed: 0, held_back: 0 };
-                held_back
             } else if window.printed >= WARN_BURST {
                 window.held_back += 1;
                 return;
-            } else {
-                0
             }
+            window.printed += 1;
+            held_back
         };
         if held_back > 0 {
             self.emit(
@@ -137,7 +139,6 @@ impl Log {
                 ),
             );
         }
-        self.warnings.lock().unwrap_or_else(PoisonError::into_inner).printed += 1;
         self.emit(Stream::Err, format_args!("warning: {line}"));
     }
 
