@@ -33,6 +33,16 @@ ci_log "installed in $((SECONDS - started)) s"
 
 # A Wine prefix of this run's own: nothing from ~/.wine, nothing left in it.
 export WINEPREFIX="$target_dir/wineprefix" WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
+# One wineserver for the whole stage, kept alive between test executables (by default it
+# exits 3 s after its last program, and the next program starts another): one less moving
+# part under the start-up failure that .ci/windows/wine-runner.sh retries. Stopped, and the
+# prefix's registry saved, when the stage ends.
+WINESERVER=/usr/lib/wine/wineserver
+[ -x "$WINESERVER" ] || ci_fail "no $WINESERVER after installing wine64"
+mkdir -p "$WINEPREFIX"
+trap '"$WINESERVER" -k 2>/dev/null || true' EXIT
+"$WINESERVER" -p </dev/null >"$target_dir/wineserver.log" 2>&1 \
+    || ci_fail "cannot start a persistent wineserver: $(tail -n 5 "$target_dir/wineserver.log")"
 if [ ! -f "$WINEPREFIX/system.reg" ]; then
     ci_log "creating the Wine prefix"
     timeout 300 "$WINE" wineboot --init >"$target_dir/wineboot.log" 2>&1 \
@@ -46,9 +56,6 @@ system32="$WINEPREFIX/drive_c/windows/system32"
 x86_64-w64-mingw32-gcc -O2 -Wall -Wextra -Werror -shared -o "$system32/bcryptprimitives.dll" \
     .ci/windows/bcryptprimitives.c .ci/windows/bcryptprimitives.def -lbcrypt \
     || ci_fail "cannot build the bcryptprimitives.dll stand-in"
-
-# Stop this prefix's wineserver when the stage ends (it would linger a few seconds anyway).
-trap 'WINEPREFIX="$WINEPREFIX" /usr/lib/wine/wineserver -k 2>/dev/null || true' EXIT
 
 export CARGO_TARGET_DIR="$target_dir"
 export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER=x86_64-w64-mingw32-gcc

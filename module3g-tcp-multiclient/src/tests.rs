@@ -230,10 +230,13 @@ fn a_reset_client_does_not_disturb_the_others() {
     steady.echo("before");
     // Half a line, then an abrupt reset (SO_LINGER 0 makes close send RST, not FIN).
     let mut rude = Client::connect(running.addr);
+    let rude_addr = rude.stream.local_addr().unwrap();
     rude.send(b"half a li");
     socket2::SockRef::from(&rude.stream).set_linger(Some(Duration::ZERO)).unwrap();
     drop(rude);
-    running.expect_log("closed after 0 lines");
+    // The half line counts as a line only if the close came as a FIN (Wine sometimes sends
+    // one despite SO_LINGER 0); either way the rude client's thread ends and says so.
+    running.expect_log(&format!("connection from {rude_addr} closed after"));
     assert_eq!(
         steady.echo("after"),
         "after",
