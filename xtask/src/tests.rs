@@ -26,6 +26,20 @@ pub fn triple(x: u32) -> u32 {
 }
 ";
 
+/// A fresh folder for one test's files, `name` telling it apart from the others'. It lives in
+/// the system's temporary folder (under the workspace, its `.cargo` settings would apply to
+/// the test's cargo runs), is emptied before use, and is named after this test executable
+/// rather than the process: each run reuses the last run's folders instead of leaving a new
+/// set behind, and two checkouts (two executables) never share one.
+fn scratch_folder(name: &str) -> PathBuf {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let mut hasher = DefaultHasher::new();
+    std::env::current_exe().unwrap_or_default().hash(&mut hasher);
+    let dir = std::env::temp_dir().join(format!("xtask-tests-{:016x}", hasher.finish())).join(name);
+    let _ = fs::remove_dir_all(&dir);
+    dir
+}
+
 #[test]
 fn regions_are_found_with_their_hints() {
     let regions = find_regions("lib.rs", REFERENCE).unwrap();
@@ -127,8 +141,7 @@ fn also_visible() {}
 /// A tiny workspace: `shared`, module `alpha` with one exercise and a hidden test, module
 /// `beta` with one exercise.
 fn tiny_workspace(name: &str) -> PathBuf {
-    let root = std::env::temp_dir().join(format!("xtask-test-{name}-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&root);
+    let root = scratch_folder(&format!("test-{name}"));
     let write = |path: &str, text: &str| {
         let path = root.join(path);
         fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -315,8 +328,7 @@ mod hidden {
 /// The grading workspace: `shared`, `alpha` (graded), `beta` (another module) and an
 /// `xtask` folder, with a lock file.
 fn grading_workspace(name: &str) -> PathBuf {
-    let root = std::env::temp_dir().join(format!("xtask-grading-{name}-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&root);
+    let root = scratch_folder(&format!("grading-{name}"));
     let write = |path: &str, text: &str| {
         let path = root.join(path);
         fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -369,7 +381,7 @@ fn grading_workspace(name: &str) -> PathBuf {
 }
 
 fn grading_options(name: &str) -> Options {
-    let scratch = std::env::temp_dir().join(format!("xtask-scratch-{name}-{}", std::process::id()));
+    let scratch = scratch_folder(&format!("scratch-{name}"));
     let mut options = Options::new(scratch);
     options.test_floor = Duration::from_secs(4);
     options.patience_secs = 1.0;
@@ -389,8 +401,7 @@ fn alpha() -> &'static Reference {
 
 /// A submission: a starter-like folder whose `alpha` has these bodies (`None`: todo!()).
 fn submission(name: &str, double: &str, greet: &str, sum: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("xtask-sub-{name}-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
+    let dir = scratch_folder(&format!("sub-{name}"));
     let lib = replace_bodies(
         ALPHA_LIB,
         &[("double".into(), double.into()), ("greet".into(), greet.into())],
@@ -631,8 +642,7 @@ fn a_hanging_submission_is_cut_off_at_its_limit() {
 #[test]
 #[cfg_attr(not(unix), ignore = "builds with cargo and runs tests in process groups: run on Unix")]
 fn a_batch_writes_csv_json_and_feedback() {
-    let dir = std::env::temp_dir().join(format!("xtask-batch-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
+    let dir = scratch_folder("batch");
     fs::create_dir_all(&dir).unwrap();
     let hangs = "{\n    loop {\n        std::hint::black_box(n);\n    }\n}";
     for (student, double, greet, sum) in [
@@ -770,7 +780,7 @@ fn a_starter_holds_only_the_assigned_module_and_no_solution_and_passes_fmt_and_c
         lib.contains("    let _ = name; // yours to use\n    todo!(\"say hello to {{name}}\")"),
         "{lib}"
     );
-    let target = std::env::temp_dir().join(format!("xtask-starter-target-{}", std::process::id()));
+    let target = scratch_folder("starter-target");
     for args in [
         &["fmt", "--all", "--check"][..],
         &["clippy", "--offline", "--workspace", "--all-targets", "--", "-D", "warnings"][..],
@@ -794,8 +804,7 @@ fn a_starter_holds_only_the_assigned_module_and_no_solution_and_passes_fmt_and_c
 #[test]
 fn this_workspaces_starter_holds_no_solution_text() {
     let root = crate::workspace_root();
-    let out = std::env::temp_dir().join(format!("xtask-real-starter-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&out);
+    let out = scratch_folder("real-starter");
     let first = modules(&root).unwrap().remove(0);
     write_starter(&root, std::slice::from_ref(&first), &out, false).unwrap();
     assert!(!out.join("xtask").exists() && !out.join(".cargo").exists());
