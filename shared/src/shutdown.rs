@@ -151,18 +151,39 @@ enum Press {
 /// It must never wait for anything the program's own threads may hold: a program holding
 /// the stdout lock (a client writing its output, a server whose log reader has stopped
 /// reading) would keep the stop from ever being requested, and every later Ctrl-C would
-/// queue up behind the first. So the stop is requested first, and the "Stopping" notice is
-/// printed by a thread of its own, which may wait for stdout as long as it likes.
+/// queue up behind the first. So the "Stopping" notice is printed by a thread of its own,
+/// which may wait for stdout as long as it likes; the stop is requested once the notice is
+/// out (so that it comes before the summary the stop prints), or after [`NOTICE_PATIENCE`]
+/// whatever stdout does.
 fn on_ctrl_c(shutdown: &Shutdown, stop_limit: Option<Duration>) -> Press {
+    on_ctrl_c_with_notice(shutdown, stop_limit, || {
+        // Start a fresh line: the terminal has just echoed "^C" after the last output.
+        crate::report::print_line(format_args!("\nStopping (press Ctrl-C again to force)..."));
+    })
+}
+
+/// How long a Ctrl-C waits for its notice to be printed before requesting the stop anyway.
+const NOTICE_PATIENCE: Duration = Duration::from_millis(100);
+
+/// [`on_ctrl_c`], printing the notice with `print_notice`.
+fn on_ctrl_c_with_notice(
+    shutdown: &Shutdown,
+    stop_limit: Option<Duration>,
+    print_notice: impl FnOnce() + Send + 'static,
+) -> Press {
     if shutdown.is_requested() {
         return Press::Again;
     }
-    shutdown.request();
-    // If a thread cannot be started, the notice is skipped: the stop matters, not the words.
-    let _ = std::thread::Builder::new().name("ctrl-c-notice".into()).spawn(|| {
-        // Start a fresh line: the terminal has just echoed "^C" after the last output.
-        crate::report::print_line(format_args!("\nStopping (press Ctrl-C again to force)..."));
+    let (printed, notice_is_out) = std::sync::mpsc::channel();
+    let notice = std::thread::Builder::new().name("ctrl-c-notice".into()).spawn(move || {
+        print_notice();
+        let _ = printed.send(());
     });
+    // If the thread cannot be started, the notice is skipped: the stop matters, not the words.
+    if notice.is_ok() {
+        let _ = notice_is_out.recv_timeout(NOTICE_PATIENCE);
+    }
+    shutdown.request();
     if let Some(limit) = stop_limit {
         let _ = std::thread::Builder::new().name("ctrl-c-deadline".into()).spawn(move || {
             std::thread::sleep(limit);
@@ -259,6 +280,41 @@ mod tests {
             "the handler waited {took:?} for the stdout lock: it must never wait for it"
         );
         assert_eq!(on_ctrl_c(&shutdown, None), Press::Again, "the second Ctrl-C forces the exit");
+    }
+
+    #[test]
+    fn the_notice_is_out_before_the_stop_is_requested() {
+        let shutdown = Shutdown::new();
+        let seen_by_the_notice = shutdown.clone();
+        let (told, requested_when_printed) = std::sync::mpsc::channel();
+        let press = on_ctrl_c_with_notice(&shutdown, None, move || {
+            let _ = told.send(seen_by_the_notice.is_requested());
+        });
+        assert_eq!(press, Press::First);
+        assert!(shutdown.is_requested(), "the first Ctrl-C must request the stop");
+        assert_eq!(
+            requested_when_printed.recv_timeout(Duration::from_secs(5)),
+            Ok(false),
+            "the notice must be printed before the stop is requested, or the summary the \
+             stop prints could come first"
+        );
+    }
+
+    #[test]
+    fn a_notice_that_cannot_be_printed_delays_the_stop_only_a_little() {
+        let shutdown = Shutdown::new();
+        let (_never, stuck) = std::sync::mpsc::channel::<()>();
+        let started = Instant::now();
+        let press = on_ctrl_c_with_notice(&shutdown, None, move || {
+            let _ = stuck.recv_timeout(Duration::from_secs(30));
+        });
+        let took = started.elapsed();
+        assert_eq!(press, Press::First);
+        assert!(shutdown.is_requested(), "the stop must be requested without the notice");
+        assert!(
+            took >= NOTICE_PATIENCE && took < Duration::from_secs(5),
+            "the stop should wait {NOTICE_PATIENCE:?} for a stuck notice, not {took:?}"
+        );
     }
 
     #[test]
