@@ -79,11 +79,12 @@ impl LoadSummary {
             return Err(Error::msg("no request was sent"));
         }
         if self.lost > 0 || self.wrong > 0 {
-            // On loopback nothing is lost by the network: a server's reply rule is the
-            // usual cause, when one client sends faster than the server's --reply-rate.
+            // On plain loopback nothing is lost by the network: a lossy-link in between,
+            // or the server's reply rule (one client sending faster than its --reply-rate).
             let hint = if self.lost > 0 {
-                " (a lost reply: the network, or a server holding one client to its \
-                 --reply-rate; try more clients, or a higher --reply-rate on the server)"
+                " (a lost reply: the network lost it, a lossy-link relay included, or the \
+                 server held one client to its --reply-rate; for the latter, try more \
+                 clients, or a higher --reply-rate on the server)"
             } else {
                 ""
             };
