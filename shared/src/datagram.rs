@@ -35,9 +35,11 @@ pub fn as_text(bytes: &[u8]) -> Cow<'_, str> {
     String::from_utf8_lossy(bytes)
 }
 
-/// A datagram as a log shows it: [`as_text`], control characters escaped (a datagram must
-/// not be able to move the cursor or recolour the server's terminal), at most `max_chars`
-/// characters, then `... (N bytes)` when it was longer.
+/// A datagram as a log shows it: [`as_text`], at most `max_chars` characters, then
+/// `... (N bytes)` when it was longer. Control characters are escaped (`\u{1b}`), so that a
+/// datagram cannot move the cursor or recolour the server's terminal; so are the line and
+/// paragraph separators and the characters that display as nothing ([`is_invisible`]), so
+/// that it cannot hide text or reverse what follows it on the line (U+202E) either.
 pub fn preview(bytes: &[u8], max_chars: usize) -> String {
     let text = as_text(bytes);
     let mut shown = String::with_capacity(text.len().min(max_chars + 16));
@@ -48,11 +50,41 @@ pub fn preview(bytes: &[u8], max_chars: usize) -> String {
         }
         if c.is_control() {
             shown.extend(c.escape_default());
+        } else if is_invisible(c) || matches!(c, '\u{2028}' | '\u{2029}') {
+            shown.extend(c.escape_unicode());
         } else {
             shown.push(c);
         }
     }
     shown
+}
+
+/// Whether `c` is a default-ignorable code point: one that displays as nothing at all
+/// (Unicode's `Default_Ignorable_Code_Point` property, DerivedCoreProperties.txt, Unicode
+/// 15.1). Among them: the soft hyphen, the Arabic letter mark, Hangul fillers, zero-width
+/// spaces and joiners, the direction controls, the word joiner, variation selectors, the
+/// byte-order mark, and the tag characters.
+pub fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{061C}'
+            | '\u{115F}'..='\u{1160}'
+            | '\u{17B4}'..='\u{17B5}'
+            | '\u{180B}'..='\u{180F}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{FFF0}'..='\u{FFF8}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0000}'..='\u{E0FFF}'
+    )
 }
 
 /// What a UDP server does with a failed `recv_from`: nothing, when the error is harmless
@@ -222,6 +254,17 @@ mod tests {
     #[test]
     fn preview_escapes_control_characters() {
         assert_eq!(preview(b"a\tb\x1b[31m", 80), "a\\tb\\u{1b}[31m");
+    }
+
+    #[test]
+    fn preview_escapes_invisible_characters_and_line_separators() {
+        let sneaky = "pay \u{202E}0001$\u{200B} to\u{2028}bob\u{E0041}";
+        assert_eq!(
+            preview(sneaky.as_bytes(), 80),
+            "pay \\u{202e}0001$\\u{200b} to\\u{2028}bob\\u{e0041}",
+            "a log must show what would be invisible or reorder the line"
+        );
+        assert_eq!(preview("café ünïcode 日本".as_bytes(), 80), "café ünïcode 日本");
     }
 
     #[test]

@@ -23,6 +23,7 @@
 
 use std::fmt;
 
+use shared::datagram::is_invisible;
 use unicode_security::{GeneralSecurityProfile, MixedScript, skeleton};
 
 /// Broadcast mode: what a broadcast server puts in front of every datagram it relays. A
@@ -286,34 +287,6 @@ pub fn clean_text(text: &str) -> String {
 fn is_unsafe(c: char) -> bool {
     let emoji_part = c == '\u{200D}' || ('\u{FE00}'..='\u{FE0F}').contains(&c);
     c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') || (is_invisible(c) && !emoji_part)
-}
-
-/// Whether `c` is a default-ignorable code point: one that displays as nothing at all
-/// (Unicode's `Default_Ignorable_Code_Point` property, DerivedCoreProperties.txt, Unicode
-/// 15.1). Among them: the soft hyphen, the Arabic letter mark, Hangul fillers, zero-width
-/// spaces and joiners, the direction controls, the word joiner, variation selectors, the
-/// byte-order mark, and the tag characters.
-pub fn is_invisible(c: char) -> bool {
-    matches!(
-        c,
-        '\u{00AD}'
-            | '\u{034F}'
-            | '\u{061C}'
-            | '\u{115F}'..='\u{1160}'
-            | '\u{17B4}'..='\u{17B5}'
-            | '\u{180B}'..='\u{180F}'
-            | '\u{200B}'..='\u{200F}'
-            | '\u{202A}'..='\u{202E}'
-            | '\u{2060}'..='\u{206F}'
-            | '\u{3164}'
-            | '\u{FE00}'..='\u{FE0F}'
-            | '\u{FEFF}'
-            | '\u{FFA0}'
-            | '\u{FFF0}'..='\u{FFF8}'
-            | '\u{1BCA0}'..='\u{1BCA3}'
-            | '\u{1D173}'..='\u{1D17A}'
-            | '\u{E0000}'..='\u{E0FFF}'
-    )
 }
 
 #[cfg(test)]

@@ -175,6 +175,25 @@ fn logs_each_datagram_with_its_sender_and_reply() {
 }
 
 #[test]
+fn the_log_shows_escape_sequences_and_invisible_characters_as_escapes() {
+    let running = start_server(&[]);
+    let socket = udp_client(running.addr);
+    // An escape sequence would clear the server's screen; U+202E would show the rest of the
+    // line reversed ("gol" for "log"); U+200B would hide a character's end.
+    udp_exchange(&socket, "sneaky \x1b[2J\u{202E}log\u{200B}".as_bytes());
+    let line = running.expect_log("'sneaky ");
+    assert!(
+        line.contains(r"'sneaky \u{1b}[2J\u{202e}log\u{200b}'"),
+        "the log should show the escape and the invisible characters as escapes: {line}"
+    );
+    assert!(
+        !line.contains(['\x1b', '\u{202E}', '\u{200B}']),
+        "none of them should reach the terminal: {line:?}"
+    );
+    running.stop();
+}
+
+#[test]
 fn quiet_logs_no_datagrams_but_still_the_summary() {
     let running = start_server(&["--quiet"]);
     let log = running.log.clone();
