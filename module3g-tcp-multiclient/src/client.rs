@@ -83,7 +83,10 @@ pub fn run(
         return session.echo_input(input, out);
     }
     let stream = connect(server, args.echo.timeout)?;
-    let mut connection = LineConnection::new(stream, MAX_LINE, READ_BUFFER);
+    // Ctrl-C must not wait for an echo that may take the whole --timeout to come.
+    let mut connection = LineConnection::new(stream, MAX_LINE, READ_BUFFER)
+        .with_patience(args.echo.timeout, shutdown)
+        .context(|| "cannot set the read timeout")?;
     let message = args.echo.message();
     if message.contains('\n') {
         return Err(Error::msg("the message must be one line (no newline in --message)"));

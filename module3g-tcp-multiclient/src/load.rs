@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use shared::echo::Echo;
-use shared::error::Result;
+use shared::error::{Context, Result};
 use shared::framing::LineConnection;
 use shared::load::{self, Exchange, Outcome};
 use shared::report::output_line;
@@ -29,8 +29,9 @@ pub fn run(
 ) -> Result<()> {
     let timeout = args.echo.timeout;
     let plan = args.load.plan(args.echo.count, timeout);
-    let summary =
-        load::run(&plan, shutdown, |client| LineExchange::connect(server, timeout, client))?;
+    let summary = load::run(&plan, shutdown, |client| {
+        LineExchange::connect(server, timeout, shutdown, client)
+    })?;
     output_line(out, format_args!("{summary}"))?;
     summary.check()
 }
@@ -42,9 +43,18 @@ struct LineExchange {
 }
 
 impl LineExchange {
-    fn connect(server: SocketAddr, timeout: Duration, client: u32) -> Result<Self> {
+    fn connect(
+        server: SocketAddr,
+        timeout: Duration,
+        shutdown: &Shutdown,
+        client: u32,
+    ) -> Result<Self> {
         let stream = connect(server, timeout)?;
-        Ok(LineExchange { connection: LineConnection::new(stream, MAX_LINE, READ_BUFFER), client })
+        // Ctrl-C must not wait for echoes that may take the whole --timeout to come.
+        let connection = LineConnection::new(stream, MAX_LINE, READ_BUFFER)
+            .with_patience(timeout, shutdown)
+            .context(|| "cannot set the read timeout")?;
+        Ok(LineExchange { connection, client })
     }
 }
 

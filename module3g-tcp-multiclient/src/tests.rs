@@ -520,6 +520,81 @@ fn client_says_so_when_no_server_is_listening() {
     );
 }
 
+/// A server that accepts connections and never answers: its clients wait for echoes.
+fn silent_server() -> (SocketAddr, thread::JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let holder = thread::spawn(move || {
+        listener.set_nonblocking(true).unwrap();
+        let mut held = Vec::new();
+        let until = std::time::Instant::now() + Duration::from_secs(20);
+        while std::time::Instant::now() < until {
+            match listener.accept() {
+                Ok((stream, _)) => held.push(stream),
+                Err(_) => thread::sleep(Duration::from_millis(20)),
+            }
+        }
+    });
+    (addr, holder)
+}
+
+/// Runs the client with `args` against a silent server, and requests its stop (as Ctrl-C
+/// does) once it is waiting; returns how it ended, what it printed and how long the stop
+/// took.
+fn stop_a_client_waiting_for_an_echo(args: &[&str]) -> (Result<()>, String, Duration) {
+    let (addr, _holder) = silent_server();
+    let port = addr.port().to_string();
+    let args: Vec<&str> = ["client", "--port", &port, "--timeout", "20"]
+        .into_iter()
+        .chain(args.iter().copied())
+        .collect();
+    let args = ClientArgs::try_parse_from(args).unwrap();
+    let shutdown = Shutdown::new();
+    let stopper = shutdown.clone();
+    let client = thread::spawn(move || {
+        let mut out = Vec::new();
+        let outcome = client::run(&args, &stopper, Cursor::new(""), false, &mut out);
+        (outcome, String::from_utf8(out).unwrap())
+    });
+    thread::sleep(Duration::from_millis(500));
+    let asked = std::time::Instant::now();
+    shutdown.request();
+    let (outcome, out) = client.join().unwrap();
+    (outcome, out, asked.elapsed())
+}
+
+#[test]
+fn client_stopped_while_waiting_for_an_echo_still_prints_its_tally() {
+    let (outcome, out, took) = stop_a_client_waiting_for_an_echo(&["--count", "5"]);
+    assert!(
+        outcome.as_ref().is_err_and(shared::Error::is_stopped),
+        "a client stopped by Ctrl-C should end as stopped (exit 130): {outcome:?}"
+    );
+    assert_eq!(out, "0 of 5 echoes came back.\n", "the client should print its tally");
+    assert!(
+        took < Duration::from_secs(5),
+        "the stop should not wait for the 20 s --timeout: it took {took:?}"
+    );
+}
+
+#[test]
+fn load_mode_stopped_while_waiting_for_echoes_still_prints_its_summary() {
+    let (outcome, out, took) =
+        stop_a_client_waiting_for_an_echo(&["--clients", "3", "--duration", "30"]);
+    assert!(
+        outcome.as_ref().is_err_and(shared::Error::is_stopped),
+        "load mode stopped by Ctrl-C should end as stopped (exit 130): {outcome:?}"
+    );
+    assert!(
+        out.starts_with("3 clients") && out.contains("(stopped by Ctrl-C)"),
+        "load mode should print its summary so far: {out}"
+    );
+    assert!(
+        took < Duration::from_secs(5),
+        "the stop should not wait for the 20 s --timeout: it took {took:?}"
+    );
+}
+
 #[test]
 fn client_load_mode_checks_every_echo_over_many_connections() {
     let running = start_server(&["--quiet"]);

@@ -108,7 +108,8 @@ pub fn repeat_and_check(
         };
         let echo = match send_and_check(message) {
             Ok(echo) => echo,
-            Err(error) if error.is_stopped() => break,
+            // After a Ctrl-C, a failed exchange is the stop's doing (a wait cut short).
+            Err(error) if error.is_stopped() || shutdown.is_requested() => break,
             Err(error) => return Err(error),
         };
         match echo {

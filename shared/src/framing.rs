@@ -13,10 +13,18 @@
 //! A [`LineConnection`] is a TCP connection spoken in lines, both ways, over one socket:
 //! [`read_line`](LineConnection::read_line) and [`send_line`](LineConnection::send_line)
 //! (tokio's mini-redis has the same idea in its `Connection::read_frame`/`write_frame`).
+//!
+//! A client waiting for a line must still stop at Ctrl-C, and std cannot cancel a blocked
+//! read. [`LineConnection::with_patience`] makes its reads wake up every
+//! [`POLL_INTERVAL`] to look at a [`Shutdown`], and give up only after the whole timeout.
 
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Write};
 use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use crate::datagram::is_timeout;
+use crate::shutdown::{POLL_INTERVAL, Shutdown};
 
 /// Why [`LineReader::read_line`] could not return a line.
 #[derive(Debug)]
@@ -51,13 +59,42 @@ pub struct LineReader<R> {
     /// The line being assembled; reused from line to line, so reading allocates only when
     /// a line is longer than any before it.
     line: Vec<u8>,
+    /// If set, a read that times out is tried again until this much longer has passed.
+    patience: Option<Patience>,
+}
+
+/// How long a [`LineReader`] keeps trying after its reader times out, and what ends it.
+struct Patience {
+    /// A line must arrive within this time of asking for it.
+    timeout: Duration,
+    /// A stop request ends the wait at once (within one of the reader's timeouts).
+    shutdown: Shutdown,
 }
 
 impl<R: BufRead> LineReader<R> {
     /// Reads lines from `reader` (wrap a `TcpStream` in a `BufReader`); a line may hold at
     /// most `max_len` bytes, not counting its `\n` or `\r\n`.
     pub fn new(reader: R, max_len: usize) -> Self {
-        LineReader { reader, max_len, line: Vec::new() }
+        LineReader { reader, max_len, line: Vec::new(), patience: None }
+    }
+
+    /// Makes a read that times out (the reader's own short timeout) try again, keeping
+    /// what it has of the line, until `timeout` has passed since the line was asked for;
+    /// a stop requested meanwhile ends the read with [`io::ErrorKind::Interrupted`].
+    pub fn with_patience(mut self, timeout: Duration, shutdown: &Shutdown) -> Self {
+        self.patience = Some(Patience { timeout, shutdown: shutdown.clone() });
+        self
+    }
+
+    /// After a read timed out: `Ok` to try again, or the error that ends the read.
+    fn wait_longer(&self, asked: Instant, timed_out: io::Error) -> io::Result<()> {
+        match &self.patience {
+            Some(patience) if patience.shutdown.is_requested() => {
+                Err(io::Error::new(io::ErrorKind::Interrupted, "stopped by Ctrl-C"))
+            }
+            Some(patience) if asked.elapsed() < patience.timeout => Ok(()),
+            _ => Err(timed_out),
+        }
     }
 
     /// The next line, without its ending; `Ok(None)` at the end of the stream.
@@ -70,10 +107,15 @@ impl<R: BufRead> LineReader<R> {
         // After an unusually long line, give the memory back: a server with thousands of
         // idle connections must not keep each one's longest line allocated.
         self.line.shrink_to(KEEP_CAPACITY);
+        let asked = Instant::now();
         loop {
             let available = match self.reader.fill_buf() {
                 Ok(bytes) => bytes,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if is_timeout(&e) => match self.wait_longer(asked, e) {
+                    Ok(()) => continue,
+                    Err(e) => return Err(LineError::Io(e)),
+                },
                 Err(e) => return Err(LineError::Io(e)),
             };
             if available.is_empty() {
@@ -164,6 +206,16 @@ impl LineConnection {
         LineConnection { lines, outgoing: Vec::new() }
     }
 
+    /// Makes [`read_line`](Self::read_line) wait at most `timeout` for a line, and stop
+    /// within [`POLL_INTERVAL`] when `shutdown` is requested (the error is then
+    /// [`io::ErrorKind::Interrupted`]): the socket's read timeout becomes that interval, and
+    /// the reader tries again after each one. For a client that Ctrl-C must stop.
+    pub fn with_patience(self, timeout: Duration, shutdown: &Shutdown) -> io::Result<Self> {
+        self.stream().set_read_timeout(Some(POLL_INTERVAL.min(timeout)))?;
+        let LineConnection { lines, outgoing } = self;
+        Ok(LineConnection { lines: lines.with_patience(timeout, shutdown), outgoing })
+    }
+
     /// The next line, without its ending; `Ok(None)` when the other side has closed the
     /// connection. See [`LineReader::read_line`].
     pub fn read_line(&mut self) -> Result<Option<&[u8]>, LineError> {
@@ -227,6 +279,60 @@ mod tests {
 
     fn ok(lines: &[&str]) -> Vec<Result<String, String>> {
         lines.iter().map(|l| Ok(l.to_string())).collect()
+    }
+
+    /// A reader that times out (as a socket with a read timeout does) between its pieces.
+    struct Slow {
+        pieces: Vec<&'static [u8]>,
+        timed_out: bool,
+    }
+
+    impl Read for Slow {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.timed_out = !self.timed_out;
+            if self.timed_out {
+                return Err(io::Error::from(io::ErrorKind::WouldBlock));
+            }
+            if self.pieces.is_empty() {
+                return Ok(0);
+            }
+            let piece = self.pieces.remove(0);
+            buf[..piece.len()].copy_from_slice(piece);
+            Ok(piece.len())
+        }
+    }
+
+    #[test]
+    fn a_patient_reader_keeps_the_start_of_a_line_across_timeouts() {
+        let slow = Slow { pieces: vec![b"hel", b"lo\nwor", b"ld\n"], timed_out: false };
+        let mut reader = LineReader::new(BufReader::new(slow), 100)
+            .with_patience(Duration::from_secs(30), &Shutdown::new());
+        assert_eq!(reader.read_line().unwrap(), Some(&b"hello"[..]));
+        assert_eq!(reader.read_line().unwrap(), Some(&b"world"[..]));
+        assert_eq!(reader.read_line().unwrap(), None);
+    }
+
+    #[test]
+    fn a_patient_reader_stops_waiting_when_the_stop_is_requested() {
+        let shutdown = Shutdown::new();
+        shutdown.request();
+        let slow = Slow { pieces: vec![b"never\n"], timed_out: false };
+        let mut reader = LineReader::new(BufReader::new(slow), 100)
+            .with_patience(Duration::from_secs(30), &shutdown);
+        match reader.read_line() {
+            Err(LineError::Io(error)) => assert_eq!(error.kind(), io::ErrorKind::Interrupted),
+            other => panic!("a requested stop should end the read as interrupted, not {other:?}"),
+        }
+    }
+
+    #[test]
+    fn without_patience_a_timeout_is_an_error_at_once() {
+        let slow = Slow { pieces: vec![b"late\n"], timed_out: false };
+        let mut reader = LineReader::new(BufReader::new(slow), 100);
+        match reader.read_line() {
+            Err(LineError::Io(error)) => assert!(is_timeout(&error), "{error}"),
+            other => panic!("the timeout should be the caller's to see, not {other:?}"),
+        }
     }
 
     #[test]

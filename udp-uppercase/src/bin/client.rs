@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use shared::error::{Result, exit_code};
-use shared::shutdown::{Shutdown, install_ctrl_c};
+use shared::shutdown::{Shutdown, install_ctrl_c_for_client};
 use udp_uppercase::client::{self, ClientArgs};
 
 fn main() -> ExitCode {
@@ -18,9 +18,9 @@ fn talk(args: &ClientArgs) -> Result<()> {
     // In load mode, Ctrl-C stops the clients and still prints the summary. Otherwise the
     // client is waiting for you to type, and Ctrl-C simply ends it, as for any program.
     if args.is_load_mode() {
-        install_ctrl_c(&shutdown)?;
+        install_ctrl_c_for_client(&shutdown)?;
     }
     let stdin = io::stdin();
     let prompt = stdin.is_terminal();
-    client::run(args, &shutdown, stdin.lock(), prompt, &mut io::stdout().lock())
+    client::run(args, &shutdown, stdin.lock(), prompt, &mut io::stdout())
 }
