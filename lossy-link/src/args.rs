@@ -9,7 +9,8 @@
 use std::time::Duration;
 
 use crate::units::{
-    Percent, Rate, parse_bytes, parse_duration, parse_percent, parse_rate, show_duration,
+    Percent, Rate, parse_bytes, parse_duration, parse_host_port, parse_percent, parse_rate,
+    show_duration,
 };
 
 const IMPAIRMENTS: &str = "Impairments (both directions; the -up/-down flags override)";
@@ -40,11 +41,13 @@ const BOUNDS: &str = "Bounds (what happens when full is counted and warned about
 pub struct Args {
     /// Where the relay listens: point the client here. Stays on loopback unless you choose
     /// otherwise.
-    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:12001")]
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:12001",
+          value_parser = parse_host_port)]
     pub listen: String,
 
     /// The server the datagrams go on to.
-    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:12000")]
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:12000",
+          value_parser = parse_host_port)]
     pub to: String,
 
     /// Chance that a datagram is lost.

@@ -839,6 +839,8 @@ fn bad_flag_values_are_usage_errors() {
         &["lossy-link", "--delay", "50"],
         &["lossy-link", "--max-clients", "0"],
         &["lossy-link", "--rate", "quick"],
+        &["lossy-link", "--listen", "127.0.0.1"],
+        &["lossy-link", "--to", "localhost:port"],
     ] {
         let error = Args::try_parse_from(argv).err().unwrap();
         assert_eq!(

@@ -36,6 +36,15 @@ impl fmt::Display for Percent {
     }
 }
 
+/// `--listen` and `--to`: `HOST:PORT` (`[::1]:PORT` for IPv6), checked for its form here, so
+/// that a missing port is a usage error; the host is looked up when the relay starts.
+pub fn parse_host_port(text: &str) -> Result<String, String> {
+    match text.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => Ok(text.into()),
+        _ => Err("expected HOST:PORT, e.g. 127.0.0.1:12001 ([::1]:12001 for IPv6)".into()),
+    }
+}
+
 /// Parses `20%`, `20` (also a percentage) or `0.5%`: from 0 to 100.
 pub fn parse_percent(text: &str) -> Result<Percent, String> {
     let trimmed = text.trim();

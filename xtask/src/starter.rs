@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use shared::error::{Context, Error, Result};
 
+use crate::grade::usage;
 use crate::markers::{Region, find_regions, strip_hidden_tests, strip_regions_using};
 
 /// Folders never copied: build output, version control, editor state.
@@ -201,14 +202,12 @@ pub fn write_starter_with(
     strip: Strip<'_>,
 ) -> Result<Vec<Exercise>> {
     let known = self::modules(workspace)?;
+    // Both are the user's to fix in the command line: usage errors (exit status 2).
     if let Some(unknown) = modules.iter().find(|m| !known.contains(m)) {
-        return Err(Error::msg(format!(
-            "no module named '{unknown}' (modules: {})",
-            known.join(", ")
-        )));
+        return Err(usage(format!("no module named '{unknown}' (modules: {})", known.join(", "))));
     }
     if !force && fs::read_dir(out).is_ok_and(|mut entries| entries.next().is_some()) {
-        return Err(Error::msg(format!(
+        return Err(usage(format!(
             "{} is not empty (use --force to write over it)",
             out.display()
         )));

@@ -223,7 +223,7 @@ fn an_unknown_module_is_a_clear_error() {
     let root = tiny_workspace("unknown");
     let out = root.with_extension("out");
     let error = write_starter(&root, &["gamma".to_string()], &out, false).unwrap_err().to_string();
-    assert_eq!(error, "no module named 'gamma' (modules: alpha, beta)");
+    assert_eq!(error, "usage: no module named 'gamma' (modules: alpha, beta)");
 }
 
 #[test]

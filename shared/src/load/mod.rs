@@ -72,8 +72,8 @@ pub const MAX_LOST_IN_A_ROW: u32 = 5;
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct LoadArgs {
     /// Load mode: run N clients at once, each with its own socket, and print one summary line
-    /// (requests, replies, lost, wrong, requests/s, latency). Default 1 when only --duration
-    /// (or --count) is given.
+    /// (requests, replies, lost, wrong, requests/s, latency). Default 1 when load mode is
+    /// asked for without it (by --duration, say).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_CLIENTS)))]
     pub clients: Option<u32>,
 
