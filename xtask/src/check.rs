@@ -13,8 +13,8 @@ use shared::error::{Context, Result};
 use crate::markers::{distinctive_lines, find_regions};
 use crate::run::cargo;
 use crate::starter::{
-    Exercise, Strip, code_in_line, copyable_files, exercises, in_starter, normalize_code,
-    solution_snippets, write_starter_with,
+    Exercise, MODULE_ONLY, REFERENCE_ONLY, Strip, code_in_line, copyable_files, exercises,
+    in_starter, normalize_code, solution_snippets, write_starter_with,
 };
 
 /// How long an unfinished exercise's tests wait for a reply before failing (see
@@ -85,8 +85,12 @@ pub fn check_module(
     for exercise in &marked {
         write_starter_with(workspace, &[module.to_string()], scratch, true, Strip::Only(exercise))?;
         let run = cargo(scratch, &test_args, &failing_env, limit)?;
-        let place =
-            format!("{}:{}", crate::starter::slash_path(&exercise.file), exercise.region.begin);
+        let file = crate::starter::slash_path(&exercise.file);
+        let reference = fs::read_to_string(workspace.join(&exercise.file)).unwrap_or_default();
+        let place = match crate::starter::function_path(&reference, exercise.region.begin) {
+            Some(function) => format!("{file}::{function} (line {})", exercise.region.begin),
+            None => format!("{file}:{}", exercise.region.begin),
+        };
         if run.succeeded() {
             problems.push(format!("{place}: no test fails when this region is left undone"));
         } else {
@@ -122,6 +126,20 @@ fn leftover_solution_lines(
         }
     }
     Ok(problems)
+}
+
+/// What a line of a starter's Markdown names that the starter does not have: the examples,
+/// `bench/`, `BENCHMARKS.md`, the instructors' `cargo xtask`, or a module not assigned.
+fn not_in_starter(line: &str, modules: &[String], every_module: &[String]) -> Option<String> {
+    let tools = ["--example", "examples/", "bench/", "BENCHMARKS.md", "cargo xtask"];
+    if let Some(tool) = tools.iter().find(|tool| line.contains(*tool)) {
+        return Some(format!("`{tool}`"));
+    }
+    every_module
+        .iter()
+        .filter(|module| !modules.contains(module))
+        .find(|module| line.contains(&format!("-p {module}")))
+        .map(|module| format!("module {module}"))
 }
 
 /// What is wrong with a starter written for `modules` into `starter`: a file that should
@@ -185,6 +203,14 @@ pub fn starter_problems(
             {
                 problems
                     .push(format!("starter: {name}:{}: quotes a solution: {trimmed}", number + 1));
+            } else if let Some(missing) =
+                markdown.then(|| not_in_starter(line, modules, &every_module)).flatten()
+            {
+                problems.push(format!(
+                    "starter: {name}:{}: names {missing}, which the starter does not have \
+                     (mark the part {REFERENCE_ONLY} or {MODULE_ONLY}NAME -->): {trimmed}",
+                    number + 1
+                ));
             }
         }
     }

@@ -242,7 +242,9 @@ pub fn write_starter_with(
         } else if relative.starts_with(".cargo") || relative.starts_with(".github") {
             continue; // the instructors' alias (xtask) and workflows
         } else if relative.extension().is_some_and(|ext| ext == "md") {
-            let text = redact_solutions(&read()?, &snippets);
+            let text = strip_readme_sections(&read()?, modules)
+                .map_err(|e| Error::msg(format!("{name}: {e}")))?;
+            let text = redact_solutions(&text, &snippets);
             if relative == Path::new("README.md") {
                 starter_root_readme(&text, modules)
             } else {
@@ -356,6 +358,67 @@ fn starter_ci(modules: &[String]) -> String {
         text.push_str(&format!("echo \"grading suite: cargo test -p {module}\"\n"));
     }
     text
+}
+
+/// Marks, on a line of its own, the start of a part of a Markdown file that a starter leaves
+/// out: what needs files a starter does not have (the examples, `bench/`, `BENCHMARKS.md`,
+/// `cargo xtask`). [`SECTION_END`] ends it.
+pub const REFERENCE_ONLY: &str = "<!-- reference only -->";
+
+/// Marks, on a line of its own, the start of a part about one module
+/// (`<!-- module: udp-uppercase -->`), which a starter keeps only if it has that module.
+pub const MODULE_ONLY: &str = "<!-- module: ";
+
+/// Ends a [`REFERENCE_ONLY`] or [`MODULE_ONLY`] part.
+pub const SECTION_END: &str = "<!-- end -->";
+
+/// A Markdown file as a starter for `modules` has it: without its [`REFERENCE_ONLY`] parts
+/// and the [`MODULE_ONLY`] parts of other modules, and without the markers. A marker left
+/// open, or an end without a start, is an error (naming the line).
+pub fn strip_readme_sections(
+    text: &str,
+    modules: &[String],
+) -> std::result::Result<String, String> {
+    let mut out = String::with_capacity(text.len());
+    // The line where the open part began, and whether it is kept.
+    let mut open: Option<(usize, bool)> = None;
+    for (index, line) in text.lines().enumerate() {
+        let number = index + 1;
+        let marker = line.trim();
+        let starts = if marker == REFERENCE_ONLY {
+            Some(false)
+        } else if let Some(rest) = marker.strip_prefix(MODULE_ONLY) {
+            let module = rest.strip_suffix("-->").map(str::trim).unwrap_or_default();
+            if module.is_empty() {
+                return Err(format!("line {number}: write the marker as {MODULE_ONLY}NAME -->"));
+            }
+            Some(modules.iter().any(|m| m == module))
+        } else {
+            None
+        };
+        match (starts, open) {
+            (Some(_), Some((began, _))) => {
+                return Err(format!(
+                    "line {number}: a part starts inside the part of line {began}"
+                ));
+            }
+            (Some(kept), None) => open = Some((number, kept)),
+            (None, _) if marker == SECTION_END => {
+                if open.take().is_none() {
+                    return Err(format!("line {number}: {SECTION_END} without a part to end"));
+                }
+            }
+            (None, Some((_, false))) => {}
+            (None, _) => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    match open {
+        Some((began, _)) => Err(format!("line {began}: this part has no {SECTION_END}")),
+        None => Ok(out),
+    }
 }
 
 /// The root README for students: without the instructors' and maintainers' sections, and
@@ -497,11 +560,14 @@ fn insert_student_readme(out: &Path, modules: &[String], exercises: &[Exercise])
             .filter(|(_, l)| l.trim_start().starts_with("todo!("))
             .nth(k)
             .map_or(exercise.region.begin, |(i, _)| i + 1);
-        text.push_str(&format!(
-            "- `{}:{line}`: {}\n",
-            slash_path(&exercise.file),
-            exercise.region.hint
-        ));
+        let place = slash_path(&exercise.file);
+        match function_path(&written, line) {
+            Some(function) => text.push_str(&format!(
+                "- `{place}::{function}` (line {line}): {}\n",
+                exercise.region.hint
+            )),
+            None => text.push_str(&format!("- `{place}:{line}`: {}\n", exercise.region.hint)),
+        }
     }
     text.push_str("\nBuild, run and check yourself, module by module:\n\n```sh\n");
     for module in modules {
@@ -514,6 +580,12 @@ fn insert_student_readme(out: &Path, modules: &[String], exercises: &[Exercise])
                    its message).\n\n");
     text.push_str(&rest);
     fs::write(&readme, text).context(|| format!("cannot write {}", readme.display()))
+}
+
+/// The path, within its file, of the function around `line` of `text` (`Server::serve`), as
+/// exercises are named; `None` if the file does not parse or no function is there.
+pub fn function_path(text: &str, line: usize) -> Option<String> {
+    crate::splice::function_at_line(text, line).ok().flatten().map(|function| function.path)
 }
 
 /// `path` with `/` between its parts on every system: generated READMEs and messages name

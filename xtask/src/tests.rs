@@ -199,8 +199,11 @@ fn a_starter_strips_the_chosen_modules_only() {
     // (below the six lines of the starter's lint allowance).
     let lib = read(&out, "alpha/src/lib.rs");
     assert!(lib.starts_with(crate::starter::STARTER_ALLOW), "{lib}");
-    assert!(readme.contains("- `alpha/src/lib.rs:9`: return twice x"), "{readme}");
-    assert!(readme.contains(&format!("- `alpha/src/lib.rs:18`: {DEFAULT_HINT}")), "{readme}");
+    assert!(readme.contains("- `alpha/src/lib.rs::double` (line 9): return twice x"), "{readme}");
+    assert!(
+        readme.contains(&format!("- `alpha/src/lib.rs::triple` (line 18): {DEFAULT_HINT}")),
+        "{readme}"
+    );
     assert!(lib.lines().nth(17).unwrap().contains("todo!"), "line 18 is the todo: {lib}");
     assert!(lib.lines().nth(16).unwrap().contains("let _ = x; // yours to use"), "{lib}");
 }
@@ -216,6 +219,39 @@ fn a_starter_is_not_written_over_a_non_empty_folder_without_force() {
     assert!(error.contains("is not empty (use --force"), "{error}");
     write_starter(&root, &["beta".to_string()], &out, true).unwrap();
     assert!(read(&out, "beta/src/lib.rs").contains("todo!(\"return 42\")"));
+}
+
+#[test]
+fn readme_parts_are_kept_or_left_out_by_their_markers() {
+    let readme = "\
+# Title
+Kept.
+<!-- reference only -->
+See examples/ and BENCHMARKS.md.
+<!-- end -->
+<!-- module: alpha -->
+About alpha.
+<!-- end -->
+<!-- module: beta -->
+About beta.
+<!-- end -->
+Also kept.
+";
+    let alpha = crate::starter::strip_readme_sections(readme, &["alpha".to_string()]).unwrap();
+    assert_eq!(alpha, "# Title\nKept.\nAbout alpha.\nAlso kept.\n");
+    let none = crate::starter::strip_readme_sections(readme, &[]).unwrap();
+    assert_eq!(none, "# Title\nKept.\nAlso kept.\n");
+}
+
+#[test]
+fn readme_markers_out_of_place_are_errors_naming_the_line() {
+    let strip = |text: &str| crate::starter::strip_readme_sections(text, &[]).unwrap_err();
+    assert_eq!(strip("a\n<!-- reference only -->\nb\n"), "line 2: this part has no <!-- end -->");
+    assert_eq!(strip("a\n<!-- end -->\n"), "line 2: <!-- end --> without a part to end");
+    assert_eq!(
+        strip("<!-- reference only -->\n<!-- module: alpha -->\n<!-- end -->\n"),
+        "line 2: a part starts inside the part of line 1"
+    );
 }
 
 #[test]
