@@ -93,7 +93,7 @@ pub fn repeat_and_check(
     mut send_and_check: impl FnMut(&[u8]) -> Result<Echo>,
 ) -> Result<()> {
     let count = args.count.unwrap_or(DEFAULT_COUNT);
-    let (mut echoed, mut lost, mut wrong) = (0, 0, 0);
+    let (mut sent, mut echoed, mut lost, mut wrong) = (0, 0, 0, 0);
     for number in 1..=count {
         if number > 1 && !shutdown.sleep(args.interval) {
             break;
@@ -106,6 +106,7 @@ pub fn repeat_and_check(
         } else {
             message
         };
+        sent += 1;
         let echo = match send_and_check(message) {
             Ok(echo) => echo,
             // After a Ctrl-C, a failed exchange is the stop's doing (a wait cut short).
@@ -142,7 +143,14 @@ pub fn repeat_and_check(
             }
         }
     }
-    output_line(out, format_args!("{echoed} of {} came back.", plural(count, "echo")))?;
+    // Stopped early, the tally says how many were sent: "3 of 10 came back" alone would
+    // read as 7 lost.
+    let stopped_early =
+        if sent < count { format!(" (stopped after sending {sent})") } else { String::new() };
+    output_line(
+        out,
+        format_args!("{echoed} of {} came back{stopped_early}.", plural(count, "echo")),
+    )?;
     if shutdown.is_requested() {
         return Err(Error::stopped());
     }
