@@ -73,7 +73,9 @@ pub struct Args {
     pub delay_down: Option<Duration>,
 
     /// How much each datagram's delay varies, up or down, at random: --delay 50ms --jitter
-    /// 30ms gives delays from 20ms to 80ms. Datagrams still leave in order (use --reorder).
+    /// 30ms gives delays from 20ms to 80ms. A delay never goes below 0 (with a --jitter
+    /// larger than --delay, the shortest delays are all 0). Datagrams still leave in order
+    /// (use --reorder).
     #[arg(long, value_name = "DURATION", default_value = "0", value_parser = parse_duration,
           help_heading = IMPAIRMENTS)]
     pub jitter: Duration,
@@ -112,9 +114,9 @@ pub struct Args {
           help_heading = IMPAIRMENTS)]
     pub reorder_hold: Duration,
 
-    /// The link's speed in bytes per second (e.g. 64k, 1M); datagrams that arrive faster
-    /// wait in the rate queue (see --rate-queue), as at a slow link's router. Shared by all
-    /// clients in each direction.
+    /// The link's speed in bytes per second (e.g. 64k, 1M; 0 or unlimited for no limit);
+    /// datagrams that arrive faster wait in the rate queue (see --rate-queue), as at a slow
+    /// link's router. Shared by all clients in each direction.
     #[arg(long, value_name = "BYTES/s", default_value = "unlimited", value_parser = parse_rate,
           help_heading = IMPAIRMENTS)]
     pub rate: Rate,
