@@ -29,8 +29,9 @@ pub fn run(
 ) -> Result<()> {
     let timeout = args.echo.timeout;
     let plan = args.load.plan(args.echo.count, timeout);
-    let summary = load::run(&plan, shutdown, |client| {
-        LineExchange::connect(server, timeout, shutdown, client)
+    // Each connection's reads wait on the run's stop, so that the run ends at its --duration.
+    let summary = load::run_until_stopped(&plan, shutdown, |client, stop| {
+        LineExchange::connect(server, timeout, stop, client)
     })?;
     output_line(out, format_args!("{summary}"))?;
     summary.check()

@@ -48,7 +48,7 @@ mod udp;
 mod tests;
 
 pub use histogram::Histogram;
-pub use runner::run;
+pub use runner::{run, run_until_stopped};
 pub use summary::LoadSummary;
 pub use udp::{Request, UdpExchange, run_udp};
 

@@ -24,10 +24,37 @@ where
     F: Fn(u32) -> Result<E> + Sync,
     E: Exchange,
 {
+    run_until_stopped(plan, shutdown, |number, _| connect(number))
+}
+
+/// [`run`], with `connect(client_number, stop)` given the run's own stop: requested at the
+/// run's deadline as well as by `shutdown`. An exchange that waits on `stop` ends its wait
+/// when the run is over, instead of overrunning `--duration` by up to `--timeout`; such a
+/// request is counted as unanswered at the end, neither lost nor answered.
+pub fn run_until_stopped<E, F>(
+    plan: &LoadPlan,
+    shutdown: &Shutdown,
+    connect: F,
+) -> Result<LoadSummary>
+where
+    F: Fn(u32, &Shutdown) -> Result<E> + Sync,
+    E: Exchange,
+{
     let connect = &connect;
     let gate = &StartGate::default();
+    let stop = &Shutdown::new();
+    let ctrl_c_stops_the_run = stop.clone();
+    shutdown.on_request(move || ctrl_c_stops_the_run.request());
     let setting_up = Instant::now();
     let (tallies, started, spawn_error) = thread::scope(|scope| {
+        // The run's clock: from the moment the gate opens, the deadline requests the stop.
+        // (Without this thread, if it cannot start, each client still checks the deadline
+        // between requests.)
+        let _ = thread::Builder::new().name("load-deadline".into()).spawn_scoped(scope, || {
+            let deadline = gate.wait_until_open() + plan.duration;
+            stop.sleep(deadline.saturating_duration_since(Instant::now()));
+            stop.request();
+        });
         let mut clients = Vec::new();
         let mut spawn_error = None;
         for number in 0..plan.clients {
@@ -38,10 +65,10 @@ where
                     // The ticket counts this client as arrived even if `connect` panics, so
                     // the others are never left waiting at the gate for it.
                     let ticket = gate.ticket();
-                    let client = connect(number);
+                    let client = connect(number, stop);
                     let started = ticket.arrive_and_wait();
                     match client {
-                        Ok(client) => run_client(client, plan, started + plan.duration, shutdown),
+                        Ok(client) => run_client(client, plan, started + plan.duration, stop),
                         Err(error) => Tally::failed(error.to_string()),
                     }
                 });
@@ -64,6 +91,7 @@ where
                 client.join().unwrap_or_else(|_| Tally::failed("the client thread panicked".into()))
             })
             .collect();
+        stop.request(); // a run that ended by its --count: the clock's thread may go too
         (tallies, started, spawn_error)
     });
     if let Some(error) = spawn_error {
@@ -144,6 +172,17 @@ impl StartGate {
         }
     }
 
+    /// Waits, without arriving, until the gate opens; returns when it did.
+    fn wait_until_open(&self) -> Instant {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            if let Some(opened_at) = state.opened_at {
+                return opened_at;
+            }
+            state = self.changed.wait(state).unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
     /// Waits until `clients` clients have arrived, then opens the gate.
     fn open_when_all_arrived(&self, clients: usize) -> Instant {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
@@ -167,6 +206,8 @@ pub(super) struct Tally {
     pub(super) latency: Histogram,
     pub(super) error: Option<String>,
     pub(super) strays: Strays,
+    /// Requests still waiting for their reply when the run ended (by its deadline or a stop).
+    pub(super) unanswered: u64,
 }
 
 impl Tally {
@@ -175,29 +216,34 @@ impl Tally {
     }
 }
 
-/// One client's loop: request, judge, repeat until the deadline, the count or a stop.
+/// One client's loop: request, judge, repeat until the deadline, the count or a stop
+/// (`stop`: the run's end or Ctrl-C).
 fn run_client(
     mut client: impl Exchange,
     plan: &LoadPlan,
     deadline: Instant,
-    shutdown: &Shutdown,
+    stop: &Shutdown,
 ) -> Tally {
     let mut tally = Tally::default();
     let mut lost_in_a_row = 0;
-    while !shutdown.is_requested()
+    while !stop.is_requested()
         && Instant::now() < deadline
         && plan.count.is_none_or(|count| tally.requests < count)
     {
         let sent = Instant::now();
         let outcome = match client.exchange(tally.requests) {
             Ok(outcome) => outcome,
+            // The stop cut the wait short (a TCP read ends with an error then).
+            Err(_) if stop.is_requested() => Outcome::Lost,
             Err(error) => {
                 tally.error = Some(describe_io_error(&error));
                 break;
             }
         };
-        if outcome == Outcome::Lost && shutdown.is_requested() {
-            break; // Ctrl-C cut the wait short: the reply was not lost, we stopped waiting
+        if outcome == Outcome::Lost && stop.is_requested() {
+            // The run ended while this request waited: not lost, we stopped waiting.
+            tally.unanswered += 1;
+            break;
         }
         tally.requests += 1;
         match outcome {

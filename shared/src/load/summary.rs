@@ -38,6 +38,9 @@ pub struct LoadSummary {
     pub strays: Strays,
     /// Whether Ctrl-C cut the run short (the counts are then those of the part that ran).
     pub interrupted: bool,
+    /// Requests still waiting for their reply when the run ended: neither lost nor answered,
+    /// and not in `requests`.
+    pub unanswered: u64,
 }
 
 impl LoadSummary {
@@ -46,6 +49,7 @@ impl LoadSummary {
         self.replies += tally.correct;
         self.lost += tally.lost;
         self.wrong += tally.wrong;
+        self.unanswered += tally.unanswered;
         self.latency.merge(&tally.latency);
         self.strays.duplicates += tally.strays.duplicates;
         self.strays.late += tally.strays.late;
@@ -73,6 +77,13 @@ impl LoadSummary {
             return Err(Error::msg(format!(
                 "{} of {} clients stopped early; the first because: {error}",
                 self.failed_clients, self.clients
+            )));
+        }
+        if self.requests == 0 && self.unanswered > 0 {
+            return Err(Error::msg(format!(
+                "no reply came before the run ended ({} still waiting): is the server \
+                 running? (or make --duration longer than --timeout)",
+                plural(self.unanswered, "request")
             )));
         }
         if self.requests == 0 {
@@ -118,6 +129,9 @@ impl fmt::Display for LoadSummary {
         )?;
         if self.strays != Strays::default() {
             write!(f, " ({} duplicated, {} late)", self.strays.duplicates, self.strays.late)?;
+        }
+        if self.unanswered > 0 {
+            write!(f, " ({} still waiting at the end)", self.unanswered)?;
         }
         if let (Some(fewest), true) = (self.fewest_replies, self.clients > 1) {
             write!(f, " (fewest replies to one client: {fewest})")?;

@@ -323,6 +323,37 @@ fn udp_exchange_stops_waiting_when_shutdown_is_requested() {
 }
 
 #[test]
+fn a_run_ends_at_its_duration_even_while_replies_are_awaited() {
+    // A server that never answers, and a --timeout far longer than the --duration: the
+    // run must end at the duration, counting the awaited replies as still waiting.
+    let silent = bind_udp("127.0.0.1:0".parse().unwrap()).unwrap();
+    let plan = LoadPlan {
+        clients: 3,
+        duration: Duration::from_millis(500),
+        count: None,
+        timeout: Duration::from_secs(60),
+    };
+    let mut out = Vec::new();
+    let started = Instant::now();
+    let outcome =
+        run_udp(&plan, silent.local_addr().unwrap(), &Shutdown::new(), echo_request, &mut out);
+    let took = started.elapsed();
+    let line = String::from_utf8(out).unwrap();
+    assert!(took < Duration::from_secs(20), "the run should end at its 0.5 s, not after {took:?}");
+    assert!(
+        line.contains("0 requests, 0 replies, 0 lost")
+            && line.contains("(3 still waiting at the end)"),
+        "the awaited replies are neither lost nor answered: {line}"
+    );
+    assert!(!line.contains("Ctrl-C"), "the run was not stopped by Ctrl-C: {line}");
+    let error = outcome.unwrap_err().to_string();
+    assert!(
+        error.starts_with("no reply came before the run ended (3 requests still waiting)"),
+        "a run without a single reply is an error that says why: {error}"
+    );
+}
+
+#[test]
 fn a_client_gives_up_after_five_losses_in_a_row() {
     let summary =
         run(&plan(1, 100), &Shutdown::new(), |_| Ok(Scripted(|_| Ok(Outcome::Lost)))).unwrap();

@@ -5,7 +5,7 @@ use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use super::{Exchange, LoadPlan, Outcome, Strays, run};
+use super::{Exchange, LoadPlan, Outcome, Strays, run_until_stopped};
 use crate::datagram::{RECV_BUFFER_SIZE, connect_udp, is_timeout_or_interrupt};
 use crate::error::{Error, Result};
 use crate::shutdown::{POLL_INTERVAL, Shutdown};
@@ -20,8 +20,9 @@ pub fn run_udp(
     make_request: fn(u32, u64) -> Request,
     out: &mut impl io::Write,
 ) -> Result<()> {
-    let summary = run(plan, shutdown, |client| {
-        UdpExchange::connect(server, plan.timeout, shutdown, client, make_request)
+    // Each exchange waits on the run's stop, so that the run ends at its --duration.
+    let summary = run_until_stopped(plan, shutdown, |client, stop| {
+        UdpExchange::connect(server, plan.timeout, stop, client, make_request)
     })?;
     crate::report::output_line(out, format_args!("{summary}"))?;
     summary.check()
