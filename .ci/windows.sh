@@ -40,6 +40,8 @@ export WINEPREFIX="$target_dir/wineprefix" WINEDEBUG=-all WINEDLLOVERRIDES="msco
 WINESERVER=/usr/lib/wine/wineserver
 [ -x "$WINESERVER" ] || ci_fail "no $WINESERVER after installing wine64"
 mkdir -p "$WINEPREFIX"
+# A wineserver left over by an earlier, killed run would hold the prefix: stop it first.
+"$WINESERVER" -k 2>/dev/null || true
 trap '"$WINESERVER" -k 2>/dev/null || true' EXIT
 "$WINESERVER" -p </dev/null >"$target_dir/wineserver.log" 2>&1 \
     || ci_fail "cannot start a persistent wineserver: $(tail -n 5 "$target_dir/wineserver.log")"

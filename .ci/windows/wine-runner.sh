@@ -36,8 +36,9 @@ for attempt in 1 2 3; do
     timeout "${WINE_TEST_TIMEOUT:-600}" "$WINE" "$exe" "$@" "${skip_args[@]}" | tee "$stdout_copy"
     status=${PIPESTATUS[0]}
     set -e
-    # 0 is success, 101 a failed test; anything else with no output is Wine not starting it.
-    if [ "$status" -eq 0 ] || [ "$status" -eq 101 ] || [ -s "$stdout_copy" ]; then
+    # 0 is success, 101 a failed test, 124 a hang that `timeout` ended (never retried);
+    # anything else with no output is Wine not starting the program.
+    if [ "$status" -eq 0 ] || [ "$status" -eq 101 ] || [ "$status" -eq 124 ] || [ -s "$stdout_copy" ]; then
         exit "$status"
     fi
     echo "wine-runner: $crate: Wine exited with status $status before the program printed anything (attempt $attempt of 3)" >&2

@@ -41,21 +41,24 @@ pub fn run(
 struct LineExchange {
     connection: LineConnection,
     client: u32,
+    /// The run's stop: a read it cut short is no failure (see `with_patience`).
+    stop: Shutdown,
 }
 
 impl LineExchange {
     fn connect(
         server: SocketAddr,
         timeout: Duration,
-        shutdown: &Shutdown,
+        stop: &Shutdown,
         client: u32,
     ) -> Result<Self> {
         let stream = connect(server, timeout)?;
-        // Ctrl-C must not wait for echoes that may take the whole --timeout to come.
+        // The run's end (or Ctrl-C) must not wait for echoes that may take the whole
+        // --timeout to come.
         let connection = LineConnection::new(stream, MAX_LINE, READ_BUFFER)
-            .with_patience(timeout, shutdown)
+            .with_patience(timeout, stop)
             .context(|| "cannot set the read timeout")?;
-        Ok(LineExchange { connection, client })
+        Ok(LineExchange { connection, client, stop: stop.clone() })
     }
 }
 
@@ -68,6 +71,7 @@ impl Exchange for LineExchange {
         match send_line_and_check(&mut self.connection, message.as_bytes()) {
             Ok(Echo::Same) => Ok(Outcome::Correct),
             Ok(_) => Ok(Outcome::Wrong),
+            Err(_) if self.stop.is_requested() => Ok(Outcome::Lost), // the wait was cut short
             Err(error) => Err(io::Error::other(error.to_string())),
         }
     }

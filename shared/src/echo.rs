@@ -145,8 +145,11 @@ pub fn repeat_and_check(
     }
     // Stopped early, the tally says how many were sent: "3 of 10 came back" alone would
     // read as 7 lost.
-    let stopped_early =
-        if sent < count { format!(" (stopped after sending {sent})") } else { String::new() };
+    let stopped_early = if sent < count || shutdown.is_requested() {
+        format!(" (stopped after sending {sent})")
+    } else {
+        String::new()
+    };
     output_line(
         out,
         format_args!("{echoed} of {} came back{stopped_early}.", plural(count, "echo")),

@@ -90,7 +90,7 @@ impl<R: BufRead> LineReader<R> {
     fn wait_longer(&self, asked: Instant, timed_out: io::Error) -> io::Result<()> {
         match &self.patience {
             Some(patience) if patience.shutdown.is_requested() => {
-                Err(io::Error::new(io::ErrorKind::Interrupted, "stopped by Ctrl-C"))
+                Err(io::Error::new(io::ErrorKind::Interrupted, "stopped waiting for the line"))
             }
             Some(patience) if asked.elapsed() < patience.timeout => Ok(()),
             _ => Err(timed_out),

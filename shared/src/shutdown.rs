@@ -156,19 +156,21 @@ enum Press {
 /// out (so that it comes before the summary the stop prints), or after [`NOTICE_PATIENCE`]
 /// whatever stdout does.
 fn on_ctrl_c(shutdown: &Shutdown, stop_limit: Option<Duration>) -> Press {
-    on_ctrl_c_with_notice(shutdown, stop_limit, || {
+    on_ctrl_c_with_notice(shutdown, stop_limit, NOTICE_PATIENCE, || {
         // Start a fresh line: the terminal has just echoed "^C" after the last output.
         crate::report::print_line(format_args!("\nStopping (press Ctrl-C again to force)..."));
     })
 }
 
-/// How long a Ctrl-C waits for its notice to be printed before requesting the stop anyway.
-const NOTICE_PATIENCE: Duration = Duration::from_millis(100);
+/// How long a Ctrl-C waits for its notice to be printed before requesting the stop anyway
+/// (printing takes microseconds; a stdout that nobody reads takes forever).
+const NOTICE_PATIENCE: Duration = Duration::from_millis(250);
 
-/// [`on_ctrl_c`], printing the notice with `print_notice`.
+/// [`on_ctrl_c`], printing the notice with `print_notice` and waiting at most `patience`.
 fn on_ctrl_c_with_notice(
     shutdown: &Shutdown,
     stop_limit: Option<Duration>,
+    patience: Duration,
     print_notice: impl FnOnce() + Send + 'static,
 ) -> Press {
     if shutdown.is_requested() {
@@ -181,7 +183,7 @@ fn on_ctrl_c_with_notice(
     });
     // If the thread cannot be started, the notice is skipped: the stop matters, not the words.
     if notice.is_ok() {
-        let _ = notice_is_out.recv_timeout(NOTICE_PATIENCE);
+        let _ = notice_is_out.recv_timeout(patience);
     }
     shutdown.request();
     if let Some(limit) = stop_limit {
@@ -287,7 +289,8 @@ mod tests {
         let shutdown = Shutdown::new();
         let seen_by_the_notice = shutdown.clone();
         let (told, requested_when_printed) = std::sync::mpsc::channel();
-        let press = on_ctrl_c_with_notice(&shutdown, None, move || {
+        // A patience far longer than any scheduling delay: the order is what is tested.
+        let press = on_ctrl_c_with_notice(&shutdown, None, Duration::from_secs(30), move || {
             let _ = told.send(seen_by_the_notice.is_requested());
         });
         assert_eq!(press, Press::First);
@@ -305,7 +308,7 @@ mod tests {
         let shutdown = Shutdown::new();
         let (_never, stuck) = std::sync::mpsc::channel::<()>();
         let started = Instant::now();
-        let press = on_ctrl_c_with_notice(&shutdown, None, move || {
+        let press = on_ctrl_c_with_notice(&shutdown, None, NOTICE_PATIENCE, move || {
             let _ = stuck.recv_timeout(Duration::from_secs(30));
         });
         let took = started.elapsed();

@@ -382,6 +382,8 @@ pub fn strip_readme_sections(
     let mut out = String::with_capacity(text.len());
     // The line where the open part began, and whether it is kept.
     let mut open: Option<(usize, bool)> = None;
+    // Right after a part left out: a blank line there would double the one before it.
+    let mut after_a_cut = false;
     for (index, line) in text.lines().enumerate() {
         let number = index + 1;
         let marker = line.trim();
@@ -403,13 +405,19 @@ pub fn strip_readme_sections(
                 ));
             }
             (Some(kept), None) => open = Some((number, kept)),
-            (None, _) if marker == SECTION_END => {
-                if open.take().is_none() {
+            (None, _) if marker == SECTION_END => match open.take() {
+                Some((_, kept)) => after_a_cut = !kept,
+                None => {
                     return Err(format!("line {number}: {SECTION_END} without a part to end"));
                 }
-            }
+            },
             (None, Some((_, false))) => {}
+            (None, _)
+                if after_a_cut
+                    && marker.is_empty()
+                    && (out.is_empty() || out.ends_with("\n\n")) => {}
             (None, _) => {
+                after_a_cut = false;
                 out.push_str(line);
                 out.push('\n');
             }

@@ -241,6 +241,12 @@ Also kept.
     assert_eq!(alpha, "# Title\nKept.\nAbout alpha.\nAlso kept.\n");
     let none = crate::starter::strip_readme_sections(readme, &[]).unwrap();
     assert_eq!(none, "# Title\nKept.\nAlso kept.\n");
+    let spaced = "a\n\n<!-- reference only -->\nb\n<!-- end -->\n\nc\n";
+    assert_eq!(
+        crate::starter::strip_readme_sections(spaced, &[]).unwrap(),
+        "a\n\nc\n",
+        "a part left out leaves one blank line, not two"
+    );
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Running a load: the clients' threads, the gate that starts them together, and each
 //! client's loop.
 
+use std::io;
 use std::sync::{Condvar, Mutex, PoisonError};
 use std::thread;
 use std::time::Instant;
@@ -24,7 +25,7 @@ where
     F: Fn(u32) -> Result<E> + Sync,
     E: Exchange,
 {
-    run_until_stopped(plan, shutdown, |number, _| connect(number))
+    run_with(plan, shutdown, |number, _| connect(number), WaitsEndedBy::CtrlC)
 }
 
 /// [`run`], with `connect(client_number, stop)` given the run's own stop: requested at the
@@ -35,6 +36,28 @@ pub fn run_until_stopped<E, F>(
     plan: &LoadPlan,
     shutdown: &Shutdown,
     connect: F,
+) -> Result<LoadSummary>
+where
+    F: Fn(u32, &Shutdown) -> Result<E> + Sync,
+    E: Exchange,
+{
+    run_with(plan, shutdown, connect, WaitsEndedBy::TheRunsEnd)
+}
+
+/// What can cut an exchange's wait short, so that a loss after it is no loss.
+#[derive(Clone, Copy)]
+enum WaitsEndedBy {
+    /// Only Ctrl-C: the exchanges do not see the run's own stop ([`run`]).
+    CtrlC,
+    /// The run's stop, at its deadline or on Ctrl-C ([`run_until_stopped`]).
+    TheRunsEnd,
+}
+
+fn run_with<E, F>(
+    plan: &LoadPlan,
+    shutdown: &Shutdown,
+    connect: F,
+    waits_ended_by: WaitsEndedBy,
 ) -> Result<LoadSummary>
 where
     F: Fn(u32, &Shutdown) -> Result<E> + Sync,
@@ -67,8 +90,14 @@ where
                     let ticket = gate.ticket();
                     let client = connect(number, stop);
                     let started = ticket.arrive_and_wait();
+                    let cut_short_by = match waits_ended_by {
+                        WaitsEndedBy::CtrlC => shutdown,
+                        WaitsEndedBy::TheRunsEnd => stop,
+                    };
                     match client {
-                        Ok(client) => run_client(client, plan, started + plan.duration, stop),
+                        Ok(client) => {
+                            run_client(client, plan, started + plan.duration, stop, cut_short_by)
+                        }
                         Err(error) => Tally::failed(error.to_string()),
                     }
                 });
@@ -217,12 +246,14 @@ impl Tally {
 }
 
 /// One client's loop: request, judge, repeat until the deadline, the count or a stop
-/// (`stop`: the run's end or Ctrl-C).
+/// (`stop`: the run's end or Ctrl-C). A loss once `cut_short_by` is requested is a wait it
+/// cut short: counted as unanswered, not lost.
 fn run_client(
     mut client: impl Exchange,
     plan: &LoadPlan,
     deadline: Instant,
     stop: &Shutdown,
+    cut_short_by: &Shutdown,
 ) -> Tally {
     let mut tally = Tally::default();
     let mut lost_in_a_row = 0;
@@ -233,14 +264,18 @@ fn run_client(
         let sent = Instant::now();
         let outcome = match client.exchange(tally.requests) {
             Ok(outcome) => outcome,
-            // The stop cut the wait short (a TCP read ends with an error then).
-            Err(_) if stop.is_requested() => Outcome::Lost,
+            // A wait that the stop interrupted; any other error is the client's failure.
+            Err(error)
+                if error.kind() == io::ErrorKind::Interrupted && cut_short_by.is_requested() =>
+            {
+                Outcome::Lost
+            }
             Err(error) => {
                 tally.error = Some(describe_io_error(&error));
                 break;
             }
         };
-        if outcome == Outcome::Lost && stop.is_requested() {
+        if outcome == Outcome::Lost && cut_short_by.is_requested() {
             // The run ended while this request waited: not lost, we stopped waiting.
             tally.unanswered += 1;
             break;

@@ -354,6 +354,38 @@ fn a_run_ends_at_its_duration_even_while_replies_are_awaited() {
 }
 
 #[test]
+fn with_exchanges_that_do_not_see_the_stop_a_loss_after_the_deadline_is_still_a_loss() {
+    // The chat's load mode: its exchanges wait their whole timeout, whatever the deadline.
+    let plan = LoadPlan { count: None, duration: Duration::from_millis(300), ..plan(2, 0) };
+    let summary = run(&plan, &Shutdown::new(), |_| {
+        Ok(Scripted(|_| {
+            thread::sleep(Duration::from_millis(500));
+            Ok(Outcome::Lost)
+        }))
+    })
+    .unwrap();
+    assert_eq!(
+        (summary.requests, summary.lost, summary.unanswered),
+        (2, 2, 0),
+        "a reply that did not come within the timeout is lost: {summary}"
+    );
+}
+
+#[test]
+fn an_error_after_the_run_ends_is_still_an_error() {
+    let plan = LoadPlan { count: None, duration: Duration::from_millis(100), ..plan(1, 0) };
+    let summary = run_until_stopped(&plan, &Shutdown::new(), |_, _| {
+        Ok(Scripted(|_| {
+            thread::sleep(Duration::from_millis(300));
+            Err(io::Error::from(io::ErrorKind::ConnectionRefused))
+        }))
+    })
+    .unwrap();
+    assert_eq!(summary.failed_clients, 1, "a refused connection is a failure: {summary}");
+    assert_eq!(summary.unanswered, 0, "and not a wait cut short: {summary}");
+}
+
+#[test]
 fn a_client_gives_up_after_five_losses_in_a_row() {
     let summary =
         run(&plan(1, 100), &Shutdown::new(), |_| Ok(Scripted(|_| Ok(Outcome::Lost)))).unwrap();
