@@ -13,6 +13,7 @@
 //! | [`echo`] | the echo clients' loop: send N times, check every echo |
 //! | [`framing`] | reading a TCP byte stream as lines, with a maximum line length |
 //! | [`shutdown`] | a cloneable stop signal, wired to Ctrl-C in the binaries |
+//! | [`prefix`] | addresses grouped by network (IPv4 per address, IPv6 per /64) for limits per host |
 //! | [`reply`] | whom a UDP server may answer: no loops (own address, port 0, low ports), a rate per source |
 //! | [`report`] | log lines, `--quiet`, and a captured log for tests |
 //! | [`load`] | the clients' load mode (`--clients N --duration SECS`) and its summary |
@@ -25,6 +26,7 @@ pub mod error;
 pub mod flags;
 pub mod framing;
 pub mod load;
+pub mod prefix;
 pub mod reply;
 pub mod report;
 pub mod shutdown;
