@@ -18,6 +18,7 @@
 //!
 //! - [`protocol`]: the hub's text protocol, one message per datagram.
 //! - [`server`]: the seed's broadcaster (`src/server.rs`), then the hub (`src/server/hub.rs`).
+//! - [`text`]: what chat text may not contain: blank-looking characters, stacked marks.
 //! - [`client`]: the seed's broadcast client (`src/client.rs`), then the hub's client
 //!   (`src/client/hub.rs`), which reads the keyboard and the network at once (two threads,
 //!   merged with crossbeam-channel's `select!`).
@@ -25,6 +26,7 @@
 pub mod client;
 pub mod protocol;
 pub mod server;
+pub mod text;
 
 #[cfg(test)]
 mod tests;

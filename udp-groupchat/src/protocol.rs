@@ -26,6 +26,8 @@ use std::fmt;
 use shared::datagram::is_invisible;
 use unicode_security::{GeneralSecurityProfile, MixedScript, skeleton};
 
+use crate::text::{MarkCap, looks_blank, marks_within_cap};
+
 /// Broadcast mode: what a broadcast server puts in front of every datagram it relays. A
 /// broadcast server never relays a datagram that starts with it: so two broadcast servers
 /// on one port (each hearing the other's broadcasts) cannot relay each other's relays
@@ -234,6 +236,9 @@ pub fn check_name(name: &str) -> Result<(), &'static str> {
             "names are plain letters and digits: no look-alike, invisible or unusual characters",
         );
     }
+    if !marks_within_cap(name) {
+        return Err("names have at most 4 marks on a letter");
+    }
     if !name.is_single_script() {
         return Err("a name is in one script: no mixing of, say, Latin and Cyrillic letters");
     }
@@ -248,7 +253,7 @@ pub fn same_name(a: &str, b: &str) -> bool {
 }
 
 /// What a name looks like: lower-cased, then reduced to its confusable skeleton.
-fn name_skeleton(name: &str) -> String {
+pub fn name_skeleton(name: &str) -> String {
     skeleton(&name.to_lowercase()).collect()
 }
 
@@ -263,15 +268,17 @@ pub const MAX_SPACE_RUN: usize = 4;
 ///   that reverse the direction of text, soft hyphens, word joiners, fillers, tag
 ///   characters that can hide text) become `�`, except the two that emoji are built with
 ///   (the zero-width joiner U+200D and the variation selectors U+FE00-U+FE0F);
-/// - any other kind of space becomes a plain space, and a run of spaces is cut to
-///   [`MAX_SPACE_RUN`].
+/// - any other kind of space, and what draws as one without being one (U+2800 Braille blank:
+///   [`looks_blank`]), becomes a plain space, and a run of spaces is cut to [`MAX_SPACE_RUN`];
+/// - a character keeps at most [`MAX_MARKS_PER_CHAR`](crate::text::MAX_MARKS_PER_CHAR) combining marks ([`MarkCap`]).
 pub fn clean_text(text: &str) -> String {
     let mut cleaned = String::with_capacity(text.len());
     let mut spaces = 0;
-    for c in text.chars() {
+    let mut marks = MarkCap::default();
+    for c in text.chars().filter(|&c| marks.keep(c)) {
         let c = if is_unsafe(c) {
             char::REPLACEMENT_CHARACTER
-        } else if c.is_whitespace() {
+        } else if c.is_whitespace() || looks_blank(c) {
             ' '
         } else {
             c

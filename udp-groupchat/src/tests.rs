@@ -1164,3 +1164,43 @@ fn through_a_link_that_loses_the_join_the_client_gives_up_with_no_reply() {
     assert!(relay.stop().up.lost >= 1, "the relay should have lost the JOIN");
     assert_eq!(running.stop().members_seen, 0, "no member should have joined");
 }
+
+// Issue 18, row 8: text that cannot fake a line.
+
+#[test]
+fn braille_blanks_cannot_push_a_fake_line_onto_the_next_row() {
+    // What the issue measured: 70 U+2800 instead of spaces put `bob: ...` at the start of
+    // the second row of an 80-column terminal.
+    let running = start_server(&[]);
+    let alice = Member::join(running.addr, "alice");
+    let bob = Member::join(running.addr, "bob");
+    let blanks = "\u{2800}".repeat(70);
+    alice.say(&format!("hi{blanks}bob: my new password is hunter2{}", "\u{1D159}".repeat(9)));
+    let is_chat = |m: &ServerMessage| matches!(m, ServerMessage::Chat { .. });
+    assert_eq!(
+        bob.next_matching(is_chat),
+        chat("alice", "hi    bob: my new password is hunter2    "),
+        "blank-looking characters should count as spaces, so their runs are cut to 4"
+    );
+    running.stop();
+}
+
+#[test]
+fn stacked_combining_marks_are_cut_to_four_per_character_in_lines_and_names() {
+    let running = start_server(&[]);
+    let alice = Member::join(running.addr, "alice");
+    let bob = Member::join(running.addr, "bob");
+    alice.say(&format!("Zalgo z{}! Vie\u{0302}\u{0301}t", "\u{0301}\u{0316}".repeat(200)));
+    let is_chat = |m: &ServerMessage| matches!(m, ServerMessage::Chat { .. });
+    let ServerMessage::Chat { text, .. } = bob.next_matching(is_chat) else { unreachable!() };
+    assert_eq!(
+        text, "Zalgo z\u{0301}\u{0316}\u{0301}\u{0316}! Vie\u{0302}\u{0301}t",
+        "400 marks on z should be cut to 4; Vietnamese's two stay"
+    );
+    // A name: Devanagari vowel signs are letters (Alphabetic) and combining marks at once.
+    let socket = connect_udp(running.addr).unwrap();
+    let stacked = format!("क{}", "\u{093E}".repeat(8));
+    let error = join(&socket, running.addr, &stacked, patience()).unwrap_err().to_string();
+    assert!(error.contains("at most 4 marks"), "a name with 8 stacked marks is refused: {error}");
+    running.stop();
+}
