@@ -14,6 +14,7 @@
 //! | [`framing`] | reading a TCP byte stream as lines, with a maximum line length |
 //! | [`shutdown`] | a cloneable stop signal, wired to Ctrl-C in the binaries |
 //! | [`prefix`] | addresses grouped by network (IPv4 per address, IPv6 per /64) for limits per host |
+//! | [`prefix_args`] | `--ipv4-prefix`, `--ipv6-prefix`: how many bits of an address name one host |
 //! | [`reply`] | whom a UDP server may answer: no loops (own address, port 0, low ports), a rate per source |
 //! | [`report`] | log lines, `--quiet`, and a captured log for tests |
 //! | [`load`] | the clients' load mode (`--clients N --duration SECS`) and its summary |
@@ -27,6 +28,7 @@ pub mod flags;
 pub mod framing;
 pub mod load;
 pub mod prefix;
+pub mod prefix_args;
 pub mod reply;
 pub mod report;
 pub mod shutdown;

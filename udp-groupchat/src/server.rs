@@ -10,6 +10,8 @@
 //! for what it does and why.
 
 mod hub;
+mod join_throttle;
+mod member_index;
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
@@ -18,6 +20,7 @@ use std::time::Duration;
 use shared::address::AddressArgs;
 use shared::datagram::{RECV_BUFFER_SIZE, bind_udp, is_harmless_receive_error};
 use shared::error::{Context, Result, describe_io_error};
+use shared::prefix_args::PrefixArgs;
 use shared::reply::ReplyArgs;
 use shared::report::{Log, QuietArg, plural};
 use shared::shutdown::{POLL_INTERVAL, Shutdown};
@@ -65,11 +68,23 @@ pub struct ServerArgs {
           allow_negative_numbers = true)]
     pub idle_timeout: Duration,
 
-    /// Hub: most members from one IP address; a join beyond it is refused, so that one
-    /// address cannot fill the table.
+    /// Hub: most members from one host (an IPv4 address, an IPv6 /64: see --ipv4-prefix,
+    /// --ipv6-prefix); a join beyond it is refused, so that one host cannot fill the table.
     #[arg(long, value_name = "N", default_value_t = 16,
           value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub max_members_per_ip: u32,
+
+    /// Hub: which addresses count as one host for --max-members-per-ip and
+    /// --joins-per-minute.
+    #[command(flatten)]
+    pub hosts: PrefixArgs,
+
+    /// Hub: joins a minute one host may make once it has used its first
+    /// --max-members-per-ip at once; more are refused until the time has come. Every join
+    /// and leave is a notice to every member: this bounds what join-and-leave churn costs.
+    #[arg(long, value_name = "N", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub joins_per_minute: u32,
 
     /// Hub: whom it never answers, and how often one source may make it answer
     /// (`--allow-low-ports`, `--reply-rate`, `--max-sources`).

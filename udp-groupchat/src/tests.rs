@@ -1204,3 +1204,130 @@ fn stacked_combining_marks_are_cut_to_four_per_character_in_lines_and_names() {
     assert!(error.contains("at most 4 marks"), "a name with 8 stacked marks is refused: {error}");
     running.stop();
 }
+
+// Issue 18, row 7: the hub's work per datagram is small, joins are throttled per host, and
+// member limits count per host (an IPv4 address, an IPv6 /64).
+
+/// A raw JOIN and HELLO from `socket` as `name`: the HELLO datagram, to replay.
+fn raw_hello(socket: &UdpSocket, name: &str) -> Vec<u8> {
+    socket.send(ClientMessage::Join(name).to_string().as_bytes()).unwrap();
+    let mut reply = vec![0u8; RECV_BUFFER_SIZE];
+    let len = socket.recv(&mut reply).expect("a challenge");
+    let Some(ServerMessage::Challenge(cookie)) = ServerMessage::parse(&reply[..len]) else {
+        panic!("expected a challenge, got {:?}", String::from_utf8_lossy(&reply[..len]))
+    };
+    ClientMessage::Hello { cookie, name }.to_string().into_bytes()
+}
+
+/// What comes back to `socket` until it has been quiet for 300 ms: (welcomes, errors).
+fn count_welcomes_and_errors(socket: &UdpSocket) -> (usize, Vec<String>) {
+    socket.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    let (mut welcomes, mut errors) = (0, Vec::new());
+    let mut buffer = vec![0u8; RECV_BUFFER_SIZE];
+    while let Ok(len) = socket.recv(&mut buffer) {
+        match ServerMessage::parse(&buffer[..len]) {
+            Some(ServerMessage::Welcome { .. }) => welcomes += 1,
+            Some(ServerMessage::Error(why)) => errors.push(why),
+            _ => {}
+        }
+    }
+    (welcomes, errors)
+}
+
+#[test]
+fn a_replayed_hello_is_welcomed_only_as_often_as_the_host_may_join() {
+    let running = start_server(&["--max-members-per-ip", "4", "--joins-per-minute", "1"]);
+    let socket = connect_udp(running.addr).unwrap();
+    socket.set_read_timeout(Some(patience())).unwrap();
+    let hello = raw_hello(&socket, "alice");
+    for _ in 0..50 {
+        socket.send(&hello).unwrap();
+        thread::sleep(Duration::from_millis(2)); // well within the hub's --reply-rate
+    }
+    let (welcomes, errors) = count_welcomes_and_errors(&socket);
+    assert_eq!(welcomes, 4, "50 HELLOs: a WELCOME for each join of the burst of 4, no more");
+    assert!(
+        errors.iter().any(|why| why.contains("joining too often")),
+        "the HELLOs past the burst should be refused as too frequent: {errors:?}"
+    );
+    running.expect_log("--joins-per-minute");
+    running.stop();
+}
+
+#[test]
+fn join_and_leave_churn_from_one_host_is_throttled() {
+    let running = start_server(&["--max-members-per-ip", "3", "--joins-per-minute", "1"]);
+    let watcher = Member::join(running.addr, "watcher"); // join 1 of the host's 3
+    let churner = connect_udp(running.addr).unwrap();
+    for round in 0..2 {
+        join(&churner, running.addr, "churn", patience())
+            .unwrap_or_else(|e| panic!("join {round} within the burst should pass: {e}"));
+        churner.send(ClientMessage::Leave.to_string().as_bytes()).unwrap();
+        watcher.next_matching(|m| *m == notice("churn left"));
+    }
+    let error = join(&churner, running.addr, "churn", patience()).unwrap_err().to_string();
+    assert!(
+        error.contains("joining too often"),
+        "a fourth join from the host within a minute should be refused: {error}"
+    );
+    let summary = running.stop();
+    assert_eq!(summary.members_seen, 3, "watcher and two churns joined, no more: {summary:?}");
+}
+
+/// On Linux every 127.x.y.z is this host, so other source addresses can be tried.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_host_out_of_joins_does_not_keep_another_host_out() {
+    let running = start_server(&["--max-members-per-ip", "1", "--joins-per-minute", "1"]);
+    let attacker = connect_udp(running.addr).unwrap();
+    attacker.set_read_timeout(Some(patience())).unwrap();
+    let hello = raw_hello(&attacker, "mallory");
+    for _ in 0..20 {
+        attacker.send(&hello).unwrap();
+    }
+    let _ = count_welcomes_and_errors(&attacker);
+    let real = bind_udp(SocketAddr::from(([127, 0, 0, 2], 0))).unwrap();
+    real.connect(running.addr).unwrap();
+    join(&real, running.addr, "alice", patience()).expect("a user from another host joins");
+    running.stop();
+}
+
+/// On Linux every 127.x.y.z is this host: with `--ipv4-prefix 24` the hub counts
+/// 127.0.0.2 and 127.0.0.3 as one host, as it counts one IPv6 /64 by default (loopback has
+/// only ::1, so the /64 itself is checked on the index: `member_index`'s tests).
+#[cfg(target_os = "linux")]
+#[test]
+fn member_limits_count_per_network_prefix() {
+    let running = start_server(&["--max-members-per-ip", "2", "--ipv4-prefix", "24"]);
+    let from = |last: u8| {
+        let socket = bind_udp(SocketAddr::from(([127, 0, 0, last], 0))).unwrap();
+        socket.connect(running.addr).unwrap();
+        socket
+    };
+    let (two, three, four) = (from(2), from(3), from(4));
+    join(&two, running.addr, "alice", patience()).expect("the /24's first member");
+    join(&three, running.addr, "bob", patience()).expect("the /24's second member");
+    let error = join(&four, running.addr, "carol", patience()).unwrap_err().to_string();
+    assert!(
+        error.contains("too many members from 127.0.0.0/24 (at most 2)"),
+        "a third member from one /24 should be refused, naming the network: {error}"
+    );
+    running.stop();
+}
+
+#[test]
+fn a_name_is_free_again_once_its_member_has_left() {
+    let running = start_server(&[]);
+    let alice = Member::join(running.addr, "alice");
+    let socket = connect_udp(running.addr).unwrap();
+    let error = join(&socket, running.addr, "ALICE", patience()).unwrap_err().to_string();
+    assert!(error.contains("that name is taken"), "alice is there: {error}");
+    alice.send(&ClientMessage::Leave);
+    let deadline = Instant::now() + patience();
+    while !running.log.text().contains("alice left") {
+        assert!(Instant::now() < deadline, "the hub never logged alice leaving");
+        thread::sleep(Duration::from_millis(10));
+    }
+    join(&socket, running.addr, "ALICE", patience()).expect("alice left: the name is free");
+    running.stop();
+}

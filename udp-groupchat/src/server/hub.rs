@@ -35,7 +35,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasher, RandomState};
-use std::net::{SocketAddr, UdpSocket};
+use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
 use shared::datagram::{PREVIEW_CHARS, RECV_BUFFER_SIZE, is_harmless_receive_error, preview};
@@ -44,10 +44,12 @@ use shared::reply::ReplyGuard;
 use shared::report::Log;
 use shared::shutdown::{POLL_INTERVAL, Shutdown};
 
+use super::join_throttle::JoinThrottle;
+use super::member_index::MemberIndex;
 use super::{Server, ServerArgs, Summary};
 use crate::protocol::{
     BadMessage, ClientMessage, MIN_JOIN_BYTES, NOT_JOINED, ServerMessage, check_name, clean_text,
-    same_name,
+    name_skeleton,
 };
 
 /// How often a warning of one kind may be printed; the ones held back are counted.
@@ -62,6 +64,9 @@ const MAX_NAMES_LISTED: usize = 50;
 
 /// How often the hub looks for members who have gone silent.
 const IDLE_CHECK: Duration = Duration::from_secs(1);
+
+/// The most hosts whose joins are throttled at once (see [`JoinThrottle`]).
+const MAX_THROTTLED_HOSTS: usize = 4096;
 
 /// The hub's loop: receive a datagram, react to it (which sends the replies), and between
 /// datagrams drop the members who went silent. Returns what it did when `shutdown` comes.
@@ -110,6 +115,11 @@ struct Hub<'a> {
     log: &'a Log,
     args: &'a ServerArgs,
     members: HashMap<SocketAddr, Member>,
+    /// The members' name skeletons and their count per host, kept as they join and go, so
+    /// that a join costs lookups, not a walk over every member.
+    index: MemberIndex,
+    /// How often each host may join.
+    join_throttle: JoinThrottle,
     cookie_key: RandomState,
     /// Draws the members' session secrets (a second key: a secret must not be computable
     /// from anything a cookie reveals).
@@ -128,6 +138,12 @@ impl<'a> Hub<'a> {
             log: &server.log,
             args: &server.args,
             members: HashMap::new(),
+            index: MemberIndex::default(),
+            join_throttle: JoinThrottle::new(
+                server.args.max_members_per_ip,
+                server.args.joins_per_minute,
+                MAX_THROTTLED_HOSTS,
+            ),
             cookie_key: RandomState::new(),
             secret_key: RandomState::new(),
             limit_warning: Throttled::default(),
@@ -186,6 +202,7 @@ impl<'a> Hub<'a> {
             ClientMessage::Ping => self.refuse(from, datagram.len(), NOT_JOINED),
             ClientMessage::Leave => {
                 if let Some(member) = self.members.remove(&from) {
+                    self.index.remove(from);
                     self.announce(&format!("{} left", member.name));
                 }
             }
@@ -207,6 +224,10 @@ impl<'a> Hub<'a> {
     }
 
     /// Step two: the address answered the challenge, so it is real. Admit it.
+    ///
+    /// Cheap checks first, each a hash or a lookup: the cookie, a repeated `HELLO`, the
+    /// host's member count and its join throttle; only then the name's Unicode checks and its skeleton, computed
+    /// once and looked up in the index (no walk over the members).
     fn admit(&mut self, from: SocketAddr, name: &str, cookie: u64, request_len: usize) {
         let period = self.period();
         let valid = cookie == self.cookie(from, name, period)
@@ -220,35 +241,46 @@ impl<'a> Hub<'a> {
         }
         // From here on the address is proven (it received the cookie): a refusal may be
         // longer than the HELLO, so it can say why in full.
+        let host = self.args.hosts.host_of(from.ip());
+        if let Some(member) = self.members.get(&from) {
+            if member.name != name {
+                let why = format!("already joined as {}", member.name);
+                return self.refuse_handshake(from, usize::MAX, &why);
+            }
+            // A repeated HELLO (the first WELCOME was lost): the same secret again. It
+            // counts as a join: replayed, it would make the hub send a WELCOME each time.
+            let secret = member.secret;
+            if self.join_allowed(from, host) {
+                self.welcome(from, name, secret);
+            }
+            return;
+        }
+        // One host must not take the whole table: checked before "full", so that a
+        // table filled from one host tells the next one there why.
+        let limit = self.args.max_members_per_ip as usize;
+        if self.index.members_of(host) >= limit {
+            let host = self.args.hosts.describe_host(from.ip());
+            self.limit_warning.warn(
+                self.log,
+                format_args!("refused a member from {host}: it has {limit} (--max-members-per-ip)"),
+            );
+            let why = format!("too many members from {host} (at most {limit})");
+            return self.refuse_handshake(from, usize::MAX, &why);
+        }
+        if !self.join_allowed(from, host) {
+            return;
+        }
         if let Err(why) = check_name(name) {
             return self.refuse_handshake(from, usize::MAX, why);
         }
-        if let Some(member) = self.members.get(&from) {
-            if member.name == name {
-                // A repeated HELLO (the first WELCOME was lost): the same secret again.
-                return self.welcome(from, name, member.secret);
-            }
-            let why = format!("already joined as {}", member.name);
-            return self.refuse_handshake(from, usize::MAX, &why);
-        }
-        if let Some(member) = self.members.values().find(|member| same_name(&member.name, name)) {
-            let why = if member.name.to_lowercase() == name.to_lowercase() {
+        let skeleton = name_skeleton(name);
+        if let Some(taken) = self.index.with_skeleton(&skeleton).and_then(|a| self.members.get(&a))
+        {
+            let why = if taken.name.to_lowercase() == name.to_lowercase() {
                 "that name is taken".to_string()
             } else {
-                format!("that name is taken: it looks like {}", member.name)
+                format!("that name is taken: it looks like {}", taken.name)
             };
-            return self.refuse_handshake(from, usize::MAX, &why);
-        }
-        // One address must not take the whole table: checked before "full", so that a
-        // table filled from one address tells the next one there why.
-        let limit = self.args.max_members_per_ip as usize;
-        if self.members.keys().filter(|member| member.ip() == from.ip()).count() >= limit {
-            let ip = from.ip();
-            self.limit_warning.warn(
-                self.log,
-                format_args!("refused a member from {ip}: it has {limit} (--max-members-per-ip)"),
-            );
-            let why = format!("too many members from {ip} (at most {limit})");
             return self.refuse_handshake(from, usize::MAX, &why);
         }
         if self.members.len() >= self.args.max_members as usize {
@@ -265,10 +297,25 @@ impl<'a> Hub<'a> {
             self.secret_key.hash_one((from, name, Instant::now(), self.summary.members_seen));
         let member = Member { name: name.to_string(), last_heard: Instant::now(), secret };
         self.members.insert(from, member);
+        self.index.insert(from, skeleton, host);
         self.summary.members_seen += 1;
         self.log.message(format_args!("{name} joined from {from}"));
         self.welcome(from, name, secret);
         self.announce(&format!("{name} joined"));
+    }
+
+    /// Whether `host` may join now (counting the join); if not, `from` is told so.
+    fn join_allowed(&mut self, from: SocketAddr, host: IpAddr) -> bool {
+        if self.join_throttle.allow(host, Instant::now()) {
+            return true;
+        }
+        let per_minute = self.args.joins_per_minute;
+        self.limit_warning.warn(
+            self.log,
+            format_args!("refused a join from {from}: over --joins-per-minute {per_minute}"),
+        );
+        self.refuse_handshake(from, usize::MAX, "joining too often: wait a minute");
+        false
     }
 
     fn welcome(&self, to: SocketAddr, name: &str, secret: u64) {
@@ -300,6 +347,7 @@ impl<'a> Hub<'a> {
             .collect();
         for addr in gone {
             if let Some(member) = self.members.remove(&addr) {
+                self.index.remove(addr);
                 // It was a member, so its address is proven: it may be told in full.
                 let why = format!("timed out: silent for more than {} s", timeout.as_secs_f64());
                 self.send_sealed(addr, member.secret, &ServerMessage::Error(why));
@@ -408,6 +456,7 @@ impl<'a> Hub<'a> {
     fn close(&mut self) {
         self.tell_everyone(&ServerMessage::Closing);
         self.members.clear();
+        self.index.clear();
     }
 }
 
