@@ -73,11 +73,10 @@ mod tests {
         // Loopback has only ::1, so the /64 grouping is checked here, on the keying itself.
         let mut index = MemberIndex::default();
         let host = |ip: &str| network_of(ip.parse().unwrap(), PrefixLengths::default());
-        for (i, ip) in
-            ["2001:db8:1:2::1", "2001:db8:1:2:ffff::9", "2001:db8:1:2:1:2:3:4"].iter().enumerate()
-        {
-            let addr = SocketAddr::new(ip.parse().unwrap(), 4000 + i as u16);
-            index.insert(addr, format!("name{i}"), host(ip));
+        let ips = ["2001:db8:1:2::1", "2001:db8:1:2:ffff::9", "2001:db8:1:2:1:2:3:4"];
+        for (port, ip) in (4000u16..).zip(ips) {
+            let addr = SocketAddr::new(ip.parse().unwrap(), port);
+            index.insert(addr, format!("name{port}"), host(ip));
         }
         assert_eq!(index.members_of(host("2001:db8:1:2::77")), 3, "one /64, one host: 3 members");
         assert_eq!(index.members_of(host("2001:db8:1:3::1")), 0, "the next /64 is another host");
