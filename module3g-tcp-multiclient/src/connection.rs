@@ -30,6 +30,9 @@
 //! is stopping (on Windows, closing a socket does not wake a thread blocked reading it), and
 //! gives up on a client silent for `--idle-timeout`; a write gives up on a client that has
 //! not read its echoes for `--idle-timeout` (it would otherwise hold this thread forever).
+//! And a client must keep a minimum pace ([`crate::pace`]): a line begun must arrive, and an
+//! echo be read, within `--line-timeout` plus a second per `--min-rate` bytes, so that a
+//! byte now and then cannot hold a place past the idle timeout.
 
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -39,6 +42,7 @@ use std::time::{Duration, Instant};
 use shared::datagram::{bytes_literal, is_timeout_or_interrupt};
 use shared::report::Log;
 
+use crate::pace::{OpenLine, Pace};
 use crate::server::OpenConnections;
 
 /// The read buffer of each connection: the notebook's `recv(1024)`, twice. Small, because
@@ -58,6 +62,8 @@ pub enum Ending {
     Closed,
     /// The client said nothing, or read nothing, for `--idle-timeout`.
     Idle,
+    /// The client sent a line, or read an echo, slower than the minimum pace.
+    TooSlow,
     /// The connection failed (reset by the client, say).
     Failed(io::Error),
     /// The server is stopping and closed the connection.
@@ -69,6 +75,7 @@ impl fmt::Display for Ending {
         match self {
             Ending::Closed => f.write_str("end of data"),
             Ending::Idle => f.write_str("idle too long"),
+            Ending::TooSlow => f.write_str("too slow (--line-timeout, --min-rate)"),
             Ending::Failed(error) => f.write_str(&shared::error::describe_io_error(error)),
             Ending::ServerStopping => f.write_str("server stopping"),
         }
@@ -108,6 +115,8 @@ pub struct Connection<'a> {
     pub name: &'a str,
     /// How long the client may stay silent, or leave its echoes unread.
     pub idle_timeout: Duration,
+    /// The minimum pace of a line, and of an echo's reading.
+    pub pace: Pace,
     /// The server's open connections: closing once the server stops.
     pub open: &'a OpenConnections,
     /// Where to log.
@@ -130,12 +139,17 @@ impl Connection<'_> {
     /// 4. Send the bytes back with [`self.send_all`](Self::send_all) (an error ends the
     ///    connection as [`send_all`](Self::send_all) says), add them to the count, and log
     ///    them with [`self.log_data`](Self::log_data).
+    ///
+    /// (Beyond the notebook: an [`OpenLine`] notes the line being received; after every read
+    /// and every timeout, a line slower than `self.pace` ends the connection as
+    /// [`Ending::TooSlow`].)
     pub fn serve(&self, stream: &TcpStream) -> (u64, Ending) {
         // BEGIN SOLUTION: read what arrives, send it back with send_all, count lines with LineCount, until end of data (the steps are in the doc comment)
         self.log.message(format_args!("{}: echoing {}", self.name, self.peer));
         let mut buffer = [0u8; READ_BUFFER];
         let mut count = LineCount::default();
         let mut last_heard = Instant::now();
+        let mut open_line = OpenLine::default();
         loop {
             let len = match (&*stream).read(&mut buffer) {
                 Ok(0) => return (count.at_end(), Ending::Closed),
@@ -147,12 +161,19 @@ impl Connection<'_> {
                     if last_heard.elapsed() >= self.idle_timeout {
                         return (count.lines, Ending::Idle);
                     }
+                    if open_line.is_too_slow(self.pace, Instant::now()) {
+                        return (count.lines, Ending::TooSlow);
+                    }
                     continue;
                 }
                 Err(error) => return (count.lines, Ending::Failed(error)),
             };
             last_heard = Instant::now();
             let data = &buffer[..len];
+            open_line.add(data, last_heard);
+            if open_line.is_too_slow(self.pace, last_heard) {
+                return (count.lines, Ending::TooSlow);
+            }
             if let Err(ending) = self.send_all(stream, data) {
                 return (count.lines, ending);
             }
@@ -163,10 +184,12 @@ impl Connection<'_> {
     }
 
     /// Python's `sendall`: writes all of `data`, however many writes that takes. A write
-    /// blocked by a client that does not read gives up after `idle_timeout`, and at once
-    /// when the server is stopping.
+    /// blocked by a client that does not read gives up after `idle_timeout`, one by a client
+    /// that reads slower than `self.pace` at its deadline, and at once when the server is
+    /// stopping.
     pub fn send_all(&self, mut stream: &TcpStream, mut data: &[u8]) -> Result<(), Ending> {
         let mut last_progress = Instant::now();
+        let deadline = self.pace.deadline(last_progress, data.len() as u64);
         while !data.is_empty() {
             match stream.write(data) {
                 Ok(0) => return Err(Ending::Failed(io::ErrorKind::WriteZero.into())),
@@ -180,6 +203,9 @@ impl Connection<'_> {
                     }
                     if last_progress.elapsed() >= self.idle_timeout {
                         return Err(Ending::Idle);
+                    }
+                    if Instant::now() > deadline {
+                        return Err(Ending::TooSlow);
                     }
                 }
                 Err(error) => return Err(Ending::Failed(error)),

@@ -28,12 +28,14 @@
 //!
 //! - [`server`]: the accept loop and the connection registry.
 //! - [`connection`]: one connection's echo loop, run on its own thread.
+//! - [`pace`]: the minimum pace a client must keep (a line, an echo read), against slow drips.
 //! - [`client`]: the notebook's `TCPSimpleClient.py`, and an interactive mode.
 //! - [`load`]: the client's load mode, for measuring the server.
 
 pub mod client;
 pub mod connection;
 pub mod load;
+pub mod pace;
 pub mod server;
 
 #[cfg(test)]

@@ -36,12 +36,14 @@ use std::time::Duration;
 use shared::address::AddressArgs;
 use shared::error::{Context, Result, describe_io_error};
 use shared::flags::parse_seconds;
+use shared::prefix_args::PrefixArgs;
 use shared::report::{Log, QuietArg, plural};
 use shared::shutdown::Shutdown;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use crate::Course;
 use crate::connection::{CHECK_INTERVAL, Connection, Ending};
+use crate::pace::Pace;
 
 /// Stack size of a connection thread. The echo loop needs a few KiB; 128 KiB leaves a wide
 /// margin, and only the pages a thread touches cost memory.
@@ -81,18 +83,42 @@ pub struct ServerArgs {
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_clients: u32,
 
-    /// Most connections from any one IP address; one more gets a line saying so and is
-    /// closed. Keeps one address (an attacker holding idle connections open) from taking
-    /// every place.
-    #[arg(long, value_name = "N", default_value_t = 1024,
-          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
-    pub max_per_ip: u32,
+    /// Most connections from any one host (an IPv4 address, an IPv6 /64: see
+    /// --ipv4-prefix, --ipv6-prefix); one more gets a line saying so and is closed. Keeps one
+    /// host (an attacker holding idle connections open) from taking every place. Default: a
+    /// quarter of --max-clients.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_per_ip: Option<u32>,
+
+    /// Which addresses count as one host for --max-per-ip.
+    #[command(flatten)]
+    pub hosts: PrefixArgs,
 
     /// Seconds a client may stay silent, or leave its echoes unread, before it is
     /// disconnected (a client that never reads would otherwise hold its thread forever).
     #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_seconds,
           allow_negative_numbers = true)]
     pub idle_timeout: Duration,
+
+    /// Seconds a line may take to arrive once begun (until its newline), and an echo to be
+    /// read, plus one second for every --min-rate bytes of it: a client that sends (or
+    /// reads) a byte now and then, to stay clear of --idle-timeout, is disconnected.
+    #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_seconds,
+          allow_negative_numbers = true)]
+    pub line_timeout: Duration,
+
+    /// Bytes a second that earn a line (or an echo) one more second past --line-timeout;
+    /// 0 gives every line --line-timeout, whatever its size.
+    #[arg(long, value_name = "BYTES", default_value_t = 16,
+          value_parser = clap::value_parser!(u32).range(0..=1_000_000_000))]
+    pub min_rate: u32,
+
+    /// Bytes of kernel buffer for each direction of each connection (SO_RCVBUF,
+    /// SO_SNDBUF; Linux doubles the figure for its bookkeeping). Without a bound, the kernel
+    /// grows them to megabytes for a client that sends fast and reads slowly.
+    #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024,
+          value_parser = clap::value_parser!(u32).range(4096..=64 * 1024 * 1024))]
+    pub socket_buffer: u32,
 
     /// Connections the kernel may queue before the main thread accepts them. std's
     /// TcpListener uses 128, too few for a burst of thousands (they would wait seconds for
@@ -102,15 +128,27 @@ pub struct ServerArgs {
     pub backlog: i32,
 }
 
+impl ServerArgs {
+    /// `--max-per-ip`, or by default a quarter of `--max-clients` (at least 1), so that one
+    /// host never takes every place.
+    pub fn per_host_limit(&self) -> u32 {
+        self.max_per_ip.unwrap_or((self.max_clients / 4).max(1))
+    }
+}
+
 /// Binds and listens on `addr` with the given backlog: what `TcpListener::bind` does, but
-/// with a backlog of our choosing (through socket2, since std has no such option).
-pub fn listen(addr: SocketAddr, backlog: i32) -> Result<TcpListener> {
+/// with a backlog of our choosing (through socket2, since std has no such option). Every
+/// connection accepted gets socket buffers of `buffer` bytes each way: set on the listener,
+/// before `listen`, so that the TCP handshake already offers a window that fits.
+pub fn listen(addr: SocketAddr, backlog: i32, buffer: usize) -> Result<TcpListener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
         .context(|| "cannot create a TCP socket")?;
     // As std does on Unix: a restarted server may bind its port at once, even while
     // connections of its previous run linger in TIME_WAIT.
     #[cfg(unix)]
     socket.set_reuse_address(true).context(|| "cannot set SO_REUSEADDR")?;
+    socket.set_recv_buffer_size(buffer).context(|| "cannot set SO_RCVBUF")?;
+    socket.set_send_buffer_size(buffer).context(|| "cannot set SO_SNDBUF")?;
     socket.bind(&addr.into()).context(|| format!("cannot bind {addr}"))?;
     socket.listen(backlog).context(|| format!("cannot listen on {addr}"))?;
     Ok(socket.into())
@@ -122,19 +160,23 @@ pub struct Server {
     log: Log,
     max_clients: usize,
     max_per_ip: usize,
+    hosts: PrefixArgs,
     idle_timeout: Duration,
+    pace: Pace,
 }
 
 impl Server {
     /// Binds and listens on the address `args` name (with `--port 0`, any free port).
     pub fn bind(args: &ServerArgs, log: Log) -> Result<Server> {
-        let listener = listen(args.address.resolve()?, args.backlog)?;
+        let listener = listen(args.address.resolve()?, args.backlog, args.socket_buffer as usize)?;
         Ok(Server {
             listener,
             log,
             max_clients: args.max_clients as usize,
-            max_per_ip: args.max_per_ip as usize,
+            max_per_ip: args.per_host_limit() as usize,
+            hosts: args.hosts,
             idle_timeout: args.idle_timeout,
+            pace: Pace { allowance: args.line_timeout, min_rate: args.min_rate },
         })
     }
 
@@ -150,7 +192,7 @@ impl Server {
         wake_accept_on_shutdown(shutdown, addr)?;
         self.log.info(format_args!("TCP echo server listening on {addr}; press Ctrl-C to stop."));
 
-        let open = OpenConnections::new(self.max_clients, self.max_per_ip);
+        let open = OpenConnections::new(self.max_clients, self.max_per_ip, self.hosts);
         let tally = Tally::default();
         thread::scope(|scope| {
             self.accept_loop(scope, shutdown, &open, &tally);
@@ -246,6 +288,7 @@ impl Server {
                     peer,
                     name: &name,
                     idle_timeout: self.idle_timeout,
+                    pace: self.pace,
                     open,
                     log: &self.log,
                 };
@@ -284,11 +327,13 @@ impl Server {
             }
             Full::ThisIp => {
                 let connected = plural(self.max_per_ip as u64, "connection");
+                let host = self.hosts.describe_host(peer.ip());
+                let yours = if host.contains('/') { "network" } else { "address" };
                 (
                     format!(
-                        "error: too many connections from your address ({connected}); try again later\n"
+                        "error: too many connections from your {yours} ({connected}); try again later\n"
                     ),
-                    format!("{connected} from {} already", peer.ip()),
+                    format!("{connected} from {host} already"),
                 )
             }
         };
@@ -347,13 +392,14 @@ fn wake_accept_on_shutdown(shutdown: &Shutdown, listening: SocketAddr) -> Result
 }
 
 /// The open connections, so that a shutdown can close them all. Bounded by `max`, and by
-/// `max_per_ip` from any one address.
+/// `max_per_ip` from any one host.
 pub struct OpenConnections {
     /// Set when the server starts closing every connection.
     closing: AtomicBool,
     registry: Mutex<Registry>,
     max: usize,
     max_per_ip: usize,
+    hosts: PrefixArgs,
 }
 
 #[derive(Default)]
@@ -361,7 +407,8 @@ struct Registry {
     // The stream is shared with its thread (an `Arc`, not a second file descriptor from
     // `try_clone`: with 10,000 connections, descriptors run short).
     streams: HashMap<u64, Arc<TcpStream>>,
-    /// Open connections per client IP address; an address with none is removed.
+    /// Open connections per client host (an IPv4 address, an IPv6 /64); a host with none
+    /// is removed.
     per_ip: HashMap<IpAddr, usize>,
 }
 
@@ -375,17 +422,20 @@ pub enum Full {
 }
 
 impl OpenConnections {
-    fn new(max: usize, max_per_ip: usize) -> Self {
+    fn new(max: usize, max_per_ip: usize, hosts: PrefixArgs) -> Self {
         OpenConnections {
             closing: AtomicBool::new(false),
             registry: Mutex::new(Registry::default()),
             max,
             max_per_ip,
+            hosts,
         }
     }
 
-    /// Adds a connection from `ip`, or says which limit it meets (and adds nothing).
+    /// Adds a connection from `ip`, or says which limit it meets (and adds nothing). It
+    /// counts against `ip`'s host: the address itself for IPv4, its /64 for IPv6.
     fn insert(&self, id: u64, stream: &Arc<TcpStream>, ip: IpAddr) -> Result<(), Full> {
+        let ip = self.hosts.host_of(ip);
         let mut registry = self.registry.lock().unwrap_or_else(PoisonError::into_inner);
         if registry.streams.len() >= self.max {
             return Err(Full::Server);
@@ -405,6 +455,7 @@ impl OpenConnections {
     }
 
     fn remove(&self, id: u64, ip: IpAddr) {
+        let ip = self.hosts.host_of(ip);
         let mut registry = self.registry.lock().unwrap_or_else(PoisonError::into_inner);
         if registry.streams.remove(&id).is_none() {
             return;
@@ -437,6 +488,7 @@ struct Tally {
     served: AtomicU64,
     lines: AtomicU64,
     idle: AtomicU64,
+    too_slow: AtomicU64,
 }
 
 impl Tally {
@@ -446,6 +498,9 @@ impl Tally {
         if matches!(ending, Ending::Idle) {
             self.idle.fetch_add(1, Ordering::Relaxed);
         }
+        if matches!(ending, Ending::TooSlow) {
+            self.too_slow.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     fn summary(&self) -> Summary {
@@ -454,6 +509,7 @@ impl Tally {
             lines: self.lines.load(Ordering::Relaxed),
             refused_busy: self.refused.load(Ordering::Relaxed),
             idle: self.idle.load(Ordering::Relaxed),
+            too_slow: self.too_slow.load(Ordering::Relaxed),
         }
     }
 }
@@ -469,6 +525,9 @@ pub struct Summary {
     pub refused_busy: u64,
     /// Connections closed for being idle past `--idle-timeout`.
     pub idle: u64,
+    /// Connections closed for sending a line, or reading an echo, too slowly
+    /// (`--line-timeout`, `--min-rate`).
+    pub too_slow: u64,
 }
 
 impl fmt::Display for Summary {
@@ -485,6 +544,34 @@ impl fmt::Display for Summary {
         if self.idle > 0 {
             write!(f, "; closed {} for being idle", plural(self.idle, "connection"))?;
         }
+        if self.too_slow > 0 {
+            write!(f, "; closed {} for being too slow", plural(self.too_slow, "connection"))?;
+        }
         f.write_str(".")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connections_from_one_ipv6_slash_64_count_against_one_host() {
+        // Loopback has only ::1, so the /64 grouping is checked on the registry itself, with
+        // one real stream registered under made-up addresses.
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let stream = Arc::new(TcpStream::connect(listener.local_addr().unwrap()).unwrap());
+        let open = OpenConnections::new(100, 2, PrefixArgs::default());
+        let ip = |text: &str| text.parse::<IpAddr>().unwrap();
+        open.insert(1, &stream, ip("2001:db8:1:2::1")).expect("the /64's first connection");
+        open.insert(2, &stream, ip("2001:db8:1:2:ffff::2")).expect("the /64's second");
+        assert_eq!(
+            open.insert(3, &stream, ip("2001:db8:1:2:abcd::3")),
+            Err(Full::ThisIp),
+            "a third address of the same /64 is the same host, over --max-per-ip 2"
+        );
+        open.insert(4, &stream, ip("2001:db8:1:3::1")).expect("the next /64 is another host");
+        open.remove(1, ip("2001:db8:1:2::1"));
+        open.insert(5, &stream, ip("2001:db8:1:2::5")).expect("a place freed in the /64");
     }
 }

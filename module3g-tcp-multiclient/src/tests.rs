@@ -4,7 +4,7 @@
 //! to it over real loopback TCP connections. Every read has a deadline, so an unfinished
 //! server fails a test instead of hanging the run.
 
-use std::io::{BufRead, BufReader, Cursor, Read, Write};
+use std::io::{self, BufRead, BufReader, Cursor, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::thread;
 use std::time::Duration;
@@ -303,7 +303,7 @@ fn a_client_that_never_reads_is_disconnected_after_the_idle_timeout() {
 
 #[test]
 fn a_connection_over_max_clients_is_told_the_server_is_busy() {
-    let running = start_server(&["--max-clients", "2"]);
+    let running = start_server(&["--max-clients", "2", "--max-per-ip", "2"]);
     let mut first = Client::connect(running.addr);
     let mut second = Client::connect(running.addr);
     first.echo("1");
@@ -452,9 +452,9 @@ fn defaults_follow_the_notebook_and_the_limits() {
         "the server should listen on 127.0.0.1:12354 by default"
     );
     assert_eq!(
-        (args.max_clients, args.max_per_ip, args.idle_timeout, args.backlog),
-        (10_000, 1024, Duration::from_secs(60), 1024),
-        "the defaults should be 10,000 clients, 1024 per address, a 60 s idle timeout and a backlog of 1024"
+        (args.max_clients, args.per_host_limit(), args.idle_timeout, args.backlog),
+        (10_000, 2_500, Duration::from_secs(60), 1024),
+        "the defaults should be 10,000 clients, a quarter of them per host, a 60 s idle timeout and a backlog of 1024"
     );
     let args = ClientArgs::try_parse_from(["client"]).unwrap();
     assert_eq!(
@@ -702,4 +702,109 @@ fn interactive_at_a_terminal_says_no_server_is_listening_and_tries_again() {
         3,
         "the start and each line should try to connect and say why it could not:\n{out}"
     );
+}
+
+// Issue 18, row 6: limits per host, a minimum pace, bounded socket buffers.
+
+/// Several connections from 127.0.0.2 (another loopback address: the "attacker").
+#[cfg(not(target_os = "macos"))] // macOS answers only 127.0.0.1 on loopback
+#[test]
+fn by_default_one_host_gets_a_quarter_of_the_places() {
+    let running = start_server(&["--max-clients", "8"]);
+    let mut hogs: Vec<Client> = (0..2).map(|_| connect_from("127.0.0.2", running.addr)).collect();
+    for hog in &mut hogs {
+        assert_eq!(hog.echo("x"), "x", "a host's first two connections (8 / 4) are served");
+    }
+    let mut third = connect_from("127.0.0.2", running.addr);
+    assert_eq!(
+        third.read_line().as_deref(),
+        Some("error: too many connections from your address (2 connections); try again later"),
+        "with --max-clients 8 and no --max-per-ip, one host may hold 2 places, not 8"
+    );
+    let mut other_host = connect_from("127.0.0.3", running.addr);
+    assert_eq!(other_host.echo("mine"), "mine", "another host is still served");
+    running.stop();
+}
+
+/// Writes one byte every `every` until the server closes the connection; how long that took.
+fn drip_until_closed(client: &mut Client, every: Duration, give_up: Duration) -> Option<Duration> {
+    let start = std::time::Instant::now();
+    client.stream.set_read_timeout(Some(Duration::from_millis(10))).unwrap();
+    let mut buffer = [0u8; 64];
+    while start.elapsed() < give_up {
+        if client.stream.write_all(b"x").is_err() {
+            return Some(start.elapsed()); // reset: closed
+        }
+        thread::sleep(every);
+        match client.stream.read(&mut buffer) {
+            Ok(0) => return Some(start.elapsed()),
+            Ok(_) => {}
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}
+            Err(_) => return Some(start.elapsed()),
+        }
+    }
+    None
+}
+
+#[test]
+fn a_slow_drip_is_disconnected_though_it_is_never_idle() {
+    // One byte every 200 ms, no newline: never idle for --idle-timeout, but a line that
+    // takes for ever. With --line-timeout 1 and 16 bytes a second earning a second each,
+    // the deadline comes after about 1.3 s.
+    let running = start_server(&["--line-timeout", "1", "--min-rate", "16"]);
+    let mut dripper = Client::connect(running.addr);
+    let mut chatter = Client::connect(running.addr);
+    let chatting = thread::spawn(move || {
+        // Whole lines at the same slow pace are a person typing: they stay.
+        for i in 0..15 {
+            assert_eq!(chatter.echo(&format!("line {i}")), format!("line {i}"));
+            thread::sleep(Duration::from_millis(200));
+        }
+    });
+    let closed = drip_until_closed(&mut dripper, Duration::from_millis(200), patience() * 4);
+    assert!(closed.is_some(), "a drip of a byte every 200 ms should be disconnected");
+    chatting.join().expect("whole lines at the same pace should all be echoed");
+    running.expect_log("too slow");
+    let summary = running.stop();
+    assert_eq!(summary.too_slow, 1, "one connection closed as too slow: {summary:?}");
+    assert_eq!(summary.idle, 0, "none for being idle: {summary:?}");
+}
+
+/// Linux: the kernel grows a socket's buffers to megabytes unless they are set (its
+/// autotuning), and counts what they hold; the other platforms size them differently.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_client_that_sends_and_never_reads_is_held_to_small_buffers_then_dropped() {
+    // --min-rate 1000000: an echo must be read within --line-timeout (1 s), so the drop
+    // comes quickly; the buffers are the default 64 KiB each way.
+    let running = start_server(&["--line-timeout", "1", "--min-rate", "1000000"]);
+    let hog = Client::connect(running.addr);
+    let sock = socket2::SockRef::from(&hog.stream);
+    sock.set_send_buffer_size(4096).unwrap();
+    sock.set_recv_buffer_size(4096).unwrap();
+    hog.stream.set_nonblocking(true).unwrap();
+    // Write until nothing more is taken for half a second: what the kernels (ours and the
+    // server's) hold for this connection.
+    let block = vec![b'x'; 16 * 1024];
+    let (mut taken, mut last_progress) = (0usize, std::time::Instant::now());
+    let mut stream = &hog.stream;
+    while last_progress.elapsed() < Duration::from_millis(500) && taken < 64 << 20 {
+        match stream.write(&block) {
+            Ok(n) => {
+                taken += n;
+                last_progress = std::time::Instant::now();
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                thread::sleep(Duration::from_millis(5));
+            }
+            Err(_) => break, // the server already dropped us
+        }
+    }
+    assert!(
+        taken < 1 << 20,
+        "a client that never reads should get at most ~0.5 MiB into the buffers, got {taken} bytes"
+    );
+    let dropped = running.log.wait_for("too slow", patience() + Duration::from_secs(2));
+    assert!(dropped.is_some(), "the client that never reads should be dropped as too slow");
+    running.stop();
 }
