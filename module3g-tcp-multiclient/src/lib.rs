@@ -20,9 +20,10 @@
 //!   ([`connection::LineCount`]); the client reads whole lines with
 //!   [`shared::framing::LineConnection`].
 //! - **Limits.** At most `--max-clients` connections (one more gets a "busy" line and is
-//!   closed), a client idle for `--idle-timeout` is disconnected, small thread stacks so
-//!   that 10,000 connections fit in memory, and a listen backlog (`--backlog`) large enough
-//!   for a burst.
+//!   closed; at most `--max-per-ip` from one host), a client idle for `--idle-timeout`, or
+//!   slower than a minimum pace ([`pace`]), is disconnected, bounded socket buffers, small
+//!   thread stacks so that 10,000 connections fit in memory, and a listen backlog
+//!   (`--backlog`) large enough for a burst.
 //! - **A clean stop.** Ctrl-C stops the accepting, closes every connection, waits for every
 //!   thread, and prints a summary.
 //!

@@ -19,10 +19,13 @@
 //! [`CHECK_INTERVAL`]), and the [`std::thread::scope`] in which all connection threads run
 //! waits for every one of them before `run` returns: no thread outlives the server.
 //!
-//! **Limits.** The registry of open connections holds at most `--max-clients`; one more is
-//! told the server is busy and closed. A client silent for `--idle-timeout`, or that leaves
-//! its echoes unread that long, is disconnected. Connection threads get small stacks (most
-//! of a thread's default 2 MiB would go unused) so that 10,000 connections fit in memory.
+//! **Limits.** The registry of open connections holds at most `--max-clients`, and at most
+//! `--max-per-ip` from one host (an IPv4 address, an IPv6 /64; a quarter of `--max-clients`
+//! by default); one more is told so and closed. A client silent for `--idle-timeout`, or
+//! that leaves its echoes unread that long, is disconnected, and so is one slower than the
+//! minimum pace ([`crate::pace`]). Each connection's kernel buffers are `--socket-buffer`.
+//! Connection threads get small stacks (most of a thread's default 2 MiB would go unused) so
+//! that 10,000 connections fit in memory.
 
 use std::collections::HashMap;
 use std::fmt;
