@@ -86,6 +86,13 @@ pub struct ServerArgs {
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub joins_per_minute: u32,
 
+    /// Hub: most hosts whose joins --joins-per-minute tracks at once. A host is forgotten
+    /// once it may join again in full; while the table is full of hosts that may not, a
+    /// new host must wait too (forgetting one would let it join again at once).
+    #[arg(long, value_name = "N", default_value_t = 4096,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_join_hosts: u32,
+
     /// Hub: whom it never answers, and how often one source may make it answer
     /// (`--allow-low-ports`, `--reply-rate`, `--max-sources`).
     #[command(flatten)]

@@ -1331,3 +1331,19 @@ fn a_name_is_free_again_once_its_member_has_left() {
     join(&socket, running.addr, "ALICE", patience()).expect("alice left: the name is free");
     running.stop();
 }
+
+/// On Linux every 127.x.y.z is this host, so other source addresses can be tried.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_join_table_makes_a_new_host_wait_and_says_so() {
+    // One host tracked at most: 127.0.0.1 has joined (and may not join its full burst
+    // again yet), so 127.0.0.2 must wait rather than have 127.0.0.1's debt forgotten.
+    let running = start_server(&["--max-join-hosts", "1"]);
+    let _alice = Member::join(running.addr, "alice");
+    let other = bind_udp(SocketAddr::from(([127, 0, 0, 2], 0))).unwrap();
+    other.connect(running.addr).unwrap();
+    let error = join(&other, running.addr, "bob", patience()).unwrap_err().to_string();
+    assert!(error.contains("joining too often"), "the new host is told to wait: {error}");
+    running.expect_log("--max-join-hosts");
+    running.stop();
+}

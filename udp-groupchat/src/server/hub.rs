@@ -44,7 +44,7 @@ use shared::reply::ReplyGuard;
 use shared::report::Log;
 use shared::shutdown::{POLL_INTERVAL, Shutdown};
 
-use super::join_throttle::JoinThrottle;
+use super::join_throttle::{JoinThrottle, Verdict};
 use super::member_index::MemberIndex;
 use super::{Server, ServerArgs, Summary};
 use crate::protocol::{
@@ -64,9 +64,6 @@ const MAX_NAMES_LISTED: usize = 50;
 
 /// How often the hub looks for members who have gone silent.
 const IDLE_CHECK: Duration = Duration::from_secs(1);
-
-/// The most hosts whose joins are throttled at once (see [`JoinThrottle`]).
-const MAX_THROTTLED_HOSTS: usize = 4096;
 
 /// The hub's loop: receive a datagram, react to it (which sends the replies), and between
 /// datagrams drop the members who went silent. Returns what it did when `shutdown` comes.
@@ -142,7 +139,7 @@ impl<'a> Hub<'a> {
             join_throttle: JoinThrottle::new(
                 server.args.max_members_per_ip,
                 server.args.joins_per_minute,
-                MAX_THROTTLED_HOSTS,
+                server.args.max_join_hosts as usize,
             ),
             cookie_key: RandomState::new(),
             secret_key: RandomState::new(),
@@ -306,14 +303,28 @@ impl<'a> Hub<'a> {
 
     /// Whether `host` may join now (counting the join); if not, `from` is told so.
     fn join_allowed(&mut self, from: SocketAddr, host: IpAddr) -> bool {
-        if self.join_throttle.allow(host, Instant::now()) {
-            return true;
+        match self.join_throttle.check(host, Instant::now()) {
+            Verdict::Allowed => return true,
+            Verdict::TooOften => {
+                let per_minute = self.args.joins_per_minute;
+                self.limit_warning.warn(
+                    self.log,
+                    format_args!(
+                        "refused a join from {from}: over --joins-per-minute {per_minute}"
+                    ),
+                );
+            }
+            Verdict::TableFull => {
+                let max = self.args.max_join_hosts;
+                self.limit_warning.warn(
+                    self.log,
+                    format_args!(
+                        "refused a join from {from}: {max} hosts joined in the last minutes \
+                         (--max-join-hosts)"
+                    ),
+                );
+            }
         }
-        let per_minute = self.args.joins_per_minute;
-        self.limit_warning.warn(
-            self.log,
-            format_args!("refused a join from {from}: over --joins-per-minute {per_minute}"),
-        );
         self.refuse_handshake(from, usize::MAX, "joining too often: wait a minute");
         false
     }

@@ -19,6 +19,18 @@ use std::time::{Duration, Instant};
 /// How often full buckets are swept out of the table.
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
+/// What the throttle says about a join.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Verdict {
+    /// The host may join (and the join is counted).
+    Allowed,
+    /// The host has used its joins: it must wait.
+    TooOften,
+    /// The host is new and the table is full of hosts that still owe: it must wait for
+    /// the sweep.
+    TableFull,
+}
+
 /// One host's bucket: how many joins it may make now, as of `updated`.
 struct Bucket {
     tokens: f64,
@@ -51,10 +63,10 @@ impl JoinThrottle {
     }
 
     /// Whether `host` may join now; if so, the join is counted.
-    pub(super) fn allow(&mut self, host: IpAddr, now: Instant) -> bool {
+    pub(super) fn check(&mut self, host: IpAddr, now: Instant) -> Verdict {
         self.sweep(now);
         if !self.buckets.contains_key(&host) && self.buckets.len() >= self.max_hosts {
-            return false; // full of hosts that still owe: refuse, forget nobody
+            return Verdict::TableFull; // full of hosts that still owe: forget nobody
         }
         let (burst, per_second) = (self.burst, self.per_second);
         let bucket = self.buckets.entry(host).or_insert(Bucket { tokens: burst, updated: now });
@@ -62,10 +74,10 @@ impl JoinThrottle {
         bucket.tokens = (bucket.tokens + elapsed * per_second).min(burst);
         bucket.updated = now;
         if bucket.tokens < 1.0 {
-            return false;
+            return Verdict::TooOften;
         }
         bucket.tokens -= 1.0;
-        true
+        Verdict::Allowed
     }
 
     /// Once a second, forgets the hosts whose bucket has filled up again.
@@ -90,6 +102,12 @@ mod tests {
         IpAddr::from([127, 0, 0, last])
     }
 
+    impl JoinThrottle {
+        fn allow(&mut self, host: IpAddr, now: Instant) -> bool {
+            self.check(host, now) == Verdict::Allowed
+        }
+    }
+
     #[test]
     fn a_host_joins_its_burst_then_at_the_steady_rate() {
         let mut throttle = JoinThrottle::new(3, 60, 100); // one a second after the burst
@@ -110,7 +128,11 @@ mod tests {
         let start = Instant::now();
         assert!(throttle.allow(ip(1), start), "host 1's one join");
         assert!(throttle.allow(ip(2), start), "host 2's one join");
-        assert!(!throttle.allow(ip(3), start), "a third host does not fit while both owe");
+        assert_eq!(
+            throttle.check(ip(3), start),
+            Verdict::TableFull,
+            "a third host does not fit while both owe"
+        );
         // Two seconds later both still owe (a join takes 10 s to come back): nobody is
         // forgotten, so host 1 is still refused.
         let soon = start + Duration::from_secs(2);
