@@ -112,8 +112,9 @@ struct Hub<'a> {
     log: &'a Log,
     args: &'a ServerArgs,
     members: HashMap<SocketAddr, Member>,
-    /// The members' name skeletons and their count per host, kept as they join and go, so
-    /// that a join costs lookups, not a walk over every member.
+    /// The members' name skeletons and their addresses per host, noted as they join (and
+    /// checked against `members`), so that a join costs lookups, not a walk over every
+    /// member.
     index: MemberIndex,
     /// How often each host may join.
     join_throttle: JoinThrottle,
@@ -199,7 +200,6 @@ impl<'a> Hub<'a> {
             ClientMessage::Ping => self.refuse(from, datagram.len(), NOT_JOINED),
             ClientMessage::Leave => {
                 if let Some(member) = self.members.remove(&from) {
-                    self.index.remove(from);
                     self.announce(&format!("{} left", member.name));
                 }
             }
@@ -223,8 +223,8 @@ impl<'a> Hub<'a> {
     /// Step two: the address answered the challenge, so it is real. Admit it.
     ///
     /// Cheap checks first, each a hash or a lookup: the cookie, a repeated `HELLO`, the
-    /// host's member count and its join throttle; only then the name's Unicode checks and its skeleton, computed
-    /// once and looked up in the index (no walk over the members).
+    /// host's member count and its join throttle; only then the name's Unicode checks and
+    /// its skeleton, computed once and looked up in the index (no walk over the members).
     fn admit(&mut self, from: SocketAddr, name: &str, cookie: u64, request_len: usize) {
         let period = self.period();
         let valid = cookie == self.cookie(from, name, period)
@@ -255,7 +255,7 @@ impl<'a> Hub<'a> {
         // One host must not take the whole table: checked before "full", so that a
         // table filled from one host tells the next one there why.
         let limit = self.args.max_members_per_ip as usize;
-        if self.index.members_of(host) >= limit {
+        if self.index.members_of(host, |addr| self.members.contains_key(addr)) >= limit {
             let host = self.args.hosts.describe_host(from.ip());
             self.limit_warning.warn(
                 self.log,
@@ -349,6 +349,9 @@ impl<'a> Hub<'a> {
             return;
         }
         self.last_idle_check = Instant::now();
+        // Whatever removed a member (a LEAVE, say), the index forgets it too.
+        let members = &self.members;
+        self.index.retain(|addr| members.contains_key(addr));
         let timeout = self.args.idle_timeout;
         let gone: Vec<SocketAddr> = self
             .members
