@@ -1164,3 +1164,6 @@ fn through_a_link_that_loses_the_join_the_client_gives_up_with_no_reply() {
     assert!(relay.stop().up.lost >= 1, "the relay should have lost the JOIN");
     assert_eq!(running.stop().members_seen, 0, "no member should have joined");
 }
+
+// The sealed chat (issue 20): its own file, src/tests/sealed.rs.
+mod sealed;

@@ -20,6 +20,7 @@ use shared::error::{Context, Error, Result};
 use shared::report::{output_line, plural};
 use shared::shutdown::{POLL_INTERVAL, Shutdown};
 
+use super::sealed::SealedChat;
 use super::{ClientArgs, ERASE_TYPED_LINE, Input};
 use crate::protocol::{ClientMessage, NOT_JOINED, ServerMessage, clean_text};
 
@@ -49,6 +50,8 @@ pub(super) fn chat(
     shutdown: &Shutdown,
     out: &mut impl Write,
 ) -> Result<()> {
+    // The key first: its derivation takes a moment, better spent before joining.
+    let sealed = SealedChat::start(&args.seal, out)?;
     let socket = connect_udp(server)?;
     let Some(session) = join_unless_stopped(&socket, server, name, args.timeout, shutdown)? else {
         return Err(Error::stopped()); // Ctrl-C before we were in: nothing to leave
@@ -66,12 +69,16 @@ pub(super) fn chat(
         args,
         terminal,
         session,
+        sealed,
         ignored: 0,
         last_heard: Instant::now(),
         unconfirmed: VecDeque::new(),
         input_ended: None,
     };
     let outcome = chat.run(lines, shutdown, out);
+    if let Some(summary) = chat.sealed.as_ref().and_then(SealedChat::summary) {
+        output_line(out, format_args!("{summary}"))?;
+    }
     if chat.ignored > 0 {
         output_line(
             out,
@@ -201,6 +208,8 @@ struct Chat<'a> {
     args: &'a ClientArgs,
     terminal: bool,
     session: Session,
+    /// The sealed chat's state, with `--passphrase-file`.
+    sealed: Option<SealedChat>,
     /// Datagrams ignored because they did not start with our session secret.
     ignored: u64,
     /// When the server was last heard from (any datagram counts).
@@ -284,7 +293,11 @@ impl Chat<'_> {
                     out.write_all(ERASE_TYPED_LINE.as_bytes())
                         .context(|| "cannot write to the terminal")?;
                 }
-                self.send(&ClientMessage::Say(&line))?;
+                let said = match &mut self.sealed {
+                    Some(sealed) => sealed.seal(self.name, &line)?,
+                    None => line.clone(),
+                };
+                self.send(&ClientMessage::Say(&said))?;
                 if self.unconfirmed.len() == MAX_UNCONFIRMED {
                     self.unconfirmed.pop_front();
                 }
@@ -315,7 +328,13 @@ impl Chat<'_> {
                 if from == self.name {
                     self.unconfirmed.pop_front();
                 }
-                output_line(out, format_args!("{}: {}", clean_text(&from), clean_text(&text)))?;
+                let shown = match &mut self.sealed {
+                    Some(sealed) => sealed.open(Some(&from), &text, out)?,
+                    None => Some(format!("{}: {}", clean_text(&from), clean_text(&text))),
+                };
+                if let Some(shown) = shown {
+                    output_line(out, format_args!("{shown}"))?;
+                }
             }
             Some(ServerMessage::Notice(text)) => {
                 self.last_heard = Instant::now();
