@@ -141,7 +141,11 @@ fn join_unless_stopped(
     // std cannot interrupt a blocked recv, so it wakes every POLL_INTERVAL to check for Ctrl-C.
     socket.set_read_timeout(Some(POLL_INTERVAL)).context(|| "cannot set the read timeout")?;
     let mut buffer = vec![0u8; RECV_BUFFER_SIZE];
-    let mut ask = |request: &ClientMessage<'_>| -> Result<Option<ServerMessage>> {
+    // `wanted` picks the answer to wait for: a duplicated CHALLENGE (a network may deliver
+    // a datagram twice) arriving after our HELLO is not the WELCOME we wait for.
+    let mut ask = |request: &ClientMessage<'_>,
+                   wanted: fn(&ServerMessage) -> bool|
+     -> Result<Option<ServerMessage>> {
         socket.send(request.to_string().as_bytes()).map_err(|e| udp_client_error(server, e))?;
         let give_up_at = Instant::now() + timeout;
         loop {
@@ -163,19 +167,20 @@ fn join_unless_stopped(
                 Some(ServerMessage::Error(why)) => {
                     return Err(Error::msg(format!("the server refused: {}", clean_text(&why))));
                 }
-                Some(reply @ (ServerMessage::Challenge(_) | ServerMessage::Welcome { .. })) => {
-                    return Ok(Some(reply));
-                }
-                _ => {} // chat traffic from an earlier membership: not the answer we wait for
+                Some(reply) if wanted(&reply) => return Ok(Some(reply)),
+                // Chat traffic from an earlier membership, or a duplicate: not the answer.
+                _ => {}
             }
         }
     };
-    let cookie = match ask(&ClientMessage::Join(name))? {
+    let is_challenge = |reply: &ServerMessage| matches!(reply, ServerMessage::Challenge(_));
+    let is_welcome = |reply: &ServerMessage| matches!(reply, ServerMessage::Welcome { .. });
+    let cookie = match ask(&ClientMessage::Join(name), is_challenge)? {
         Some(ServerMessage::Challenge(cookie)) => cookie,
         Some(_) => return Err(Error::msg("the server did not send a challenge")),
         None => return Ok(None),
     };
-    match ask(&ClientMessage::Hello { cookie, name })? {
+    match ask(&ClientMessage::Hello { cookie, name }, is_welcome)? {
         Some(ServerMessage::Welcome { secret, online, .. }) => Ok(Some(Session { online, secret })),
         Some(_) => Err(Error::msg("the server did not welcome us")),
         None => Ok(None),

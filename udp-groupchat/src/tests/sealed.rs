@@ -584,3 +584,18 @@ fn sealed_load_mode_members_post_and_open_every_line() {
     assert!(replies > 0, "sealed lines should have come back and opened: {out}");
     assert_eq!(running.stop().members_seen, 3, "three members joined");
 }
+
+#[test]
+fn a_join_through_a_link_that_doubles_every_reply_succeeds() {
+    // lossy-link --duplicate-down 100% (the README's replay step in hub mode): the second
+    // CHALLENGE arrives after the client's HELLO, and is not taken for the WELCOME.
+    let running = start_server(&[]);
+    let relay = lossy_link::testing::start_relay(running.addr, &["--duplicate-down", "100%"]);
+    for name in ["dana", "erin", "finn"] {
+        let member = start_member(relay.addr, name, None, &[]);
+        let out = leave(member);
+        assert!(out.contains(&format!("Welcome to WhatsUDP Messenger, {name}!")), "{out}");
+    }
+    assert!(relay.stop().down.duplicated >= 3, "every challenge should have been doubled");
+    assert_eq!(running.stop().members_seen, 3, "all three joined");
+}
