@@ -91,7 +91,7 @@ impl ReplayWindow {
 }
 
 /// The windows of every sender heard from, at most `max_senders` of them: memory is
-/// bounded by senders × window (about 80 bytes each).
+/// bounded by senders × window (about 100 bytes each, with the table's own).
 ///
 /// When it is full, a new sender takes the place of the one heard from least recently.
 /// That sender's old lines could then be replayed to this member once more: the price of

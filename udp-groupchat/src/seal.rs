@@ -37,7 +37,7 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use base64::Engine;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use chacha20poly1305::aead::{AeadInPlace, KeyInit};
-use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use chacha20poly1305::{Tag, XChaCha20Poly1305, XNonce};
 
 /// The format's version, the header's first byte: a later format gets another number, and
 /// an old member refuses it instead of misreading it.
@@ -289,36 +289,47 @@ pub fn seal_line(
 ///    [`VERSION`]: [`OpenError::WrongVersion`].
 /// 3. Read the sender id (the next [`SENDER_ID_LEN`] bytes) and the counter (8 bytes,
 ///    big-endian); [`EXHAUSTED`]: [`OpenError::CounterExhausted`].
-/// 4. Decrypt the rest in place with `key.cipher.decrypt_in_place(&nonce, header, &mut
-///    rest)`; an error (the tag does not match) is [`OpenError::NotAuthentic`].
+/// 4. Split the rest into the ciphertext and the tag (its last [`TAG_LEN`] bytes), and
+///    decrypt in place with `key.cipher.decrypt_in_place_detached(&nonce, header,
+///    ciphertext, Tag::from_slice(tag))`; an error (the tag does not match) is
+///    [`OpenError::NotAuthentic`].
 /// 5. The plaintext must be UTF-8 ([`OpenError::NotText`]).
 pub fn open_line(key: &GroupKey, line: &str) -> Result<Opened, OpenError> {
     // BEGIN SOLUTION: follow the numbered steps in this function's doc comment
     if line.len() > MAX_SEALED_CHARS {
         return Err(OpenError::TooLong);
     }
-    let datagram = BASE64.decode(line).map_err(|_| OpenError::NotBase64)?;
+    let mut datagram = BASE64.decode(line).map_err(|_| OpenError::NotBase64)?;
     if datagram.len() < HEADER_LEN + TAG_LEN {
         return Err(OpenError::TooShort);
     }
-    let (header, sealed) = datagram.split_at(HEADER_LEN);
-    if header[0] != VERSION {
-        return Err(OpenError::WrongVersion(header[0]));
+    if datagram[0] != VERSION {
+        return Err(OpenError::WrongVersion(datagram[0]));
     }
     let mut id = [0; SENDER_ID_LEN];
-    id.copy_from_slice(&header[1..=SENDER_ID_LEN]);
+    id.copy_from_slice(&datagram[1..=SENDER_ID_LEN]);
     let sender = SenderId(id);
     let mut counter_bytes = [0; 8];
-    counter_bytes.copy_from_slice(&header[1 + SENDER_ID_LEN..]);
+    counter_bytes.copy_from_slice(&datagram[1 + SENDER_ID_LEN..HEADER_LEN]);
     let counter = u64::from_be_bytes(counter_bytes);
     if counter == EXHAUSTED {
         return Err(OpenError::CounterExhausted);
     }
-    let mut plaintext = sealed.to_vec();
+    // Decrypted where it lies: no copy of the line but the String at the end.
+    let text_end = datagram.len() - TAG_LEN;
+    let (header, rest) = datagram.split_at_mut(HEADER_LEN);
+    let (ciphertext, tag) = rest.split_at_mut(text_end - HEADER_LEN);
     key.cipher
-        .decrypt_in_place(&nonce(sender, counter), header, &mut plaintext)
+        .decrypt_in_place_detached(
+            &nonce(sender, counter),
+            header,
+            ciphertext,
+            Tag::from_slice(tag),
+        )
         .map_err(|_| OpenError::NotAuthentic)?;
-    let text = String::from_utf8(plaintext).map_err(|_| OpenError::NotText)?;
+    datagram.truncate(text_end);
+    datagram.drain(..HEADER_LEN);
+    let text = String::from_utf8(datagram).map_err(|_| OpenError::NotText)?;
     Ok(Opened { sender, counter, text })
     // END SOLUTION
 }

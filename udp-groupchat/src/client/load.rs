@@ -142,11 +142,14 @@ impl LoadMember<'_> {
             return Ok(from == self.name && text == line);
         };
         let opened = sealed
-            .open(Some(from), text, &mut io::sink())
+            .open_fresh(text, &mut io::sink())
             .map_err(|error| io::Error::other(error.to_string()))?;
         Ok(from == self.name
-            && opened.is_some_and(|shown| {
-                shown.strip_prefix(self.name.as_str()).and_then(|rest| rest.strip_prefix(": "))
+            && opened.is_some_and(|opened| {
+                opened
+                    .text
+                    .strip_prefix(self.name.as_str())
+                    .and_then(|rest| rest.strip_prefix(": "))
                     == Some(line)
             }))
     }

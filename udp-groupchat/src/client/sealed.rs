@@ -16,7 +16,7 @@ use shared::report::{output_line, plural};
 
 use crate::protocol::clean_text;
 use crate::replay_window::{ReplayTable, Verdict};
-use crate::seal::{GroupKey, KdfParams, OpenError, Sealer, open_line};
+use crate::seal::{GroupKey, KdfParams, OpenError, Opened, Sealer, open_line};
 
 /// The largest passphrase file read: a passphrase is a line, not a document.
 const MAX_PASSPHRASE_FILE: u64 = 4096;
@@ -158,6 +158,25 @@ impl SealedChat {
         line: &str,
         out: &mut impl Write,
     ) -> Result<Option<String>> {
+        let Some(opened) = self.open_fresh(line, out)? else { return Ok(None) };
+        let (name, text) = opened.text.split_once(": ").unwrap_or(("?", &opened.text));
+        let (name, text) = (clean_text(name), clean_text(text));
+        Ok(Some(match stamped {
+            Some(stamped) if stamped != name => {
+                format!("{name} (sent by {}): {text}", clean_text(stamped))
+            }
+            _ => format!("{name}: {text}"),
+        }))
+    }
+
+    /// Opens a sealed `line` and passes it through its sender's replay window: the line,
+    /// if it opened and is fresh; else `None` (counted, and noted on `out` at most every
+    /// [`NOTE_EVERY`] per kind).
+    pub(crate) fn open_fresh(
+        &mut self,
+        line: &str,
+        out: &mut impl Write,
+    ) -> Result<Option<Opened>> {
         let opened = match open_line(&self.key, line) {
             Ok(opened) => opened,
             Err(OpenError::NotAuthentic) => {
@@ -190,14 +209,7 @@ impl SealedChat {
             }
         }
         self.tally.opened += 1;
-        let (name, text) = opened.text.split_once(": ").unwrap_or(("?", &opened.text));
-        let (name, text) = (clean_text(name), clean_text(text));
-        Ok(Some(match stamped {
-            Some(stamped) if stamped != name => {
-                format!("{name} (sent by {}): {text}", clean_text(stamped))
-            }
-            _ => format!("{name}: {text}"),
-        }))
+        Ok(Some(opened))
     }
 
     /// Tells the user `what()` unless this `kind` was told less than [`NOTE_EVERY`] ago.
