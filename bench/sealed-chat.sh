@@ -24,8 +24,10 @@ for round in $(seq "$rounds"); do
     for mode in plain sealed; do
         flags=()
         [ "$mode" = sealed ] && flags=(--passphrase-file "$work/group.pass")
-        line=$(timeout $((secs + 30)) "$work/client" --port "$port" --clients "$members" --duration "$secs" "${flags[@]}" 2>&1 | tail -n 1 || true)
-        echo "round $round $mode: $line"
+        # The summary line (and, when a few replies were lost, the error after it).
+        timeout $((secs + 30)) "$work/client" --port "$port" --clients "$members" --duration "$secs" "${flags[@]}" >"$work/run.out" 2>&1 || true
+        lost=$(grep -ho "error: [0-9]* of [0-9]* requests lost" "$work/run.out" || true)
+        echo "round $round $mode: $(grep -h "clients, " "$work/run.out")${lost:+ ($lost)}"
     done
 done
 

@@ -599,3 +599,28 @@ fn a_join_through_a_link_that_doubles_every_reply_succeeds() {
     assert!(relay.stop().down.duplicated >= 3, "every challenge should have been doubled");
     assert_eq!(running.stop().members_seen, 3, "all three joined");
 }
+
+#[test]
+fn a_missing_empty_or_oversized_passphrase_file_is_a_one_line_error_before_joining() {
+    let running = start_server(&[]);
+    let empty = PassphraseFile::new("");
+    let huge = PassphraseFile::new(&"x".repeat(5000));
+    let missing = std::env::temp_dir().join("groupchat-sealed-test-no-such-file.txt");
+    for (path, expected) in [
+        (empty.0.clone(), "has no passphrase on its first line"),
+        (huge.0.clone(), "is larger than 4096 bytes"),
+        (missing, "cannot open the passphrase file"),
+    ] {
+        let args = client_args(
+            running.addr,
+            &["--username", "dave", "--passphrase-file", path.to_str().unwrap()],
+        );
+        let error = client::run(&args, &Shutdown::new(), io::empty(), false, &mut Vec::new())
+            .expect_err("a bad passphrase file should end the client");
+        assert!(
+            error.to_string().contains(expected) && !error.to_string().contains('\n'),
+            "expected one line saying {expected:?}, got: {error}"
+        );
+    }
+    assert_eq!(running.stop().members_seen, 0, "nobody should have joined with a bad file");
+}
