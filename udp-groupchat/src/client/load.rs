@@ -56,7 +56,10 @@ pub(super) fn run(
             Some(key) => Some(SealedChat::new(key.clone(), args.seal.max_senders)?),
             None => None,
         };
-        LoadMember::join(server, number, plan.timeout, shutdown, &deliveries, sealed)
+        let mut member =
+            LoadMember::join(server, number, plan.timeout, shutdown, &deliveries, sealed)?;
+        member.open_only_own = args.seal.open_only_own;
+        Ok(member)
     })?;
     let delivered = deliveries.load(Ordering::Relaxed);
     output_line(
@@ -91,6 +94,8 @@ struct LoadMember<'a> {
     deliveries: &'a AtomicU64,
     buffer: Vec<u8>,
     sealed: Option<SealedChat>,
+    /// `--open-only-own`: lines of other members are counted, not opened.
+    open_only_own: bool,
 }
 
 impl<'a> LoadMember<'a> {
@@ -121,6 +126,7 @@ impl<'a> LoadMember<'a> {
             deliveries,
             buffer: vec![0; RECV_BUFFER_SIZE],
             sealed,
+            open_only_own: false,
         })
     }
 
@@ -141,6 +147,9 @@ impl LoadMember<'_> {
         let Some(sealed) = &mut self.sealed else {
             return Ok(from == self.name && text == line);
         };
+        if self.open_only_own && from != self.name {
+            return Ok(false);
+        }
         let opened = sealed
             .open_fresh(text, &mut io::sink())
             .map_err(|error| io::Error::other(error.to_string()))?;

@@ -51,6 +51,13 @@ pub struct SealArgs {
     #[arg(long, value_name = "N", default_value_t = 1024,
           value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub max_senders: u32,
+
+    /// Sealed load mode: each member opens only its own lines, not every line delivered.
+    /// All the members of a load run share this machine's cores with the hub, so opening
+    /// every line costs this machine what N machines would share; with this flag a run
+    /// measures what sealing costs the hub and the network alone.
+    #[arg(long)]
+    pub open_only_own: bool,
 }
 
 impl SealArgs {
