@@ -17,10 +17,10 @@ trap cleanup EXIT
 fail() { echo "sealed smoke FAILED: $*" >&2; exit 1; }
 
 release="${CARGO_TARGET_DIR:-target}/release"
-timeout 1200 cargo build --release --quiet -p udp-groupchat --bins --examples
-cp "$release/server" "$release/client" "$release/examples/chat_tap" "$work/"
-timeout 1200 cargo build --release --quiet -p lossy-link
-cp "$release/lossy-link" "$work/"
+timeout 1200 cargo build --release --quiet -p udp-groupchat --bins
+cp "$release/server" "$release/client" "$work/"
+timeout 1200 cargo build --release --quiet -p lossy-link --bins
+cp "$release/lossy-link" "$release/udp-tap" "$work/"
 
 echo "correct horse battery staple" >"$work/group.pass"
 echo "a wrong guess" >"$work/wrong.pass"
@@ -74,10 +74,10 @@ wait_for "$work/server.out" "Server is ready" "the broadcast server starting"
 port=$(grep -o '127\.255\.255\.255:[0-9]*' "$work/server.out" | head -n 1 | cut -d: -f2)
 [ -n "$port" ] || fail "no port in the broadcast server's ready line"
 
-timeout 30 "$work/chat_tap" --port "$port" --replay --duration 20 --max-datagrams 20 >"$work/tap.out" 2>&1 &
+timeout 30 "$work/udp-tap" --port "$port" --replay --duration 20 --max-datagrams 20 >"$work/tap.out" 2>&1 &
 tap_pid=$!
 pids+=("$tap_pid")
-wait_for "$work/tap.out" "chat_tap listening" "the eavesdropper starting"
+wait_for "$work/tap.out" "udp-tap listening" "the eavesdropper starting"
 member bob "$port" --broadcast --passphrase-file "$work/group.pass"
 member carol "$port" --broadcast --passphrase-file "$work/wrong.pass"
 member alice "$port" --broadcast --passphrase-file "$work/group.pass"
@@ -86,10 +86,10 @@ say alice "sealed hello from ci"
 wait_for "$work/bob.out" "^alice: sealed hello from ci$" "bob reading alice's sealed line"
 wait_for "$work/bob.out" "dropped a replayed line" "bob dropping the eavesdropper's replay"
 wait_for "$work/carol.out" "wrong passphrase\?" "carol being told she cannot open lines"
-"$work/chat_tap" --port "$port" --forge "alice: I never said this" --duration 1 >/dev/null
+"$work/udp-tap" --port "$port" --forge "alice: I never said this" --duration 1 >/dev/null
 wait_for "$work/bob.out" "not sealed" "bob dropping a forged plain line"
 for name in alice bob carol; do quit "$name"; done
-interrupt "$tap_pid" 130 "chat_tap"
+interrupt "$tap_pid" 130 "udp-tap"
 interrupt "$server_pid" 0 "the broadcast server"
 grep -q "sealed hello\|never said" "$work/carol.out" && fail "carol, with the wrong passphrase, read: $(cat "$work/carol.out")"
 grep -q "never said" "$work/bob.out" && fail "bob showed a forged line: $(cat "$work/bob.out")"
