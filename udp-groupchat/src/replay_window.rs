@@ -63,7 +63,7 @@ impl ReplayWindow {
     /// opened (is authentic): otherwise a forger could move the window. The steps:
     ///
     /// 1. Above `self.highest`: the window moves up. Clear the blocks between the old
-    ///    highest's block and the new one's (at most all [`BLOCKS`] of them: a big jump
+    ///    highest's block and the new one's (at most all `BLOCKS` of them: a big jump
     ///    clears the whole ring), then set `self.highest` to it.
     /// 2. Otherwise, `self.highest - counter` of [`WINDOW`] or more: [`Verdict::TooOld`].
     /// 3. Its bit (`1 << (counter % 64)` in `self.blocks[block_of(counter)]`) already
