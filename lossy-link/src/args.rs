@@ -114,6 +114,19 @@ pub struct Args {
           help_heading = IMPAIRMENTS)]
     pub reorder_hold: Duration,
 
+    /// Chance that a datagram's payload is changed on the way (the case of its last letter
+    /// swapped; the UDP checksum is recomputed, as any attacker on the path would): what a
+    /// receiver can detect only with a keyed check (see the sealed chat in udp-groupchat).
+    #[arg(long, value_name = "PERCENT", default_value = "0", value_parser = parse_percent,
+          help_heading = IMPAIRMENTS)]
+    pub tamper: Percent,
+    /// --tamper for client -> server only.
+    #[arg(long, value_name = "PERCENT", value_parser = parse_percent, help_heading = IMPAIRMENTS)]
+    pub tamper_up: Option<Percent>,
+    /// --tamper for server -> client only.
+    #[arg(long, value_name = "PERCENT", value_parser = parse_percent, help_heading = IMPAIRMENTS)]
+    pub tamper_down: Option<Percent>,
+
     /// The link's speed in bytes per second (e.g. 64k, 1M; 0 or unlimited for no limit);
     /// datagrams that arrive faster wait in the rate queue (see --rate-queue), as at a slow
     /// link's router. Shared by all clients in each direction.
@@ -183,6 +196,8 @@ pub struct Impairment {
     pub reorder: Percent,
     /// The link's speed.
     pub rate: Rate,
+    /// Chance that the payload is changed.
+    pub tamper: Percent,
 }
 
 impl Impairment {
@@ -194,6 +209,7 @@ impl Impairment {
         duplicate: Percent::ZERO,
         reorder: Percent::ZERO,
         rate: Rate::UNLIMITED,
+        tamper: Percent::ZERO,
     };
 
     /// Whether every datagram can leave the moment it arrives (no delay, no jitter, no
@@ -220,7 +236,11 @@ impl std::fmt::Display for Impairment {
             self.duplicate,
             self.reorder,
             self.rate
-        )
+        )?;
+        if !self.tamper.is_zero() {
+            write!(f, ", tamper {}", self.tamper)?;
+        }
+        Ok(())
     }
 }
 
@@ -234,6 +254,7 @@ impl Args {
             duplicate: self.duplicate_up.unwrap_or(self.duplicate),
             reorder: self.reorder_up.unwrap_or(self.reorder),
             rate: self.rate_up.unwrap_or(self.rate),
+            tamper: self.tamper_up.unwrap_or(self.tamper),
         }
     }
 
@@ -246,6 +267,7 @@ impl Args {
             duplicate: self.duplicate_down.unwrap_or(self.duplicate),
             reorder: self.reorder_down.unwrap_or(self.reorder),
             rate: self.rate_down.unwrap_or(self.rate),
+            tamper: self.tamper_down.unwrap_or(self.tamper),
         }
     }
 }

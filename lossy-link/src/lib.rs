@@ -36,6 +36,7 @@
 //! - [`relay`]: the sockets and threads: one socket facing the clients, one per client
 //!   facing the server, a bounded client table.
 //! - [`link`]: what happens to one datagram: the dice, the rate queue, the delay queue.
+//! - [`tamper`]: `--tamper`, a datagram changed on the way (a new checksum and all).
 //! - [`rng`]: a seeded random number generator (SplitMix64), so `--seed` repeats a run.
 //! - [`units`]: `20%`, `50ms`, `64k`.
 //! - [`throttle`]: warnings that cannot flood the log when a queue is full.
@@ -49,6 +50,7 @@ pub mod args;
 pub mod link;
 pub mod relay;
 pub mod rng;
+pub mod tamper;
 pub mod testing;
 pub mod throttle;
 pub mod units;

@@ -20,6 +20,9 @@
 //!    datagram of the same client and direction has been scheduled, and then goes right
 //!    after it (or after `--reorder-hold`, in order, if no other comes).
 //! 6. **Duplication** (`--duplicate`): a second copy leaves right behind the first.
+//! 7. **Tampering** (`--tamper`, [`crate::tamper`]): the payload is changed before it is
+//!    queued; its dice are a fifth draw, made only when `--tamper` is on, so that every
+//!    other seed gives the same fates as before.
 //!
 //! When nothing can delay a direction (no delay, jitter, reordering or rate limit), steps 3
 //! to 5 cannot happen, and the receiving thread sends the datagram itself: no queue, no
@@ -92,6 +95,8 @@ pub struct DirectionSummary {
     pub discarded_at_stop: u64,
     /// Sends that failed (e.g. the client's port has gone).
     pub send_failed: u64,
+    /// Payloads changed by `--tamper`.
+    pub tampered: u64,
 }
 
 impl DirectionSummary {
@@ -123,6 +128,9 @@ impl fmt::Display for DirectionSummary {
         if self.send_failed > 0 {
             write!(f, "; {} could not be sent", plural(self.send_failed, "datagram"))?;
         }
+        if self.tampered > 0 {
+            write!(f, "; {} tampered with", plural(self.tampered, "datagram"))?;
+        }
         Ok(())
     }
 }
@@ -141,6 +149,7 @@ struct Counters {
     delayed: AtomicU64,
     discarded_at_stop: AtomicU64,
     send_failed: AtomicU64,
+    tampered: AtomicU64,
 }
 
 fn bump(counter: &AtomicU64) {
@@ -161,6 +170,7 @@ impl Counters {
             delayed: read(&self.delayed),
             discarded_at_stop: read(&self.discarded_at_stop),
             send_failed: read(&self.send_failed),
+            tampered: read(&self.tampered),
         }
     }
 }
@@ -176,6 +186,8 @@ pub struct Fate {
     pub reorder: bool,
     /// `--delay` plus or minus this datagram's share of `--jitter`.
     pub delay: Duration,
+    /// Its payload changed by `--tamper`.
+    pub tamper: bool,
 }
 
 /// One client's traffic in one direction: its own dice, and what keeps it in order. Owned
@@ -202,7 +214,8 @@ impl Flow {
         }
     }
 
-    /// Rolls the dice for the next datagram: always four draws, whatever they say.
+    /// Rolls the dice for the next datagram: always four draws, whatever they say (and a
+    /// fifth with `--tamper`).
     pub fn roll(&mut self, impairment: &Impairment) -> Fate {
         let lost = self.rng.chance(impairment.loss.fraction());
         let duplicate = self.rng.chance(impairment.duplicate.fraction());
@@ -210,7 +223,8 @@ impl Flow {
         let jitter = nanos(impairment.jitter);
         let offset = self.rng.below(jitter.saturating_mul(2).saturating_add(1));
         let delay = nanos(impairment.delay).saturating_add(offset).saturating_sub(jitter);
-        Fate { lost, duplicate, reorder, delay: Duration::from_nanos(delay) }
+        let tamper = !impairment.tamper.is_zero() && self.rng.chance(impairment.tamper.fraction());
+        Fate { lost, duplicate, reorder, delay: Duration::from_nanos(delay), tamper }
     }
 }
 
@@ -361,6 +375,14 @@ impl Pipe {
             bump(&self.counters.lost);
             return;
         }
+        let changed;
+        let data = if fate.tamper {
+            bump(&self.counters.tampered);
+            changed = crate::tamper::tamper(data);
+            &changed[..]
+        } else {
+            data
+        };
         if self.impairment.is_immediate() {
             // Nothing can delay it: send it from this thread, now.
             self.send(data, client);

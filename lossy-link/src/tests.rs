@@ -863,3 +863,56 @@ fn a_taken_port_is_a_one_line_error() {
     );
     assert!(!error.contains('\n'), "the error should be one line: {error}");
 }
+
+// ---------------------------------------------------------------------------------------
+// --tamper (issue 20): a datagram changed on the way arrives as if genuine.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn tamper_changes_the_last_letter_of_each_request_and_the_server_cannot_tell() {
+    let sink = Sink::start(true);
+    let relay = start_relay(sink.addr, &["--tamper-up", "100%"]);
+    let client = client_of(&relay);
+    let (reply, _) = exchange(&client, b"SAY hello bob   ");
+    assert_eq!(
+        reply, b"echo:SAY hello boB   ",
+        "the server should get the request with its last letter's case swapped (padding kept), \
+         and the reply should come back untouched"
+    );
+    let summary = relay.stop();
+    assert_eq!(
+        (summary.up.tampered, summary.down.tampered),
+        (1, 0),
+        "only the request should be counted as tampered with"
+    );
+    assert!(
+        summary.to_string().contains("1 datagram tampered with"),
+        "the summary should say what was changed: {summary}"
+    );
+    assert_eq!(sink.finish().len(), 1, "one request arrived, changed");
+}
+
+#[test]
+fn tamper_flips_a_bit_of_a_payload_without_letters_and_leaves_an_empty_one_alone() {
+    assert_eq!(crate::tamper::tamper(b"1234"), b"1235", "no letter: the last byte's lowest bit");
+    assert_eq!(crate::tamper::tamper(b""), b"", "nothing to change in an empty datagram");
+    assert_eq!(crate::tamper::tamper(b"ab1"), b"aB1", "the last letter, not the last byte");
+}
+
+#[test]
+fn without_tamper_the_same_seed_gives_the_same_fates_as_before() {
+    // --tamper draws its dice only when it is on: every older seeded run still repeats.
+    let mut with = crate::link::Flow::new(7, 0, crate::link::Direction::Up);
+    let mut without = crate::link::Flow::new(7, 0, crate::link::Direction::Up);
+    let lossy = Args::try_parse_from(["lossy-link", "--loss", "50%"]).unwrap().up();
+    let tampering =
+        Args::try_parse_from(["lossy-link", "--loss", "50%", "--tamper", "0%"]).unwrap().up();
+    let fates = |flow: &mut crate::link::Flow, imp: &Impairment| -> Vec<bool> {
+        (0..200).map(|_| flow.roll(imp).lost).collect()
+    };
+    assert_eq!(
+        fates(&mut with, &tampering),
+        fates(&mut without, &lossy),
+        "--tamper 0% should not change any fate"
+    );
+}

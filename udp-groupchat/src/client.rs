@@ -14,8 +14,10 @@
 
 mod hub;
 mod load;
+pub(crate) mod sealed;
 
 pub use hub::{Session, join};
+pub use sealed::SealArgs;
 
 use std::io::{self, BufRead, Write};
 use std::net::SocketAddr;
@@ -34,6 +36,7 @@ use shared::shutdown::{POLL_INTERVAL, Shutdown};
 
 use crate::protocol::{RELAY_MARKER, check_name, clean_text};
 use crate::{Course, bind_shared_port};
+use sealed::SealedChat;
 
 /// The prompt, as the seed's `input()` shows it.
 pub const PROMPT: &str = "Input username: ";
@@ -86,6 +89,10 @@ pub struct ClientArgs {
     /// the other clients on this host, and send lines as 'username: text' to the server.
     #[arg(long)]
     pub broadcast: bool,
+
+    /// The sealed chat: `--passphrase-file` and the key derivation's settings.
+    #[command(flatten)]
+    pub seal: SealArgs,
 }
 
 /// What the main loop waits for besides the network.
@@ -194,6 +201,7 @@ fn broadcast_chat(
         }
     })?;
     socket.set_read_timeout(Some(POLL_INTERVAL)).context(|| "cannot set the read timeout")?;
+    let mut sealed = SealedChat::start(&args.seal, out)?;
     output_line(
         out,
         format_args!("Welcome to WhatsUDP Messenger! (broadcast chat on port {})", server.port()),
@@ -210,7 +218,10 @@ fn broadcast_chat(
                     out.write_all(ERASE_TYPED_LINE.as_bytes())
                         .context(|| "cannot write to the terminal")?;
                 }
-                let message = format!("{name}: {line}");
+                let message = match &mut sealed {
+                    Some(sealed) => sealed.seal(name, &line)?,
+                    None => format!("{name}: {line}"),
+                };
                 socket
                     .send_to(message.as_bytes(), server)
                     .map_err(|e| udp_client_error(server, e))?;
@@ -229,12 +240,21 @@ fn broadcast_chat(
             Ok((len, _)) => {
                 if let Some(relayed) = buffer[..len].strip_prefix(RELAY_MARKER.as_bytes()) {
                     let text = clean_text(&String::from_utf8_lossy(relayed));
-                    output_line(out, format_args!("{text}"))?;
+                    let shown = match &mut sealed {
+                        Some(sealed) => sealed.open(None, &text, out)?,
+                        None => Some(text),
+                    };
+                    if let Some(shown) = shown {
+                        output_line(out, format_args!("{shown}"))?;
+                    }
                 }
             }
             Err(error) if is_timeout_or_interrupt(&error) => {}
             Err(error) => return Err(Error::io("cannot receive", error)),
         }
+    }
+    if let Some(summary) = sealed.as_ref().and_then(SealedChat::summary) {
+        output_line(out, format_args!("{summary}"))?;
     }
     if shutdown.is_requested() {
         return Err(Error::stopped()); // Ctrl-C: exit 130, quietly

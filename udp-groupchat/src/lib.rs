@@ -19,12 +19,16 @@
 //! - [`protocol`]: the hub's text protocol, one message per datagram.
 //! - [`server`]: the seed's broadcaster (`src/server.rs`), then the hub (`src/server/hub.rs`).
 //! - [`text`]: what chat text may not contain: blank-looking characters, stacked marks.
+//! - [`seal`] and [`replay_window`]: the sealed chat (`--passphrase-file`), lines encrypted
+//!   and authenticated end to end, replays dropped; the hub relays what it cannot read.
 //! - [`client`]: the seed's broadcast client (`src/client.rs`), then the hub's client
 //!   (`src/client/hub.rs`), which reads the keyboard and the network at once (two threads,
 //!   merged with crossbeam-channel's `select!`).
 
 pub mod client;
 pub mod protocol;
+pub mod replay_window;
+pub mod seal;
 pub mod server;
 pub mod text;
 

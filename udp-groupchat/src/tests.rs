@@ -1347,3 +1347,6 @@ fn a_full_join_table_makes_a_new_host_wait_and_says_so() {
     running.expect_log("--max-join-hosts");
     running.stop();
 }
+
+// The sealed chat (issue 20): its own file, src/tests/sealed.rs.
+mod sealed;

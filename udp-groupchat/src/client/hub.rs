@@ -20,6 +20,7 @@ use shared::error::{Context, Error, Result};
 use shared::report::{output_line, plural};
 use shared::shutdown::{POLL_INTERVAL, Shutdown};
 
+use super::sealed::SealedChat;
 use super::{ClientArgs, ERASE_TYPED_LINE, Input};
 use crate::protocol::{ClientMessage, NOT_JOINED, ServerMessage, clean_text};
 
@@ -49,6 +50,8 @@ pub(super) fn chat(
     shutdown: &Shutdown,
     out: &mut impl Write,
 ) -> Result<()> {
+    // The key first: its derivation takes a moment, better spent before joining.
+    let sealed = SealedChat::start(&args.seal, out)?;
     let socket = connect_udp(server)?;
     let Some(session) = join_unless_stopped(&socket, server, name, args.timeout, shutdown)? else {
         return Err(Error::stopped()); // Ctrl-C before we were in: nothing to leave
@@ -66,12 +69,16 @@ pub(super) fn chat(
         args,
         terminal,
         session,
+        sealed,
         ignored: 0,
         last_heard: Instant::now(),
         unconfirmed: VecDeque::new(),
         input_ended: None,
     };
     let outcome = chat.run(lines, shutdown, out);
+    if let Some(summary) = chat.sealed.as_ref().and_then(SealedChat::summary) {
+        output_line(out, format_args!("{summary}"))?;
+    }
     if chat.ignored > 0 {
         output_line(
             out,
@@ -134,7 +141,11 @@ fn join_unless_stopped(
     // std cannot interrupt a blocked recv, so it wakes every POLL_INTERVAL to check for Ctrl-C.
     socket.set_read_timeout(Some(POLL_INTERVAL)).context(|| "cannot set the read timeout")?;
     let mut buffer = vec![0u8; RECV_BUFFER_SIZE];
-    let mut ask = |request: &ClientMessage<'_>| -> Result<Option<ServerMessage>> {
+    // `wanted` picks the answer to wait for: a duplicated CHALLENGE (a network may deliver
+    // a datagram twice) arriving after our HELLO is not the WELCOME we wait for.
+    let mut ask = |request: &ClientMessage<'_>,
+                   wanted: fn(&ServerMessage) -> bool|
+     -> Result<Option<ServerMessage>> {
         socket.send(request.to_string().as_bytes()).map_err(|e| udp_client_error(server, e))?;
         let give_up_at = Instant::now() + timeout;
         loop {
@@ -156,19 +167,20 @@ fn join_unless_stopped(
                 Some(ServerMessage::Error(why)) => {
                     return Err(Error::msg(format!("the server refused: {}", clean_text(&why))));
                 }
-                Some(reply @ (ServerMessage::Challenge(_) | ServerMessage::Welcome { .. })) => {
-                    return Ok(Some(reply));
-                }
-                _ => {} // chat traffic from an earlier membership: not the answer we wait for
+                Some(reply) if wanted(&reply) => return Ok(Some(reply)),
+                // Chat traffic from an earlier membership, or a duplicate: not the answer.
+                _ => {}
             }
         }
     };
-    let cookie = match ask(&ClientMessage::Join(name))? {
+    let is_challenge = |reply: &ServerMessage| matches!(reply, ServerMessage::Challenge(_));
+    let is_welcome = |reply: &ServerMessage| matches!(reply, ServerMessage::Welcome { .. });
+    let cookie = match ask(&ClientMessage::Join(name), is_challenge)? {
         Some(ServerMessage::Challenge(cookie)) => cookie,
         Some(_) => return Err(Error::msg("the server did not send a challenge")),
         None => return Ok(None),
     };
-    match ask(&ClientMessage::Hello { cookie, name })? {
+    match ask(&ClientMessage::Hello { cookie, name }, is_welcome)? {
         Some(ServerMessage::Welcome { secret, online, .. }) => Ok(Some(Session { online, secret })),
         Some(_) => Err(Error::msg("the server did not welcome us")),
         None => Ok(None),
@@ -201,6 +213,8 @@ struct Chat<'a> {
     args: &'a ClientArgs,
     terminal: bool,
     session: Session,
+    /// The sealed chat's state, with `--passphrase-file`.
+    sealed: Option<SealedChat>,
     /// Datagrams ignored because they did not start with our session secret.
     ignored: u64,
     /// When the server was last heard from (any datagram counts).
@@ -284,7 +298,11 @@ impl Chat<'_> {
                     out.write_all(ERASE_TYPED_LINE.as_bytes())
                         .context(|| "cannot write to the terminal")?;
                 }
-                self.send(&ClientMessage::Say(&line))?;
+                let said = match &mut self.sealed {
+                    Some(sealed) => sealed.seal(self.name, &line)?,
+                    None => line.clone(),
+                };
+                self.send(&ClientMessage::Say(&said))?;
                 if self.unconfirmed.len() == MAX_UNCONFIRMED {
                     self.unconfirmed.pop_front();
                 }
@@ -315,7 +333,13 @@ impl Chat<'_> {
                 if from == self.name {
                     self.unconfirmed.pop_front();
                 }
-                output_line(out, format_args!("{}: {}", clean_text(&from), clean_text(&text)))?;
+                let shown = match &mut self.sealed {
+                    Some(sealed) => sealed.open(Some(&from), &text, out)?,
+                    None => Some(format!("{}: {}", clean_text(&from), clean_text(&text))),
+                };
+                if let Some(shown) = shown {
+                    output_line(out, format_args!("{shown}"))?;
+                }
             }
             Some(ServerMessage::Notice(text)) => {
                 self.last_heard = Instant::now();

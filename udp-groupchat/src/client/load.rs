@@ -22,6 +22,7 @@ use shared::shutdown::{POLL_INTERVAL, Shutdown};
 
 use super::ClientArgs;
 use super::hub::{Session, join_session};
+use super::sealed::SealedChat;
 use crate::protocol::{ClientMessage, ServerMessage};
 
 /// The receive queue each load member asks for.
@@ -40,8 +41,25 @@ pub(super) fn run(
 ) -> Result<()> {
     let plan = args.load.plan(None, args.timeout);
     let deliveries = AtomicU64::new(0);
+    // Sealed (--passphrase-file): the key is derived once for all members; each member
+    // still has its own sender id and replay windows, and opens every line it receives.
+    let key = args.seal.key()?;
+    if let Some((_, took)) = &key {
+        output_line(
+            out,
+            format_args!("(sealed load run: key derived in {:.2} s)", took.as_secs_f64()),
+        )?;
+    }
+    let key = key.map(|(key, _)| key);
     let summary = shared::load::run(&plan, shutdown, |number| {
-        LoadMember::join(server, number, plan.timeout, shutdown, &deliveries)
+        let sealed = match &key {
+            Some(key) => Some(SealedChat::new(key.clone(), args.seal.max_senders)?),
+            None => None,
+        };
+        let mut member =
+            LoadMember::join(server, number, plan.timeout, shutdown, &deliveries, sealed)?;
+        member.open_only_own = args.seal.open_only_own;
+        Ok(member)
     })?;
     let delivered = deliveries.load(Ordering::Relaxed);
     output_line(
@@ -75,6 +93,9 @@ struct LoadMember<'a> {
     shutdown: Shutdown,
     deliveries: &'a AtomicU64,
     buffer: Vec<u8>,
+    sealed: Option<SealedChat>,
+    /// `--open-only-own`: lines of other members are counted, not opened.
+    open_only_own: bool,
 }
 
 impl<'a> LoadMember<'a> {
@@ -84,6 +105,7 @@ impl<'a> LoadMember<'a> {
         timeout: Duration,
         shutdown: &Shutdown,
         deliveries: &'a AtomicU64,
+        sealed: Option<SealedChat>,
     ) -> Result<Self> {
         let socket = connect_udp(server)?;
         // Every member receives every member's lines: a roomier receive queue than the
@@ -103,6 +125,8 @@ impl<'a> LoadMember<'a> {
             shutdown: shutdown.clone(),
             deliveries,
             buffer: vec![0; RECV_BUFFER_SIZE],
+            sealed,
+            open_only_own: false,
         })
     }
 
@@ -116,16 +140,46 @@ impl<'a> LoadMember<'a> {
     }
 }
 
+impl LoadMember<'_> {
+    /// Whether a delivered line is `line`, said by this member. Sealed, every line is opened
+    /// (and goes through the replay window), as a member of a sealed chat would.
+    fn is_ours(&mut self, from: &str, text: &str, line: &str) -> io::Result<bool> {
+        let Some(sealed) = &mut self.sealed else {
+            return Ok(from == self.name && text == line);
+        };
+        if self.open_only_own && from != self.name {
+            return Ok(false);
+        }
+        let opened = sealed
+            .open_fresh(text, &mut io::sink())
+            .map_err(|error| io::Error::other(error.to_string()))?;
+        Ok(from == self.name
+            && opened.is_some_and(|opened| {
+                opened
+                    .text
+                    .strip_prefix(self.name.as_str())
+                    .and_then(|rest| rest.strip_prefix(": "))
+                    == Some(line)
+            }))
+    }
+}
+
 impl Exchange for LoadMember<'_> {
     fn exchange(&mut self, sequence: u64) -> io::Result<Outcome> {
         let line = format!("load line {sequence}");
-        self.socket.send(ClientMessage::Say(&line).to_string().as_bytes())?;
+        let said = match &mut self.sealed {
+            Some(sealed) => sealed
+                .seal(&self.name, &line)
+                .map_err(|error| io::Error::other(error.to_string()))?,
+            None => line.clone(),
+        };
+        self.socket.send(ClientMessage::Say(&said).to_string().as_bytes())?;
         let give_up_at = Instant::now() + self.timeout;
         while Instant::now() < give_up_at && !self.shutdown.is_requested() {
             match self.receive()? {
                 Some(ServerMessage::Chat { from, text }) => {
                     self.deliveries.fetch_add(1, Ordering::Relaxed);
-                    if from == self.name && text == line {
+                    if self.is_ours(&from, &text, &line)? {
                         return Ok(Outcome::Correct);
                     }
                     // Another member's line, or a late one of ours: keep waiting.
