@@ -1,0 +1,252 @@
+//! `--capture FILE`: every datagram the relay handles, as a pcapng file Wireshark opens.
+//!
+//! The relay never sees a packet on a wire: the operating system hands it a UDP payload and
+//! the two addresses. This module puts back what a capture on the wire would show: an IP
+//! header (IPv4 or IPv6, as the addresses are) and a UDP header, with correct lengths and
+//! checksums (built by `etherparse`), so Wireshark decodes each datagram as UDP with no
+//! warnings and a student can read the header fields the textbook's labs ask about.
+//!
+//! The file has two interfaces, one per leg of the path: "client side" (the clients and the
+//! relay's listening socket) and "server side" (the relay's upstream sockets and the
+//! server). Each datagram appears once as it arrives and once per copy that leaves, and
+//! each packet carries a comment saying what the link did to it (Wireshark shows it under
+//! "Packet comments"; `tshark -T fields -e frame.comment` prints it).
+//!
+//! Why raw IP (LINKTYPE_RAW) and not Ethernet: loopback has no Ethernet, and made-up MAC
+//! addresses would be a lie a student might read as real. Wireshark decodes raw IPv4 and
+//! IPv6 from the first byte's version field.
+//!
+//! Bounded and honest: the file is written as `FILE.part` and renamed to `FILE` only when
+//! the relay stops (Ctrl-C, SIGTERM), so a half-written file is never presented as whole.
+//! When `--capture-limit` bytes would be exceeded the capture stops, with one log line,
+//! and the relay goes on; the file still ends on a whole block, so it stays readable.
+
+use std::borrow::Cow;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use etherparse::PacketBuilder;
+use pcap_file::DataLink;
+use pcap_file::pcapng::PcapNgWriter;
+use pcap_file::pcapng::blocks::enhanced_packet::{EnhancedPacketBlock, EnhancedPacketOption};
+use pcap_file::pcapng::blocks::interface_description::{
+    InterfaceDescriptionBlock, InterfaceDescriptionOption,
+};
+use shared::error::{Context, Error, Result};
+use shared::report::Log;
+
+/// The time-to-live written in every IP header (the relay's sockets use the system's
+/// default, which the relay cannot read back; 64 is Linux's and macOS's).
+const TTL: u8 = 64;
+
+/// pcap-file writes packet timestamps in nanoseconds: the interfaces must say so
+/// (`if_tsresol` 9 means 10^-9 s), or readers take them as microseconds.
+const NANOSECOND_RESOLUTION: u8 = 9;
+
+/// Which leg of the path a datagram was seen on: the capture's two interfaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Leg {
+    /// Between the clients and the relay's listening socket.
+    ClientSide,
+    /// Between the relay's upstream sockets and the server.
+    ServerSide,
+}
+
+impl Leg {
+    fn interface_id(self) -> u32 {
+        match self {
+            Leg::ClientSide => 0,
+            Leg::ServerSide => 1,
+        }
+    }
+}
+
+/// An open capture file.
+pub struct Capture {
+    /// `None` once the capture has stopped (at its limit, or after a write error).
+    writer: Option<PcapNgWriter<BufWriter<File>>>,
+    path: PathBuf,
+    part: PathBuf,
+    limit: u64,
+    written: u64,
+    packets: u64,
+    /// Why the capture stopped early, if it did.
+    stopped: Option<String>,
+    /// Set after a write error: the `.part` file may end in a partial block.
+    damaged: bool,
+}
+
+impl Capture {
+    /// Creates `path.part` and writes the file's header and its two interfaces, named after
+    /// the relay's listening address and the server's. An unwritable path is an error here,
+    /// before the relay starts.
+    pub fn create(path: &Path, limit: u64, listen: SocketAddr, server: SocketAddr) -> Result<Self> {
+        let part = part_path(path);
+        let file = File::create(&part)
+            .context(|| format!("cannot create the capture file {}", part.display()))?;
+        let failed = |error: pcap_file::PcapError| {
+            Error::msg(format!("cannot write the capture file {}: {error}", part.display()))
+        };
+        let mut writer = PcapNgWriter::new(BufWriter::new(file)).map_err(failed)?;
+        let mut written = 28; // the section header block
+        for (name, description) in [
+            ("client side", format!("clients <-> lossy-link at {listen}")),
+            ("server side", format!("lossy-link <-> the server at {server}")),
+        ] {
+            let interface = InterfaceDescriptionBlock {
+                linktype: DataLink::RAW,
+                snaplen: 0, // no limit: every datagram is captured whole
+                options: vec![
+                    InterfaceDescriptionOption::IfName(Cow::Borrowed(name)),
+                    InterfaceDescriptionOption::IfDescription(Cow::Owned(description)),
+                    InterfaceDescriptionOption::IfTsResol(NANOSECOND_RESOLUTION),
+                ],
+            };
+            written += writer.write_pcapng_block(interface).map_err(failed)? as u64;
+        }
+        Ok(Capture {
+            writer: Some(writer),
+            path: path.to_path_buf(),
+            part,
+            limit,
+            written,
+            packets: 0,
+            stopped: None,
+            damaged: false,
+        })
+    }
+
+    /// Writes one datagram from `src` to `dst`, seen on `leg` at `timestamp` (since 1970),
+    /// with `comment`. At the size limit or on a write error the capture stops (one log
+    /// line) and later calls do nothing: the relay goes on either way.
+    pub fn write(
+        &mut self,
+        leg: Leg,
+        timestamp: Duration,
+        (src, dst): (SocketAddr, SocketAddr),
+        payload: &[u8],
+        comment: &str,
+        log: &Log,
+    ) {
+        let Some(writer) = self.writer.as_mut() else { return };
+        let packet = match ip_udp_packet(src, dst, payload) {
+            Ok(packet) => packet,
+            // Only a payload too large for one IP packet: the relay never receives one.
+            Err(reason) => {
+                log.warn(format_args!("capture: datagram from {src} not written: {reason}"));
+                return;
+            }
+        };
+        if self.written + block_size(packet.len(), comment.len()) > self.limit {
+            self.stop(
+                log,
+                format!(
+                    "capture stopped at --capture-limit {} bytes after {} packets; the relay \
+                     goes on",
+                    self.limit, self.packets
+                ),
+            );
+            return;
+        }
+        let block = EnhancedPacketBlock {
+            interface_id: leg.interface_id(),
+            timestamp,
+            original_len: u32::try_from(packet.len()).unwrap_or(u32::MAX),
+            data: Cow::Borrowed(&packet),
+            options: vec![EnhancedPacketOption::Comment(Cow::Borrowed(comment))],
+        };
+        match writer.write_pcapng_block(block) {
+            Ok(size) => {
+                self.written += size as u64;
+                self.packets += 1;
+            }
+            Err(error) => {
+                self.damaged = true;
+                self.stop(
+                    log,
+                    format!("capture stopped: cannot write {}: {error}", self.part.display()),
+                );
+            }
+        }
+    }
+
+    fn stop(&mut self, log: &Log, reason: String) {
+        log.warn(format_args!("{reason}"));
+        self.stopped = Some(reason);
+        if let Some(writer) = self.writer.take() {
+            // What was written so far is whole blocks: keep it for `finish`.
+            let mut file = writer.into_inner();
+            if let Err(error) = file.flush() {
+                self.damaged = true;
+                log.warn(format_args!("capture: cannot write {}: {error}", self.part.display()));
+            }
+        }
+    }
+
+    /// Packets written so far.
+    pub fn packets(&self) -> u64 {
+        self.packets
+    }
+
+    /// Flushes the file and gives it its real name; returns what to tell the user. A file
+    /// that may end in a partial block (after a write error) keeps its `.part` name.
+    pub fn finish(mut self) -> Result<String> {
+        if let Some(writer) = self.writer.take() {
+            let mut file = writer.into_inner();
+            file.flush()
+                .context(|| format!("cannot write the capture file {}", self.part.display()))?;
+        }
+        if self.damaged {
+            return Err(Error::msg(format!(
+                "the capture file {} is incomplete (a write failed) and keeps its .part name",
+                self.part.display()
+            )));
+        }
+        std::fs::rename(&self.part, &self.path).context(|| {
+            format!("cannot rename {} to {}", self.part.display(), self.path.display())
+        })?;
+        let cut = if self.stopped.is_some() { " (stopped at --capture-limit)" } else { "" };
+        Ok(format!("capture: {} packets written to {}{cut}", self.packets, self.path.display()))
+    }
+}
+
+/// `FILE.part`: where the capture is written until it is complete.
+pub fn part_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_os_string();
+    name.push(".part");
+    PathBuf::from(name)
+}
+
+/// The IP and UDP headers in front of `payload`, with lengths and checksums. An IPv4
+/// address talking to an IPv6 one (a dual-stack socket) is written as IPv4-mapped IPv6.
+fn ip_udp_packet(
+    src: SocketAddr,
+    dst: SocketAddr,
+    payload: &[u8],
+) -> std::result::Result<Vec<u8>, String> {
+    let builder = match (src.ip(), dst.ip()) {
+        (IpAddr::V4(from), IpAddr::V4(to)) => PacketBuilder::ipv4(from.octets(), to.octets(), TTL),
+        (from, to) => PacketBuilder::ipv6(as_v6(from), as_v6(to), TTL),
+    }
+    .udp(src.port(), dst.port());
+    let mut packet = Vec::with_capacity(builder.size(payload.len()));
+    builder.write(&mut packet, payload).map_err(|error| error.to_string())?;
+    Ok(packet)
+}
+
+fn as_v6(ip: IpAddr) -> [u8; 16] {
+    match ip {
+        IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
+        IpAddr::V6(v6) => v6.octets(),
+    }
+}
+
+/// The size of an enhanced packet block: 32 bytes of header and trailer, the data padded
+/// to 4 bytes, the comment option (4 bytes of header, padded text) and the end of options.
+fn block_size(data: usize, comment: usize) -> u64 {
+    let padded = |len: usize| len.div_ceil(4) * 4;
+    (32 + padded(data) + 4 + padded(comment) + 4) as u64
+}
