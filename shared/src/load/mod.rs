@@ -50,7 +50,7 @@ mod udp;
 mod tests;
 
 pub use histogram::Histogram;
-pub use pictures::{Pictures, SlotCounts, Timeline};
+pub use pictures::{Pictures, SlotCounts, Sweep, Timeline, sweep_chart};
 pub use runner::{run, run_until_stopped};
 pub use summary::LoadSummary;
 pub use udp::{Request, UdpExchange, run_udp};
