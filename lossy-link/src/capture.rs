@@ -42,6 +42,10 @@ use shared::report::Log;
 /// default, which the relay cannot read back; 64 is Linux's and macOS's).
 const TTL: u8 = 64;
 
+/// Bytes gathered before each write to the file: one system call per this many, not per
+/// packet.
+const WRITE_BUFFER: usize = 1 << 20;
+
 /// pcap-file writes packet timestamps in nanoseconds: the interfaces must say so
 /// (`if_tsresol` 9 means 10^-9 s), or readers take them as microseconds.
 const NANOSECOND_RESOLUTION: u8 = 9;
@@ -90,7 +94,8 @@ impl Capture {
         let failed = |error: pcap_file::PcapError| {
             Error::msg(format!("cannot write the capture file {}: {error}", part.display()))
         };
-        let mut writer = PcapNgWriter::new(BufWriter::new(file)).map_err(failed)?;
+        let buffered = BufWriter::with_capacity(WRITE_BUFFER, file);
+        let mut writer = PcapNgWriter::new(buffered).map_err(failed)?;
         let mut written = 28; // the section header block
         for (name, description) in [
             ("client side", format!("clients <-> lossy-link at {listen}")),
@@ -126,20 +131,11 @@ impl Capture {
         &mut self,
         leg: Leg,
         timestamp: Duration,
-        (src, dst): (SocketAddr, SocketAddr),
-        payload: &[u8],
+        packet: &[u8],
         comment: &str,
         log: &Log,
     ) {
         let Some(writer) = self.writer.as_mut() else { return };
-        let packet = match ip_udp_packet(src, dst, payload) {
-            Ok(packet) => packet,
-            // Only a payload too large for one IP packet: the relay never receives one.
-            Err(reason) => {
-                log.warn(format_args!("capture: datagram from {src} not written: {reason}"));
-                return;
-            }
-        };
         if self.written + block_size(packet.len(), comment.len()) > self.limit {
             self.stop(
                 log,
@@ -155,7 +151,7 @@ impl Capture {
             interface_id: leg.interface_id(),
             timestamp,
             original_len: u32::try_from(packet.len()).unwrap_or(u32::MAX),
-            data: Cow::Borrowed(&packet),
+            data: Cow::Borrowed(packet),
             options: vec![EnhancedPacketOption::Comment(Cow::Borrowed(comment))],
         };
         match writer.write_pcapng_block(block) {
@@ -222,7 +218,8 @@ pub fn part_path(path: &Path) -> PathBuf {
 
 /// The IP and UDP headers in front of `payload`, with lengths and checksums. An IPv4
 /// address talking to an IPv6 one (a dual-stack socket) is written as IPv4-mapped IPv6.
-fn ip_udp_packet(
+/// An error only for a payload too large for one IP packet (the relay never receives one).
+pub fn ip_udp_packet(
     src: SocketAddr,
     dst: SocketAddr,
     payload: &[u8],

@@ -398,7 +398,7 @@ impl Pipe {
         verdict: Verdict,
     ) {
         if let (Some(wire), Some(seen)) = (&self.wire, seen) {
-            wire.arrived(seen, self.way(), (client.addr, upstream_addr(client)), data, verdict);
+            wire.arrived(seen, self.way(), (client.addr, client.upstream_addr), data, verdict);
         }
     }
 
@@ -602,7 +602,7 @@ impl Pipe {
             Ok(_) => {
                 bump(&self.counters.forwarded);
                 if let (Some(wire), Some(leaving)) = (&self.wire, leaving) {
-                    wire.left(leaving, self.way(), (client.addr, upstream_addr(client)), data);
+                    wire.left(leaving, self.way(), (client.addr, client.upstream_addr), data);
                 }
             }
             Err(error) => {
@@ -628,9 +628,4 @@ impl Pipe {
 /// How a copy leaves, for `--capture`/`--diagram` (`None` when neither records the run).
 fn leaving(seen: Option<(u64, Instant)>, copy: Copy, reordered: bool) -> Option<Leaving> {
     seen.map(|(id, arrived)| Leaving { id, arrived, copy, reordered })
-}
-
-/// The address of a client's upstream socket (where the server sees it come from).
-fn upstream_addr(client: &Client) -> std::net::SocketAddr {
-    client.upstream.local_addr().unwrap_or_else(|_| std::net::SocketAddr::from(([0, 0, 0, 0], 0)))
 }

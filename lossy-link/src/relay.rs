@@ -61,6 +61,8 @@ pub struct Client {
     pub addr: SocketAddr,
     /// The client's own socket towards the server, connected to it.
     pub upstream: UdpSocket,
+    /// That socket's address (where the server sees the client come from).
+    pub upstream_addr: SocketAddr,
     /// Milliseconds since the relay started when it was last heard from (either direction).
     last_heard_ms: AtomicU64,
     /// Set when the client is dropped from the table: its reply thread ends.
@@ -416,6 +418,7 @@ impl Relay {
         let client = Arc::new(Client {
             addr,
             upstream,
+            upstream_addr,
             last_heard_ms: AtomicU64::new(now_ms),
             dropped: AtomicBool::new(false),
             highest_sent: [AtomicU64::new(0), AtomicU64::new(0)],

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use shared::error::{Context, Result};
 use shared::report::Log;
 
-use crate::capture::{Capture, Leg, part_path};
+use crate::capture::{Capture, Leg, ip_udp_packet, part_path};
 use crate::diagram::Ladder;
 use crate::units::parse_bytes;
 use crate::verdict::{Copy, Leaving, Verdict, Way, show_ms};
@@ -128,9 +128,7 @@ impl Wire {
                 Way::Down => (Leg::ServerSide, (self.server, upstream)),
             };
             let comment = format!("#{id} {}: {}", way.label(), verdict.describe());
-            if let Some(capture) = lock(capture).as_mut() {
-                capture.write(leg, self.started_wall + since, ends, data, &comment, &self.log);
-            }
+            self.write(capture, leg, self.started_wall + since, ends, data, &comment);
         }
         if let Some((_, ladder)) = &self.ladder {
             lock(ladder).arrived(id, since, way, client, verdict);
@@ -162,12 +160,33 @@ impl Wire {
                 "forwarded after {}",
                 show_ms(Instant::now().saturating_duration_since(leaving.arrived))
             ));
-            if let Some(capture) = lock(capture).as_mut() {
-                capture.write(leg, self.started_wall + since, ends, data, &comment, &self.log);
-            }
+            self.write(capture, leg, self.started_wall + since, ends, data, &comment);
         }
         if let Some((_, ladder)) = &self.ladder {
             lock(ladder).left(leaving.id, since, leaving.copy, leaving.reordered);
+        }
+    }
+
+    /// Builds the packet's headers outside the lock (the other threads keep going), then
+    /// writes it.
+    fn write(
+        &self,
+        capture: &Mutex<Option<Capture>>,
+        leg: Leg,
+        timestamp: Duration,
+        (src, dst): (SocketAddr, SocketAddr),
+        data: &[u8],
+        comment: &str,
+    ) {
+        let packet = match ip_udp_packet(src, dst, data) {
+            Ok(packet) => packet,
+            Err(reason) => {
+                self.log.warn(format_args!("capture: datagram from {src} not written: {reason}"));
+                return;
+            }
+        };
+        if let Some(capture) = lock(capture).as_mut() {
+            capture.write(leg, timestamp, &packet, comment, &self.log);
         }
     }
 
