@@ -28,13 +28,14 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use byteorder_slice::LittleEndian;
 use etherparse::PacketBuilder;
-use pcap_file::DataLink;
-use pcap_file::pcapng::PcapNgWriter;
 use pcap_file::pcapng::blocks::enhanced_packet::{EnhancedPacketBlock, EnhancedPacketOption};
 use pcap_file::pcapng::blocks::interface_description::{
     InterfaceDescriptionBlock, InterfaceDescriptionOption,
 };
+use pcap_file::pcapng::{Block, PcapNgWriter};
+use pcap_file::{DataLink, Endianness};
 use shared::error::{Context, Error, Result};
 use shared::report::Log;
 
@@ -71,7 +72,7 @@ impl Leg {
 /// An open capture file.
 pub struct Capture {
     /// `None` once the capture has stopped (at its limit, or after a write error).
-    writer: Option<PcapNgWriter<BufWriter<File>>>,
+    writer: Option<BufWriter<File>>,
     path: PathBuf,
     part: PathBuf,
     limit: u64,
@@ -95,7 +96,8 @@ impl Capture {
             Error::msg(format!("cannot write the capture file {}: {error}", part.display()))
         };
         let buffered = BufWriter::with_capacity(WRITE_BUFFER, file);
-        let mut writer = PcapNgWriter::new(buffered).map_err(failed)?;
+        let mut writer =
+            PcapNgWriter::with_endianness(buffered, Endianness::Little).map_err(failed)?;
         let mut written = 28; // the section header block
         for (name, description) in [
             ("client side", format!("clients <-> lossy-link at {listen}")),
@@ -113,7 +115,8 @@ impl Capture {
             written += writer.write_pcapng_block(interface).map_err(failed)? as u64;
         }
         Ok(Capture {
-            writer: Some(writer),
+            // From here on, whole blocks that `encode` made go straight to the file.
+            writer: Some(writer.into_inner()),
             path: path.to_path_buf(),
             part,
             limit,
@@ -124,19 +127,11 @@ impl Capture {
         })
     }
 
-    /// Writes one datagram from `src` to `dst`, seen on `leg` at `timestamp` (since 1970),
-    /// with `comment`. At the size limit or on a write error the capture stops (one log
-    /// line) and later calls do nothing: the relay goes on either way.
-    pub fn write(
-        &mut self,
-        leg: Leg,
-        timestamp: Duration,
-        packet: &[u8],
-        comment: &str,
-        log: &Log,
-    ) {
+    /// Writes one block that [`encode`] made. At the size limit or on a write error the
+    /// capture stops (one log line) and later calls do nothing: the relay goes on either way.
+    pub fn write(&mut self, block: &[u8], log: &Log) {
         let Some(writer) = self.writer.as_mut() else { return };
-        if self.written + block_size(packet.len(), comment.len()) > self.limit {
+        if self.written + block.len() as u64 > self.limit {
             self.stop(
                 log,
                 format!(
@@ -147,16 +142,9 @@ impl Capture {
             );
             return;
         }
-        let block = EnhancedPacketBlock {
-            interface_id: leg.interface_id(),
-            timestamp,
-            original_len: u32::try_from(packet.len()).unwrap_or(u32::MAX),
-            data: Cow::Borrowed(packet),
-            options: vec![EnhancedPacketOption::Comment(Cow::Borrowed(comment))],
-        };
-        match writer.write_pcapng_block(block) {
-            Ok(size) => {
-                self.written += size as u64;
+        match writer.write_all(block) {
+            Ok(()) => {
+                self.written += block.len() as u64;
                 self.packets += 1;
             }
             Err(error) => {
@@ -174,7 +162,7 @@ impl Capture {
         self.stopped = Some(reason);
         if let Some(writer) = self.writer.take() {
             // What was written so far is whole blocks: keep it for `finish`.
-            let mut file = writer.into_inner();
+            let mut file = writer;
             if let Err(error) = file.flush() {
                 self.damaged = true;
                 log.warn(format_args!("capture: cannot write {}: {error}", self.part.display()));
@@ -190,8 +178,7 @@ impl Capture {
     /// Flushes the file and gives it its real name; returns what to tell the user. A file
     /// that may end in a partial block (after a write error) keeps its `.part` name.
     pub fn finish(mut self) -> Result<String> {
-        if let Some(writer) = self.writer.take() {
-            let mut file = writer.into_inner();
+        if let Some(mut file) = self.writer.take() {
             file.flush()
                 .context(|| format!("cannot write the capture file {}", self.part.display()))?;
         }
@@ -241,9 +228,19 @@ fn as_v6(ip: IpAddr) -> [u8; 16] {
     }
 }
 
-/// The size of an enhanced packet block: 32 bytes of header and trailer, the data padded
-/// to 4 bytes, the comment option (4 bytes of header, padded text) and the end of options.
-fn block_size(data: usize, comment: usize) -> u64 {
-    let padded = |len: usize| len.div_ceil(4) * 4;
-    (32 + padded(data) + 4 + padded(comment) + 4) as u64
+/// One packet as a whole pcapng block (an Enhanced Packet Block, encoded by pcap-file in
+/// the file's byte order) with its comment: made by each relay thread on its own, so that
+/// the file's lock is held only to append it.
+pub fn encode(leg: Leg, timestamp: Duration, packet: &[u8], comment: &str) -> Vec<u8> {
+    let block = EnhancedPacketBlock {
+        interface_id: leg.interface_id(),
+        timestamp,
+        original_len: u32::try_from(packet.len()).unwrap_or(u32::MAX),
+        data: Cow::Borrowed(packet),
+        options: vec![EnhancedPacketOption::Comment(Cow::Borrowed(comment))],
+    };
+    let mut bytes = Vec::with_capacity(packet.len() + comment.len() + 48);
+    // Writing to a Vec cannot fail.
+    let _ = Block::EnhancedPacket(block).write_to::<LittleEndian, _>(&mut bytes);
+    bytes
 }

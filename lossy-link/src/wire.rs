@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use shared::error::{Context, Result};
 use shared::report::Log;
 
-use crate::capture::{Capture, Leg, ip_udp_packet, part_path};
+use crate::capture::{Capture, Leg, encode, ip_udp_packet, part_path};
 use crate::diagram::Ladder;
 use crate::units::parse_bytes;
 use crate::verdict::{Copy, Leaving, Verdict, Way, show_ms};
@@ -167,8 +167,8 @@ impl Wire {
         }
     }
 
-    /// Builds the packet's headers outside the lock (the other threads keep going), then
-    /// writes it.
+    /// Builds the packet's headers and its block outside the lock (the other threads keep
+    /// going), then appends it.
     fn write(
         &self,
         capture: &Mutex<Option<Capture>>,
@@ -185,8 +185,9 @@ impl Wire {
                 return;
             }
         };
+        let block = encode(leg, timestamp, &packet, comment);
         if let Some(capture) = lock(capture).as_mut() {
-            capture.write(leg, timestamp, &packet, comment, &self.log);
+            capture.write(&block, &self.log);
         }
     }
 
