@@ -5,8 +5,9 @@
 #
 #   bench/capture-cost.sh [seconds per run, default 3] [rounds, default 3]
 #
-# The capture goes to a temporary folder (removed at the end), with --capture-limit 4G so
-# that it never stops early; the relay with the capture reports its packets at its stop.
+# The capture goes to a temporary folder (or $CAPTURE_DIR, e.g. /dev/shm for memory; each
+# file is removed after its run), with --capture-limit 4G so that it never stops early; the
+# relay with the capture reports its packets at its stop.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-3} rounds=${2:-3}
@@ -25,7 +26,7 @@ for round in $(seq "$rounds"); do
     for capture in no yes; do
         flags=()
         if [ "$capture" = yes ]; then
-            flags=(--capture "$work/run-$round.pcapng" --capture-limit 4G)
+            flags=(--capture "${CAPTURE_DIR:-$work}/run-$round.pcapng" --capture-limit 4G)
         fi
         "$work/lossy-link" --listen "127.0.0.1:$((port + 1))" --to "127.0.0.1:$port" --quiet \
             "${flags[@]}" >"$work/relay.log" 2>&1 &
@@ -35,6 +36,6 @@ for round in $(seq "$rounds"); do
         "$work/client" --port "$((port + 1))" --clients 16 --duration "$secs" || true
         kill -INT "$relay"; wait "$relay" || true
         grep -E "^client -> server|^capture:" "$work/relay.log" | sed 's/^/        /'
-        rm -f "$work/run-$round.pcapng"
+        rm -f "${CAPTURE_DIR:-$work}/run-$round.pcapng"
     done
 done
