@@ -206,19 +206,20 @@ pub fn part_path(path: &Path) -> PathBuf {
 /// The IP and UDP headers in front of `payload`, with lengths and checksums. An IPv4
 /// address talking to an IPv6 one (a dual-stack socket) is written as IPv4-mapped IPv6.
 /// An error only for a payload too large for one IP packet (the relay never receives one).
+/// Written into `packet` (cleared first).
 pub fn ip_udp_packet(
     src: SocketAddr,
     dst: SocketAddr,
     payload: &[u8],
-) -> std::result::Result<Vec<u8>, String> {
+    packet: &mut Vec<u8>,
+) -> std::result::Result<(), String> {
     let builder = match (src.ip(), dst.ip()) {
         (IpAddr::V4(from), IpAddr::V4(to)) => PacketBuilder::ipv4(from.octets(), to.octets(), TTL),
         (from, to) => PacketBuilder::ipv6(as_v6(from), as_v6(to), TTL),
     }
     .udp(src.port(), dst.port());
-    let mut packet = Vec::with_capacity(builder.size(payload.len()));
-    builder.write(&mut packet, payload).map_err(|error| error.to_string())?;
-    Ok(packet)
+    packet.clear();
+    builder.write(packet, payload).map_err(|error| error.to_string())
 }
 
 fn as_v6(ip: IpAddr) -> [u8; 16] {
@@ -230,8 +231,8 @@ fn as_v6(ip: IpAddr) -> [u8; 16] {
 
 /// One packet as a whole pcapng block (an Enhanced Packet Block, encoded by pcap-file in
 /// the file's byte order) with its comment: made by each relay thread on its own, so that
-/// the file's lock is held only to append it.
-pub fn encode(leg: Leg, timestamp: Duration, packet: &[u8], comment: &str) -> Vec<u8> {
+/// the file's lock is held only to append it. Written into `bytes` (cleared first).
+pub fn encode(leg: Leg, timestamp: Duration, packet: &[u8], comment: &str, bytes: &mut Vec<u8>) {
     let block = EnhancedPacketBlock {
         interface_id: leg.interface_id(),
         timestamp,
@@ -239,8 +240,7 @@ pub fn encode(leg: Leg, timestamp: Duration, packet: &[u8], comment: &str) -> Ve
         data: Cow::Borrowed(packet),
         options: vec![EnhancedPacketOption::Comment(Cow::Borrowed(comment))],
     };
-    let mut bytes = Vec::with_capacity(packet.len() + comment.len() + 48);
+    bytes.clear();
     // Writing to a Vec cannot fail.
-    let _ = Block::EnhancedPacket(block).write_to::<LittleEndian, _>(&mut bytes);
-    bytes
+    let _ = Block::EnhancedPacket(block).write_to::<LittleEndian, _>(bytes);
 }

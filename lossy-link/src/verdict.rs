@@ -46,28 +46,30 @@ impl Verdict {
     pub fn is_dropped(self) -> bool {
         !matches!(self, Verdict::Passed { .. })
     }
+}
 
+impl std::fmt::Display for Verdict {
     /// What the capture's comment says.
-    pub fn describe(self) -> String {
-        match self {
-            Verdict::Lost => "lost (--loss)".to_string(),
-            Verdict::RateQueueFull => "dropped: the rate queue is full (--rate-queue)".to_string(),
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Verdict::Lost => f.write_str("lost (--loss)"),
+            Verdict::RateQueueFull => f.write_str("dropped: the rate queue is full (--rate-queue)"),
             Verdict::DelayQueueFull => {
-                "dropped: the delay queue is full (--max-delayed)".to_string()
+                f.write_str("dropped: the delay queue is full (--max-delayed)")
             }
             Verdict::Passed { delay, duplicate, held } => {
-                let mut text = if delay.is_zero() {
-                    "passed on at once".to_string()
+                if delay.is_zero() {
+                    f.write_str("passed on at once")?;
                 } else {
-                    format!("passed on with a delay of {}", show_ms(delay))
-                };
+                    write!(f, "passed on with a delay of {:.1} ms", delay.as_secs_f64() * 1000.0)?;
+                }
                 if duplicate {
-                    text.push_str(", duplicated (--duplicate)");
+                    f.write_str(", duplicated (--duplicate)")?;
                 }
                 if held {
-                    text.push_str(", held back until overtaken (--reorder)");
+                    f.write_str(", held back until overtaken (--reorder)")?;
                 }
-                text
+                Ok(())
             }
         }
     }
@@ -93,9 +95,4 @@ pub struct Leaving {
     pub copy: Copy,
     /// A later datagram of its flow left before it.
     pub reordered: bool,
-}
-
-/// `48.2 ms`.
-pub fn show_ms(duration: Duration) -> String {
-    format!("{:.1} ms", duration.as_secs_f64() * 1000.0)
 }

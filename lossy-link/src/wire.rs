@@ -7,6 +7,8 @@
 //! and [`Wire::left`] once per copy that leaves. Each datagram gets a number (`#7`), so the
 //! capture's comments and the diagram's arrows can be matched to each other.
 
+use std::cell::RefCell;
+use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,7 +21,7 @@ use shared::report::Log;
 use crate::capture::{Capture, Leg, encode, ip_udp_packet, part_path};
 use crate::diagram::Ladder;
 use crate::units::parse_bytes;
-use crate::verdict::{Copy, Leaving, Verdict, Way, show_ms};
+use crate::verdict::{Copy, Leaving, Verdict, Way};
 
 const SEEING: &str = "Seeing the wire";
 
@@ -127,8 +129,10 @@ impl Wire {
                 Way::Up => (Leg::ClientSide, (client, self.listen)),
                 Way::Down => (Leg::ServerSide, (self.server, upstream)),
             };
-            let comment = format!("#{id} {}: {}", way.label(), verdict.describe());
-            self.write(capture, leg, self.started_wall + since, ends, data, &comment);
+            let comment = |text: &mut String| {
+                let _ = write!(text, "#{id} {}: {verdict}", way.label());
+            };
+            self.write(capture, leg, self.started_wall + since, ends, data, comment);
         }
         if let Some((_, ladder)) = &self.ladder {
             lock(ladder).arrived(id, since, way, client, verdict);
@@ -149,26 +153,27 @@ impl Wire {
                 Way::Up => (Leg::ServerSide, (upstream, self.server)),
                 Way::Down => (Leg::ClientSide, (self.listen, client)),
             };
-            let mut comment = format!("#{} {}: ", leaving.id, way.label());
-            if leaving.copy == Copy::Duplicate {
-                comment.push_str("duplicate copy, ");
-            }
-            if leaving.reordered {
-                comment.push_str("reordered (overtaken), ");
-            }
-            comment.push_str(&format!(
-                "forwarded after {}",
-                show_ms(Instant::now().saturating_duration_since(leaving.arrived))
-            ));
-            self.write(capture, leg, self.started_wall + since, ends, data, &comment);
+            let flight = Instant::now().saturating_duration_since(leaving.arrived);
+            let comment = |text: &mut String| {
+                let _ = write!(text, "#{} {}: ", leaving.id, way.label());
+                if leaving.copy == Copy::Duplicate {
+                    text.push_str("duplicate copy, ");
+                }
+                if leaving.reordered {
+                    text.push_str("reordered (overtaken), ");
+                }
+                let _ = write!(text, "forwarded after {:.1} ms", flight.as_secs_f64() * 1000.0);
+            };
+            self.write(capture, leg, self.started_wall + since, ends, data, comment);
         }
         if let Some((_, ladder)) = &self.ladder {
             lock(ladder).left(leaving.id, since, leaving.copy, leaving.reordered);
         }
     }
 
-    /// Builds the packet's headers and its block outside the lock (the other threads keep
-    /// going), then appends it.
+    /// Builds the packet's headers, its comment (written by `comment`) and its block
+    /// outside the lock (the other threads keep going), in this thread's reused buffers
+    /// (no allocation per packet), then appends the block.
     fn write(
         &self,
         capture: &Mutex<Option<Capture>>,
@@ -176,19 +181,27 @@ impl Wire {
         timestamp: Duration,
         (src, dst): (SocketAddr, SocketAddr),
         data: &[u8],
-        comment: &str,
+        comment: impl FnOnce(&mut String),
     ) {
-        let packet = match ip_udp_packet(src, dst, data) {
-            Ok(packet) => packet,
-            Err(reason) => {
+        SCRATCH.with(|scratch| {
+            // Not reentrant, so the buffers are always free; fresh ones would do otherwise.
+            let mut fresh = Scratch::default();
+            let mut borrowed = scratch.try_borrow_mut();
+            let buffers = match borrowed.as_deref_mut() {
+                Ok(buffers) => buffers,
+                Err(_) => &mut fresh,
+            };
+            if let Err(reason) = ip_udp_packet(src, dst, data, &mut buffers.packet) {
                 self.log.warn(format_args!("capture: datagram from {src} not written: {reason}"));
                 return;
             }
-        };
-        let block = encode(leg, timestamp, &packet, comment);
-        if let Some(capture) = lock(capture).as_mut() {
-            capture.write(&block, &self.log);
-        }
+            buffers.comment.clear();
+            comment(&mut buffers.comment);
+            encode(leg, timestamp, &buffers.packet, &buffers.comment, &mut buffers.block);
+            if let Some(capture) = lock(capture).as_mut() {
+                capture.write(&buffers.block, &self.log);
+            }
+        });
     }
 
     /// Closes the capture (renamed to its real name) and writes the diagram; says where.
@@ -213,6 +226,18 @@ impl Wire {
         }
         Ok(())
     }
+}
+
+/// One relay thread's buffers for the packets it captures.
+#[derive(Default)]
+struct Scratch {
+    packet: Vec<u8>,
+    comment: String,
+    block: Vec<u8>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
