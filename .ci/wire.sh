@@ -97,8 +97,12 @@ tshark_fields() {
     timeout 120 tshark -r "$work/run.pcapng" -o udp.check_checksum:TRUE -o ip.check_checksum:TRUE \
         -o data.show_as_text:TRUE -T fields -E separator='|' "$@" 2>/dev/null
 }
+# udp.payload (the payload's bytes in hex), not data.text: Wireshark may decode a random
+# port's payload as some protocol registered on it.
 tshark_fields -e frame.interface_name -e udp.srcport -e udp.dstport -e udp.checksum.status \
-    -e ip.checksum.status -e data.text -e frame.comment >"$work/packets.txt"
+    -e ip.checksum.status -e udp.payload -e frame.comment \
+    | awk -F'|' 'BEGIN { OFS = "|" } { gsub(":", "", $6); print }' >"$work/packets.txt"
+hex() { printf '%s' "$1" | od -An -tx1 | tr -d ' \n'; }
 packets=$(wc -l <"$work/packets.txt")
 [ "$packets" -eq $((up_received + up_forwarded + down_received + down_forwarded)) ] \
     || ci_fail "tshark decoded $packets packets; the summary says $((up_received + up_forwarded + down_received + down_forwarded))"
@@ -115,10 +119,10 @@ expect "'lost' comments" "$(count '$7 ~ /lost \(--loss\)/')" $((up_lost + down_l
 expect "'duplicate copy' comments" "$(count '$7 ~ /duplicate copy/')" $((up_duplicated + down_duplicated))
 expect "packets with good UDP and IP checksums" "$(count '$4=="1" && $5=="1"')" "$packets"
 for i in 0 17 29; do
-    grep -q "^client side|[0-9]*|$relay_port|1|1|wire check $i|#[0-9]* client -> server: " "$work/packets.txt" \
+    grep -q "^client side|[0-9]*|$relay_port|1|1|$(hex "wire check $i")|#[0-9]* client -> server: " "$work/packets.txt" \
         || ci_fail "tshark shows no request 'wire check $i' with its comment"
 done
-grep -q "|WIRE CHECK [0-9]*|#[0-9]* server -> client: .*forwarded after" "$work/packets.txt" \
+grep -q "|$(hex "WIRE CHECK ")[0-9a-f]*|#[0-9]* server -> client: .*forwarded after" "$work/packets.txt" \
     || ci_fail "tshark shows no forwarded reply"
 # Expert info at "warn" level or worse (a bad checksum is an "Errors (1)" table): none.
 expert=$(timeout 120 tshark -r "$work/run.pcapng" -o udp.check_checksum:TRUE -o ip.check_checksum:TRUE \

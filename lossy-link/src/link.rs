@@ -594,6 +594,9 @@ impl Pipe {
     }
 
     fn send(&self, data: &[u8], client: &Client, leaving: Option<Leaving>) {
+        // The moment it leaves is taken before the send: a reply can arrive (and be
+        // recorded) before this thread gets back from the system call.
+        let leaving = leaving.map(|leaving| (leaving, Instant::now()));
         let sent = match self.direction {
             Direction::Up => client.upstream.send(data),
             Direction::Down => self.listen.send_to(data, client.addr),
@@ -601,8 +604,9 @@ impl Pipe {
         match sent {
             Ok(_) => {
                 bump(&self.counters.forwarded);
-                if let (Some(wire), Some(leaving)) = (&self.wire, leaving) {
-                    wire.left(leaving, self.way(), (client.addr, client.upstream_addr), data);
+                if let (Some(wire), Some((leaving, at))) = (&self.wire, leaving) {
+                    let ends = (client.addr, client.upstream_addr);
+                    wire.left((leaving, at), self.way(), ends, data);
                 }
             }
             Err(error) => {

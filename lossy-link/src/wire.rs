@@ -139,21 +139,21 @@ impl Wire {
         }
     }
 
-    /// A copy of a datagram left the relay now, going `way`.
+    /// A copy of a datagram left the relay at `at`, going `way`.
     pub fn left(
         &self,
-        leaving: Leaving,
+        (leaving, at): (Leaving, Instant),
         way: Way,
         (client, upstream): (SocketAddr, SocketAddr),
         data: &[u8],
     ) {
-        let since = self.started.elapsed();
+        let since = at.saturating_duration_since(self.started);
         if let Some(capture) = &self.capture {
             let (leg, ends) = match way {
                 Way::Up => (Leg::ServerSide, (upstream, self.server)),
                 Way::Down => (Leg::ClientSide, (self.listen, client)),
             };
-            let flight = Instant::now().saturating_duration_since(leaving.arrived);
+            let flight = at.saturating_duration_since(leaving.arrived);
             let comment = |text: &mut String| {
                 let _ = write!(text, "#{} {}: ", leaving.id, way.label());
                 if leaving.copy == Copy::Duplicate {
