@@ -290,6 +290,15 @@ fn the_capture_holds_both_legs_of_every_datagram_with_its_fate_as_a_comment() {
             packet.at
         );
     }
+    // Each datagram leaves after it arrived: its copies' times are not before its arrival.
+    let number = |p: &Seen| p.comment.split_whitespace().next().unwrap().to_string();
+    for arrival in packets.iter().filter(|p| p.comment.contains("passed on")) {
+        for copy in packets.iter().filter(|p| p.comment.contains("forwarded after")) {
+            if number(copy) == number(arrival) {
+                assert!(copy.at >= arrival.at, "{} left before it arrived", copy.comment);
+            }
+        }
+    }
     let _ = std::fs::remove_dir_all(dir);
 }
 
