@@ -98,7 +98,7 @@ pub struct Timeline {
 }
 
 impl Timeline {
-    /// Slots enough for `duration` (at most [`MAX_SLOTS`]).
+    /// Slots enough for `duration` (at most an hour's worth).
     pub fn new(duration: Duration) -> Self {
         let wanted = duration.as_millis().div_ceil(SLOT.as_millis()) + 1;
         let len = usize::try_from(wanted).unwrap_or(MAX_SLOTS).min(MAX_SLOTS);
