@@ -179,6 +179,10 @@ pub struct Args {
     /// summary still print). Use it when measuring speed.
     #[arg(long, short)]
     pub quiet: bool,
+
+    /// `--capture` and `--diagram` (see `wire`).
+    #[command(flatten)]
+    pub wire: crate::wire::WireArgs,
 }
 
 /// What the link does to datagrams going one way.

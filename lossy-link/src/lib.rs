@@ -41,12 +41,16 @@
 //! - [`units`]: `20%`, `50ms`, `64k`.
 //! - [`throttle`]: warnings that cannot flood the log when a queue is full.
 //! - [`testing`]: a relay for the modules' grading suites.
+//! - [`wire`], [`verdict`], [`capture`], [`diagram`]: `--capture FILE` (pcapng for Wireshark) and
+//!   `--diagram FILE.svg` (the run as a ladder diagram).
 //!
 //! The binary (`src/main.rs`) only parses the flags, ties Ctrl-C to a [`Shutdown`], and
 //! calls [`run`]; the tests (`src/tests.rs`) drive [`relay::Relay`] in-process over real
 //! loopback sockets.
 
 pub mod args;
+pub mod capture;
+pub mod diagram;
 pub mod link;
 pub mod relay;
 pub mod rng;
@@ -54,9 +58,13 @@ pub mod tamper;
 pub mod testing;
 pub mod throttle;
 pub mod units;
+pub mod verdict;
+pub mod wire;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod wire_tests;
 
 pub use args::Args;
 pub use relay::{Relay, Summary};

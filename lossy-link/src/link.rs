@@ -45,6 +45,8 @@ use crate::args::Impairment;
 use crate::relay::Client;
 use crate::rng::{SplitMix64, stream_seed};
 use crate::throttle::Throttle;
+use crate::verdict::{Copy, Leaving, Verdict, Way};
+use crate::wire::Wire;
 
 /// Which way a datagram is going.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -239,6 +241,10 @@ pub struct Packet {
     client: Arc<Client>,
     /// Its place in its flow (1, 2, 3...): a packet sent after a higher one was reordered.
     seq: u64,
+    /// Its number and arrival time, when `--capture` or `--diagram` records the run.
+    seen: Option<(u64, Instant)>,
+    /// The original, or the second copy `--duplicate` made.
+    copy: Copy,
     /// Set by whoever sends it or discards it: a held-back packet is in the queue twice
     /// (at its deadline, and right behind the packet that overtakes it), and goes once.
     claimed: AtomicBool,
@@ -317,6 +323,8 @@ pub struct Pipe {
     rate_full: Throttle,
     delay_full: Throttle,
     send_failed: Throttle,
+    /// Where `--capture` and `--diagram` hear what happened to each datagram.
+    wire: Option<Arc<Wire>>,
 }
 
 impl Pipe {
@@ -327,6 +335,7 @@ impl Pipe {
         bounds: Bounds,
         listen: Arc<UdpSocket>,
         log: Log,
+        wire: Option<Arc<Wire>>,
     ) -> Self {
         Pipe {
             direction,
@@ -340,6 +349,7 @@ impl Pipe {
             rate_full: Throttle::new(),
             delay_full: Throttle::new(),
             send_failed: Throttle::new(),
+            wire,
         }
     }
 
@@ -371,8 +381,10 @@ impl Pipe {
     pub fn carry(&self, data: &[u8], client: &Arc<Client>, flow: &mut Flow) {
         bump(&self.counters.received);
         let fate = flow.roll(&self.impairment);
+        let seen = self.wire.as_ref().map(|wire| (wire.next_id(), Instant::now()));
         if fate.lost {
             bump(&self.counters.lost);
+            self.report_arrival(seen, data, client, Verdict::Lost);
             return;
         }
         let changed;
@@ -384,18 +396,49 @@ impl Pipe {
             data
         };
         if self.impairment.is_immediate() {
+            let verdict =
+                Verdict::Passed { delay: Duration::ZERO, duplicate: fate.duplicate, held: false };
+            self.report_arrival(seen, data, client, verdict);
             // Nothing can delay it: send it from this thread, now.
-            self.send(data, client);
+            self.send(data, client, leaving(seen, Copy::Original, false));
             if fate.duplicate {
                 bump(&self.counters.duplicated);
-                self.send(data, client);
+                self.send(data, client, leaving(seen, Copy::Duplicate, false));
             }
             return;
         }
-        self.schedule(data, client, flow, fate);
+        let verdict = self.schedule(data, client, flow, fate, seen);
+        self.report_arrival(seen, data, client, verdict);
     }
 
-    fn schedule(&self, data: &[u8], client: &Arc<Client>, flow: &mut Flow, fate: Fate) {
+    /// Tells `--capture`/`--diagram` (if given) what the link decided about a datagram.
+    fn report_arrival(
+        &self,
+        seen: Option<(u64, Instant)>,
+        data: &[u8],
+        client: &Client,
+        verdict: Verdict,
+    ) {
+        if let (Some(wire), Some(seen)) = (&self.wire, seen) {
+            wire.arrived(seen, self.way(), (client.addr, client.upstream_addr), data, verdict);
+        }
+    }
+
+    fn way(&self) -> Way {
+        match self.direction {
+            Direction::Up => Way::Up,
+            Direction::Down => Way::Down,
+        }
+    }
+
+    fn schedule(
+        &self,
+        data: &[u8],
+        client: &Arc<Client>,
+        flow: &mut Flow,
+        fate: Fate,
+        seen: Option<(u64, Instant)>,
+    ) -> Verdict {
         let seq = flow.next_seq;
         flow.next_seq += 1;
         let hold = fate.reorder && flow.held.is_none();
@@ -419,7 +462,7 @@ impl Pipe {
                     self.bounds.max_delayed_bytes
                 )
             });
-            return;
+            return Verdict::DelayQueueFull;
         }
 
         // The rate-limited link: the datagram leaves when the ones before it have, plus its
@@ -440,7 +483,7 @@ impl Pipe {
                         self.bounds.rate_queue
                     )
                 });
-                return;
+                return Verdict::RateQueueFull;
             }
             let start = queue.link_free_at.map_or(now, |free| free.max(now));
             departure = start + self.impairment.rate.transmission_time(data.len());
@@ -459,6 +502,8 @@ impl Pipe {
             data: data.into(),
             client: Arc::clone(client),
             seq,
+            seen,
+            copy: Copy::Original,
             claimed: AtomicBool::new(false),
         });
         if hold {
@@ -473,6 +518,8 @@ impl Pipe {
                     data: packet.data.clone(),
                     client: Arc::clone(client),
                     seq,
+                    seen,
+                    copy: Copy::Duplicate,
                     claimed: AtomicBool::new(false),
                 });
                 queue.push(release, packet);
@@ -494,6 +541,7 @@ impl Pipe {
         if earliest.is_none_or(|earliest| release < earliest) {
             self.due.notify_one();
         }
+        Verdict::Passed { delay: fate.delay, duplicate: copies == 2, held: hold }
     }
 
     /// The direction's sending thread: sends each queued datagram when it is due, until
@@ -544,12 +592,13 @@ impl Pipe {
         }
         // Only this thread writes the flow's highest sequence sent in this direction.
         let highest = &packet.client.highest_sent[self.direction.index()];
-        if packet.seq < highest.load(Ordering::Relaxed) {
+        let reordered = packet.seq < highest.load(Ordering::Relaxed);
+        if reordered {
             bump(&self.counters.reordered);
         } else {
             highest.store(packet.seq, Ordering::Relaxed);
         }
-        self.send(&packet.data, &packet.client);
+        self.send(&packet.data, &packet.client, leaving(packet.seen, packet.copy, reordered));
     }
 
     /// Counts every datagram still queued as discarded, and empties the queue.
@@ -566,13 +615,22 @@ impl Pipe {
         }
     }
 
-    fn send(&self, data: &[u8], client: &Client) {
+    fn send(&self, data: &[u8], client: &Client, leaving: Option<Leaving>) {
+        // The moment it leaves is taken before the send: a reply can arrive (and be
+        // recorded) before this thread gets back from the system call.
+        let leaving = leaving.map(|leaving| (leaving, Instant::now()));
         let sent = match self.direction {
             Direction::Up => client.upstream.send(data),
             Direction::Down => self.listen.send_to(data, client.addr),
         };
         match sent {
-            Ok(_) => bump(&self.counters.forwarded),
+            Ok(_) => {
+                bump(&self.counters.forwarded);
+                if let (Some(wire), Some((leaving, at))) = (&self.wire, leaving) {
+                    let ends = (client.addr, client.upstream_addr);
+                    wire.left((leaving, at), self.way(), ends, data);
+                }
+            }
             Err(error) => {
                 bump(&self.counters.send_failed);
                 self.send_failed.warn(&self.log, || self.send_failure(client, &error));
@@ -591,4 +649,9 @@ impl Pipe {
             describe_io_error(error)
         )
     }
+}
+
+/// How a copy leaves, for `--capture`/`--diagram` (`None` when neither records the run).
+fn leaving(seen: Option<(u64, Instant)>, copy: Copy, reordered: bool) -> Option<Leaving> {
+    seen.map(|(id, arrived)| Leaving { id, arrived, copy, reordered })
 }

@@ -42,6 +42,7 @@ use shared::shutdown::{POLL_INTERVAL, Shutdown};
 use crate::args::Args;
 use crate::link::{Bounds, Direction, DirectionSummary, Flow, Pipe};
 use crate::throttle::Throttle;
+use crate::wire::Wire;
 
 /// Receive buffers hold any datagram whole (the largest UDP payload is 65,507 bytes).
 pub const RECV_BUFFER_SIZE: usize = 65_536;
@@ -60,6 +61,8 @@ pub struct Client {
     pub addr: SocketAddr,
     /// The client's own socket towards the server, connected to it.
     pub upstream: UdpSocket,
+    /// That socket's address (where the server sees the client come from).
+    pub upstream_addr: SocketAddr,
     /// Milliseconds since the relay started when it was last heard from (either direction).
     last_heard_ms: AtomicU64,
     /// Set when the client is dropped from the table: its reply thread ends.
@@ -176,6 +179,8 @@ pub struct Relay {
     table_full: Throttle,
     refused: Throttle,
     receive_failed: Throttle,
+    /// `--capture` and `--diagram`, if given.
+    wire: Option<Arc<Wire>>,
 }
 
 impl Relay {
@@ -210,8 +215,24 @@ impl Relay {
             max_delayed_bytes: args.max_delayed_bytes,
             reorder_hold: args.reorder_hold,
         };
+        let seed = args.seed.unwrap_or_else(fresh_seed);
+        let title = vec![
+            format!("lossy-link {listen_addr} -> {server}, seed {seed}"),
+            format!("{}: {}", Direction::Up.label(), args.up()),
+            format!("{}: {}", Direction::Down.label(), args.down()),
+        ];
+        let wire = Wire::open(&args.wire, listen_addr, server, title, log.clone())?;
+        let wire = wire.map(Arc::new);
         let pipe = |direction, impairment| {
-            Arc::new(Pipe::new(direction, impairment, bounds, Arc::clone(&listen), log.clone()))
+            let wire = wire.clone();
+            Arc::new(Pipe::new(
+                direction,
+                impairment,
+                bounds,
+                Arc::clone(&listen),
+                log.clone(),
+                wire,
+            ))
         };
         Ok(Relay {
             up: pipe(Direction::Up, args.up()),
@@ -219,7 +240,7 @@ impl Relay {
             listen,
             listen_addr,
             server,
-            seed: args.seed.unwrap_or_else(fresh_seed),
+            seed,
             max_clients: to_usize(args.max_clients),
             idle_timeout: args.idle_timeout,
             log,
@@ -228,6 +249,7 @@ impl Relay {
             table_full: Throttle::new(),
             refused: Throttle::new(),
             receive_failed: Throttle::new(),
+            wire,
         })
     }
 
@@ -283,6 +305,9 @@ impl Relay {
         };
         for line in summary.to_string().lines() {
             self.log.info(format_args!("{line}"));
+        }
+        if let Some(wire) = &self.wire {
+            wire.finish()?;
         }
         Ok(summary)
     }
@@ -393,6 +418,7 @@ impl Relay {
         let client = Arc::new(Client {
             addr,
             upstream,
+            upstream_addr,
             last_heard_ms: AtomicU64::new(now_ms),
             dropped: AtomicBool::new(false),
             highest_sent: [AtomicU64::new(0), AtomicU64::new(0)],

@@ -70,6 +70,15 @@ impl Histogram {
         self.max()
     }
 
+    /// Each bucket that counted something: its lowest and highest value (microseconds)
+    /// and its count, lowest first (for a chart of the distribution).
+    pub fn buckets(&self) -> impl Iterator<Item = (u64, u64, u64)> + '_ {
+        self.counts.iter().enumerate().filter(|(_, count)| **count > 0).map(|(index, &count)| {
+            let low = if index == 0 { 0 } else { highest_in_bucket(index - 1) + 1 };
+            (low, highest_in_bucket(index), count)
+        })
+    }
+
     /// The largest latency recorded, exactly.
     pub fn max(&self) -> Option<Duration> {
         (self.total > 0).then(|| Duration::from_micros(self.max_micros))

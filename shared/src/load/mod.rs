@@ -35,11 +35,13 @@
 //! | `summary.rs` | [`LoadSummary`]: the counts and the one summary line |
 //! | `histogram.rs` | [`Histogram`]: latency percentiles in little memory |
 //! | `udp.rs` | [`UdpExchange`] and [`run_udp`]: request/reply over UDP |
+//! | `pictures.rs` | `--csv` and `--chart`: the run over time, and its latency spread |
 
 use std::io;
 use std::time::Duration;
 
 mod histogram;
+mod pictures;
 mod runner;
 mod summary;
 mod udp;
@@ -48,6 +50,7 @@ mod udp;
 mod tests;
 
 pub use histogram::Histogram;
+pub use pictures::{Pictures, SlotCounts, Sweep, Timeline, sweep_chart};
 pub use runner::{run, run_until_stopped};
 pub use summary::LoadSummary;
 pub use udp::{Request, UdpExchange, run_udp};
@@ -80,12 +83,27 @@ pub struct LoadArgs {
     /// Load mode: run for SECS seconds (default 5; at most 3600). Fractions are fine: 0.5.
     #[arg(long, value_name = "SECS", value_parser = crate::flags::parse_seconds, allow_negative_numbers = true)]
     pub duration: Option<Duration>,
+
+    /// Load mode: also write what was measured per tenth of a second to FILE as CSV
+    /// (requests, replies, lost, wrong, mean and max latency).
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<std::path::PathBuf>,
+
+    /// Load mode: also draw FILE.svg: the latency distribution, and requests, replies and
+    /// losses per second over time.
+    #[arg(long, value_name = "FILE.svg")]
+    pub chart: Option<std::path::PathBuf>,
 }
 
 impl LoadArgs {
     /// Whether `--clients` or `--duration` asked for load mode.
     pub fn is_requested(&self) -> bool {
         self.clients.is_some() || self.duration.is_some()
+    }
+
+    /// `--csv` and `--chart`.
+    pub fn pictures(&self) -> Pictures {
+        Pictures { csv: self.csv.clone(), chart: self.chart.clone() }
     }
 
     /// The run these flags describe. `count` caps the requests of each client; `timeout`
@@ -98,7 +116,13 @@ impl LoadArgs {
             (None, Some(_)) => MAX_DURATION,
             (None, None) => DEFAULT_DURATION,
         };
-        LoadPlan { clients: self.clients.unwrap_or(1), duration, count, timeout }
+        LoadPlan {
+            clients: self.clients.unwrap_or(1),
+            duration,
+            count,
+            timeout,
+            pictures: self.pictures(),
+        }
     }
 }
 
@@ -113,6 +137,8 @@ pub struct LoadPlan {
     pub count: Option<u64>,
     /// How long a client waits for one reply before counting it lost.
     pub timeout: Duration,
+    /// `--csv` and `--chart`, written when the run ends.
+    pub pictures: Pictures,
 }
 
 /// What became of one request.

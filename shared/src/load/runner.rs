@@ -6,7 +6,9 @@ use std::sync::{Condvar, Mutex, PoisonError};
 use std::thread;
 use std::time::Instant;
 
-use super::{Exchange, Histogram, LoadPlan, LoadSummary, MAX_LOST_IN_A_ROW, Outcome, Strays};
+use super::{
+    Exchange, Histogram, LoadPlan, LoadSummary, MAX_LOST_IN_A_ROW, Outcome, Strays, Timeline,
+};
 use crate::error::{Error, Result, describe_io_error};
 use crate::shutdown::Shutdown;
 
@@ -68,6 +70,9 @@ where
     let stop = &Shutdown::new();
     let ctrl_c_stops_the_run = stop.clone();
     shutdown.on_request(move || ctrl_c_stops_the_run.request());
+    // Counted per tenth of a second only when --csv or --chart asks for it.
+    let timeline = plan.pictures.is_requested().then(|| Timeline::new(plan.duration));
+    let timeline = timeline.as_ref();
     let setting_up = Instant::now();
     let (tallies, started, spawn_error) = thread::scope(|scope| {
         // The run's clock: from the moment the gate opens, the deadline requests the stop.
@@ -95,9 +100,13 @@ where
                         WaitsEndedBy::TheRunsEnd => stop,
                     };
                     match client {
-                        Ok(client) => {
-                            run_client(client, plan, started + plan.duration, stop, cut_short_by)
-                        }
+                        Ok(client) => run_client(
+                            client,
+                            plan,
+                            (started, started + plan.duration),
+                            (stop, cut_short_by),
+                            timeline,
+                        ),
                         Err(error) => Tally::failed(error.to_string()),
                     }
                 });
@@ -135,6 +144,10 @@ where
     };
     for tally in tallies {
         summary.add(tally);
+    }
+    if let Some(timeline) = timeline {
+        summary.timeline = timeline.counts();
+        plan.pictures.write(&summary)?;
     }
     Ok(summary)
 }
@@ -251,9 +264,9 @@ impl Tally {
 fn run_client(
     mut client: impl Exchange,
     plan: &LoadPlan,
-    deadline: Instant,
-    stop: &Shutdown,
-    cut_short_by: &Shutdown,
+    (started, deadline): (Instant, Instant),
+    (stop, cut_short_by): (&Shutdown, &Shutdown),
+    timeline: Option<&Timeline>,
 ) -> Tally {
     let mut tally = Tally::default();
     let mut lost_in_a_row = 0;
@@ -281,10 +294,14 @@ fn run_client(
             break;
         }
         tally.requests += 1;
+        let latency = sent.elapsed();
+        if let Some(timeline) = timeline {
+            timeline.record(sent.saturating_duration_since(started), outcome, latency);
+        }
         match outcome {
             Outcome::Correct => {
                 tally.correct += 1;
-                tally.latency.record(sent.elapsed());
+                tally.latency.record(latency);
             }
             Outcome::Wrong => tally.wrong += 1,
             Outcome::Lost => tally.lost += 1,

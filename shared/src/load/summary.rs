@@ -41,6 +41,8 @@ pub struct LoadSummary {
     /// Requests still waiting for their reply when the run ended: neither lost nor answered,
     /// and not in `requests`.
     pub unanswered: u64,
+    /// Per tenth of a second, when `--csv` or `--chart` asked for it (else empty).
+    pub timeline: Vec<super::pictures::SlotCounts>,
 }
 
 impl LoadSummary {

@@ -14,8 +14,10 @@ use crate::shutdown::Shutdown;
 #[test]
 fn load_mode_is_off_unless_asked_for() {
     assert!(!LoadArgs::default().is_requested());
-    assert!(LoadArgs { clients: Some(2), duration: None }.is_requested());
-    assert!(LoadArgs { clients: None, duration: Some(Duration::from_secs(1)) }.is_requested());
+    assert!(LoadArgs { clients: Some(2), ..LoadArgs::default() }.is_requested());
+    assert!(
+        LoadArgs { duration: Some(Duration::from_secs(1)), ..LoadArgs::default() }.is_requested()
+    );
 }
 
 #[test]
@@ -80,6 +82,7 @@ fn plan(clients: u32, count: u64) -> LoadPlan {
         duration: Duration::from_secs(60),
         count: Some(count),
         timeout: Duration::from_secs(1),
+        pictures: Default::default(),
     }
 }
 
@@ -332,6 +335,7 @@ fn a_run_ends_at_its_duration_even_while_replies_are_awaited() {
         duration: Duration::from_millis(500),
         count: None,
         timeout: Duration::from_secs(60),
+        pictures: Default::default(),
     };
     let mut out = Vec::new();
     let started = Instant::now();
@@ -408,4 +412,75 @@ fn udp_exchange_reports_a_missing_server_as_an_error() {
         "expected the port-unreachable error, got {:?}: {error}",
         error.kind()
     );
+}
+
+/// A fresh folder for one test's files.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("shared-load-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn csv_and_chart_hold_what_the_run_counted() {
+    let dir = scratch("pictures");
+    let (csv, chart) = (dir.join("run.csv"), dir.join("run.svg"));
+    let rule = |n| {
+        thread::sleep(Duration::from_millis(1));
+        Ok([Outcome::Correct, Outcome::Correct, Outcome::Wrong, Outcome::Lost][(n % 4) as usize])
+    };
+    let plan = LoadPlan {
+        pictures: Pictures { csv: Some(csv.clone()), chart: Some(chart.clone()) },
+        ..plan(3, 200)
+    };
+    let summary = run(&plan, &Shutdown::new(), |_| Ok(Scripted(rule))).unwrap();
+
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("start_s,requests,replies,lost,wrong,latency_mean_ms,latency_max_ms"),
+        "the CSV's header"
+    );
+    let mut sums = [0u64; 4];
+    for line in lines {
+        let fields: Vec<&str> = line.split(',').collect();
+        assert_eq!(fields.len(), 7, "seven columns: {line}");
+        for (sum, field) in sums.iter_mut().zip(&fields[1..5]) {
+            *sum += field.parse::<u64>().unwrap();
+        }
+    }
+    assert_eq!(
+        sums,
+        [summary.requests, summary.replies, summary.lost, summary.wrong],
+        "the CSV's columns add up to the summary: {summary}"
+    );
+    assert_eq!(summary.requests, 600, "3 clients, 200 requests each: {summary}");
+
+    let svg = std::fs::read_to_string(&chart).unwrap();
+    let document = roxmltree::Document::parse(&svg).unwrap_or_else(|e| panic!("not XML: {e}"));
+    let texts: String = document.descendants().filter_map(|n| n.text()).collect();
+    for needle in ["Latency of 300 replies", "latency (ms)", "per second", "lost or wrong"] {
+        assert!(texts.contains(needle), "the chart says {needle:?}: {texts}");
+    }
+    let bars = document.descendants().filter(|n| n.has_tag_name("rect")).count();
+    assert!(bars > 2, "the latency histogram has bars: {bars} rectangles");
+    assert!(!dir.join("run.svg.part").exists() && !dir.join("run.csv.part").exists());
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn an_unwritable_csv_is_a_one_line_error() {
+    let dir = scratch("unwritable");
+    let plan = LoadPlan {
+        pictures: Pictures { csv: Some(dir.join("missing").join("x.csv")), chart: None },
+        ..plan(1, 3)
+    };
+    let error = run(&plan, &Shutdown::new(), |_| Ok(Scripted(|_| Ok(Outcome::Correct))))
+        .unwrap_err()
+        .to_string();
+    assert!(error.starts_with("cannot write ") && error.contains("x.csv.part"), "{error}");
+    assert!(!error.contains('\n'), "one line: {error}");
+    let _ = std::fs::remove_dir_all(dir);
 }
