@@ -136,12 +136,17 @@ pub fn build_outcome(build: &Value) -> &'static str {
     }
 }
 
-/// The line a failure is known by: the panic message (not the `thread ... panicked at`
-/// line before it), cut at [`MESSAGE_CHARS`].
+/// The line a failure is known by: the panic message (the line after `thread ...
+/// panicked at`: what the test printed before it, a forger's fake `test ... ok` lines say,
+/// is not it), else the first line; cut at [`MESSAGE_CHARS`].
 pub fn failure_line(failure: &str) -> String {
-    let mut lines = failure.lines().map(str::trim).filter(|l| !l.is_empty());
-    let first = lines.clone().find(|l| !l.starts_with("thread '")).or_else(|| lines.next());
-    let line = first.unwrap_or("(no message)");
+    let lines: Vec<&str> = failure.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let panicked = lines.iter().position(|l| l.starts_with("thread '") && l.contains("panicked"));
+    let line = match panicked {
+        Some(at) => lines.get(at + 1).or(lines.get(at)),
+        None => lines.first(),
+    };
+    let line = line.copied().unwrap_or("(no message)");
     if line.chars().count() > MESSAGE_CHARS {
         format!("{} ...", line.chars().take(MESSAGE_CHARS).collect::<String>())
     } else {
@@ -293,11 +298,23 @@ fn module_section(page: &mut String, grades: &Value, module: &Value) {
     // Per test.
     let _ = writeln!(
         page,
-        "<h3>Tests</h3>\n<table class=\"tests\">\n<thead><tr><th>test</th><th>points</th>\
+        "<h3>Tests</h3>\n<table class=\"tests\">\n<thead><tr><th>test (least passed first)</th><th>points</th>\
          <th>passed</th><th>share passed</th><th>most common failures (students)</th></tr></thead>\n<tbody>"
     );
     let empty = Vec::new();
-    for test in module["tests"].as_array().unwrap_or(&empty) {
+    // The tests the class missed most first; the checks last.
+    let share_passed = |test: &Value| {
+        let passed = graded
+            .iter()
+            .filter_map(|g| g["tests"].as_array())
+            .filter_map(|tests| tests.iter().find(|t| t["name"] == test["name"]))
+            .filter(|t| t["passed"] == true)
+            .count();
+        (test["check"] == true, passed)
+    };
+    let mut tests: Vec<&Value> = module["tests"].as_array().unwrap_or(&empty).iter().collect();
+    tests.sort_by_key(|test| share_passed(test));
+    for test in tests {
         let test_name = test["name"].as_str().unwrap_or("?");
         let key = format!("{name}/test/{test_name}");
         let results: Vec<&Value> = graded
@@ -340,7 +357,7 @@ fn module_section(page: &mut String, grades: &Value, module: &Value) {
         let _ = writeln!(
             page,
             "<tr{low}><td><code>{}</code>{kind}</td><td class=\"n\">{}</td><td class=\"n\">{} of {}</td>\
-             <td class=\"share\"><span class=\"bar\" style=\"width:{:.0}%\"></span>{}%</td><td><ul>{failures}</ul></td></tr>",
+             <td class=\"share\"><span class=\"meter\"><span style=\"width:{:.0}%\"></span></span> {}%</td><td><ul>{failures}</ul></td></tr>",
             escape(test_name),
             figure(&format!("{key}/points"), test["points"].as_u64().unwrap_or(0)),
             figure(&format!("{key}/passed"), passed),
@@ -416,7 +433,7 @@ fn histogram(page: &mut String, module: &str, points: &[f64], max: u64, middle: 
         .map(|(lo, hi)| points.iter().filter(|&&p| p >= *lo as f64 && p <= *hi as f64).count())
         .collect();
     let tallest = counts.iter().copied().max().unwrap_or(0).max(1);
-    let (width, height, left, bottom, top) = (640.0, 220.0, 30.0, 30.0, 24.0);
+    let (width, height, left, bottom, top) = (640.0, 230.0, 30.0, 30.0, 36.0);
     let plot = height - bottom - top;
     let step = (width - left - 10.0) / bins.len() as f64;
     let _ = writeln!(
@@ -466,7 +483,7 @@ fn histogram(page: &mut String, module: &str, points: &[f64], max: u64, middle: 
                 "<line x1=\"{x:.1}\" y1=\"{top}\" x2=\"{x:.1}\" y2=\"{}\" class=\"median\"/>\
                  <text x=\"{x:.1}\" y=\"{}\" class=\"median-label\">median {}</text>",
                 height - bottom,
-                top - 8.0,
+                top - 22.0,
                 number(middle)
             );
         }
@@ -583,8 +600,9 @@ code { font: 0.9em ui-monospace, monospace; overflow-wrap: anywhere; }
 tr.low td:first-child { border-left: 4px solid #c0392b; }
 td.bad { color: #a12; }
 .tag { font-size: 0.75em; background: #eef; border-radius: 3px; padding: 0 0.3em; }
-td.share { position: relative; min-width: 6em; }
-td.share .bar { position: absolute; left: 0; top: 15%; height: 70%; background: #cfe3f7; z-index: -1; }
+td.share { white-space: nowrap; }
+.meter { display: inline-block; width: 5em; height: 0.7em; background: #e8e8ec; vertical-align: middle; }
+.meter span { display: block; height: 100%; background: #4a7fb5; }
 .histogram { max-width: 100%; height: auto; }
 .histogram .bar { fill: #4a7fb5; }
 .histogram .axis { stroke: #888; }
@@ -599,6 +617,6 @@ dt { font-weight: 600; }
   section { break-inside: avoid-page; }
   tr { break-inside: avoid; }
   th { background: none; }
-  td.share .bar { display: none; }
+  .meter, .meter span { print-color-adjust: exact; -webkit-print-color-adjust: exact; }
 }
 ";

@@ -943,11 +943,14 @@ fn figures_on(page: &str) -> BTreeMap<String, String> {
     found
 }
 
-/// The line a failure is known by, worked out here on its own: the first non-blank line
-/// that is not the `thread ... panicked at` line.
+/// The line a failure is known by, worked out here on its own: the line after the
+/// `thread ... panicked at` line, else the first non-blank line.
 fn first_message_line(failure: &str) -> String {
     let lines: Vec<&str> = failure.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-    lines.iter().find(|l| !l.starts_with("thread '")).or(lines.first()).unwrap_or(&"").to_string()
+    match lines.iter().position(|l| l.starts_with("thread '") && l.contains("panicked")) {
+        Some(at) => lines.get(at + 1).unwrap_or(&lines[at]).to_string(),
+        None => lines.first().unwrap_or(&"").to_string(),
+    }
 }
 
 /// Checks every figure of `page` against `grades` (a batch's `grades.json`), each worked out
@@ -981,13 +984,20 @@ fn assert_page_matches_grades_json(page: &str, grades: &serde_json::Value) {
         expect(format!("{name}/max"), module["max"].as_f64().unwrap());
         // The histogram: bins from 0 to max, in order, without gaps, each counting its scores.
         let prefix = format!("{name}/bin/");
+        let mut bins: Vec<(u64, u64, String)> = figures
+            .keys()
+            .filter(|k| k.starts_with(&prefix))
+            .map(|key| {
+                let (lo, hi) = key[prefix.len()..].split_once('-').unwrap();
+                (lo.parse().unwrap(), hi.parse().unwrap(), key.clone())
+            })
+            .collect();
+        bins.sort();
         let mut next_low = 0;
-        for (key, _) in figures.iter().filter(|(k, _)| k.starts_with(&prefix)) {
-            let (lo, hi) = key[prefix.len()..].split_once('-').unwrap();
-            let (lo, hi): (u64, u64) = (lo.parse().unwrap(), hi.parse().unwrap());
+        for (lo, hi, key) in bins {
             assert_eq!(lo, next_low, "{key}: the bins must follow each other from 0");
             next_low = hi + 1;
-            expect(key.clone(), points.iter().filter(|p| (lo..=hi).contains(*p)).count() as f64);
+            expect(key, points.iter().filter(|p| (lo..=hi).contains(*p)).count() as f64);
         }
         assert_eq!(next_low, module["max"].as_u64().unwrap() + 1, "the bins end at the maximum");
         for test in module["tests"].as_array().unwrap() {
@@ -1161,6 +1171,10 @@ fn report_helpers_median_bins_and_dates() {
     let wide = bins(99);
     assert_eq!((wide.len(), wide[0], wide[19]), (20, (0, 4), (95, 99)));
     assert_eq!(utc(0), "1970-01-01 00:00");
+    // A failure is known by its panic message, not by what the test printed before it.
+    let forged = "test tests::sums ... ok\ntest result: ok. 1 passed;\n\nthread 'tests::sums' panicked at src/lib.rs:3:5:\nnot yet implemented\nnote: run with";
+    assert_eq!(crate::report::failure_line(forged), "not yet implemented");
+    assert_eq!(crate::report::failure_line("did not finish (cut off)"), "did not finish (cut off)");
     assert_eq!(utc(1_796_526_000), "2026-12-06 03:00");
 }
 
@@ -1434,4 +1448,17 @@ fn the_gradescope_bundle_holds_the_scripts_and_the_reference_with_its_hidden_tes
     let unknown =
         crate::gradescope::write_bundle(&root, &["gamma".into()], &out, true).unwrap_err();
     assert_eq!(unknown.to_string(), "usage: no module named 'gamma' (modules: alpha, beta)");
+}
+
+/// A real batch's report, checked by hand or by CI (`.ci/report.sh`):
+/// `XTASK_REPORT_DIR=grades cargo test -p xtask -- --ignored a_real_batch`.
+#[test]
+#[ignore = "needs XTASK_REPORT_DIR: the --out folder of a real batch"]
+fn a_real_batch_report_shows_the_figures_of_its_grades_json() {
+    let dir = PathBuf::from(std::env::var("XTASK_REPORT_DIR").expect("XTASK_REPORT_DIR"));
+    let json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.join("grades.json")).unwrap()).unwrap();
+    let page = fs::read_to_string(dir.join("report.html")).unwrap();
+    assert_page_matches_grades_json(&page, &json);
+    println!("{} figures checked", figures_on(&page).len());
 }
