@@ -186,9 +186,7 @@ pub fn autograde(
     say: &mut dyn FnMut(String),
 ) -> Result<Value> {
     let started = Instant::now();
-    let results = root.join("results");
-    fs::create_dir_all(&results).context(|| format!("cannot create {}", results.display()))?;
-    let path = results.join("results.json");
+    let path = results_file(root)?;
     let placeholder = json!({
         "score": 0.0,
         "output": "The grading did not finish (cut off by the autograder's time limit?): ask your instructor.",
@@ -212,6 +210,14 @@ pub fn autograde(
     };
     write_json(&path, &json)?;
     Ok(json)
+}
+
+/// `root/results/results.json`, its folder created: an error now (before the reference is
+/// built) if it cannot be.
+pub fn results_file(root: &Path) -> Result<PathBuf> {
+    let results = root.join("results");
+    fs::create_dir_all(&results).context(|| format!("cannot create {}", results.display()))?;
+    Ok(results.join("results.json"))
 }
 
 fn write_json(path: &Path, json: &Value) -> Result<()> {

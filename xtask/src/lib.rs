@@ -259,6 +259,13 @@ pub fn run(command: Command) -> Result<()> {
                 (None, Some(dir)) => subfolders(dir)?,
                 (None, None) => return Err(grade::usage("give --submission or --submissions")),
             };
+            if given.is_empty() {
+                // Before the reference is built: an empty class is known at once.
+                return Err(grade::usage(format!(
+                    "{} holds no submission folders",
+                    submissions.as_deref().unwrap_or(Path::new(".")).display()
+                )));
+            }
             if let Some(missing) = given.iter().find(|dir| !dir.is_dir()) {
                 return Err(grade::usage(format!("{} is not a folder", missing.display())));
             }
@@ -341,6 +348,7 @@ pub fn run(command: Command) -> Result<()> {
             scratch,
         } => {
             let autograder_root = gradescope::root(autograder_root);
+            gradescope::results_file(&autograder_root)?;
             let mut options =
                 grade::Options::new(scratch.unwrap_or_else(|| default_scratch(&root)));
             options.test_floor = test_floor;

@@ -1462,3 +1462,35 @@ fn a_real_batch_report_shows_the_figures_of_its_grades_json() {
     assert_page_matches_grades_json(&page, &json);
     println!("{} figures checked", figures_on(&page).len());
 }
+
+#[test]
+fn an_empty_class_is_a_usage_error_and_an_unwritable_results_root_a_tool_error() {
+    use clap::Parser as _;
+    let module = modules(&crate::workspace_root()).unwrap().remove(0);
+    let empty = scratch_folder("cli-empty-class");
+    fs::create_dir_all(&empty).unwrap();
+    let command = crate::Command::try_parse_from([
+        "cargo xtask",
+        "grade",
+        &module,
+        "--submissions",
+        empty.to_str().unwrap(),
+    ])
+    .unwrap();
+    let error = crate::run(command).unwrap_err().to_string();
+    assert_eq!(error, format!("usage: {} holds no submission folders", empty.display()));
+    let root = scratch_folder("cli-unwritable-root");
+    fs::create_dir_all(&root).unwrap();
+    fs::write(root.join("results"), "a file where the folder should be").unwrap();
+    let command = crate::Command::try_parse_from([
+        "cargo xtask",
+        "autograde",
+        &module,
+        "--root",
+        root.to_str().unwrap(),
+    ])
+    .unwrap();
+    let error = crate::run(command).unwrap_err().to_string();
+    assert!(error.starts_with("cannot create ") && !error.starts_with("usage"), "{error}");
+    assert_eq!(error.lines().count(), 1, "{error}");
+}
