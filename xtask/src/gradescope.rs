@@ -179,13 +179,14 @@ pub fn find_workspace(
 
 /// Grades `root/submission` for each of `references` and writes `root/results/results.json`
 /// (first a placeholder, so that a run cut off by Gradescope still says why). A submission
-/// that is not a workspace gets 0 and a line saying so, without a build.
+/// that is not a workspace gets 0 and a line saying so, without a build. `started` is when
+/// the run began (before the reference was prepared): `execution_time` counts from there.
 pub fn autograde(
     references: &[Reference],
     root: &Path,
+    started: Instant,
     say: &mut dyn FnMut(String),
 ) -> Result<Value> {
-    let started = Instant::now();
     let path = results_file(root)?;
     let placeholder = json!({
         "score": 0.0,

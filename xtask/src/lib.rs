@@ -347,6 +347,7 @@ pub fn run(command: Command) -> Result<()> {
             jobs,
             scratch,
         } => {
+            let started = std::time::Instant::now();
             let autograder_root = gradescope::root(autograder_root);
             gradescope::results_file(&autograder_root)?;
             let mut options =
@@ -361,9 +362,10 @@ pub fn run(command: Command) -> Result<()> {
                     print_line(format_args!("{line}"));
                 })?);
             }
-            let results = gradescope::autograde(&references, &autograder_root, &mut |line| {
-                print_line(format_args!("{line}"));
-            })?;
+            let results =
+                gradescope::autograde(&references, &autograder_root, started, &mut |line| {
+                    print_line(format_args!("{line}"));
+                })?;
             print_line(format_args!(
                 "Wrote {} (score {}).",
                 autograder_root.join("results").join("results.json").display(),

@@ -1333,9 +1333,13 @@ fn the_autograder_scores_as_grade_does_and_writes_gradescopes_results_json() {
             .unwrap();
         let root =
             autograder_root(name, Some(&submission(&format!("gs-ag-{name}"), double, greet, sum)));
-        let results =
-            crate::gradescope::autograde(std::slice::from_ref(alpha()), &root, &mut |_| {})
-                .unwrap();
+        let results = crate::gradescope::autograde(
+            std::slice::from_ref(alpha()),
+            &root,
+            std::time::Instant::now(),
+            &mut |_| {},
+        )
+        .unwrap();
         let written: serde_json::Value =
             serde_json::from_str(&fs::read_to_string(root.join("results/results.json")).unwrap())
                 .unwrap();
@@ -1382,9 +1386,13 @@ fn the_autograder_says_in_one_line_what_is_wrong_with_bad_input() {
         for file in files {
             fs::write(root.join("submission").join(file), "not code").unwrap();
         }
-        let results =
-            crate::gradescope::autograde(std::slice::from_ref(alpha()), &root, &mut |_| {})
-                .unwrap();
+        let results = crate::gradescope::autograde(
+            std::slice::from_ref(alpha()),
+            &root,
+            std::time::Instant::now(),
+            &mut |_| {},
+        )
+        .unwrap();
         assert_gradescope_results(&results);
         assert_eq!(results["score"].as_f64(), Some(0.0));
         let output = results["output"].as_str().unwrap();
@@ -1398,16 +1406,26 @@ fn the_autograder_says_in_one_line_what_is_wrong_with_bad_input() {
     let root = autograder_root("nested", None);
     fs::rename(submission("gs-nested", DOUBLE, GREET, SUM), root.join("submission/starter"))
         .unwrap();
-    let results =
-        crate::gradescope::autograde(std::slice::from_ref(alpha()), &root, &mut |_| {}).unwrap();
+    let results = crate::gradescope::autograde(
+        std::slice::from_ref(alpha()),
+        &root,
+        std::time::Instant::now(),
+        &mut |_| {},
+    )
+    .unwrap();
     assert_eq!(results["score"].as_f64(), Some(4.0), "{results}");
     // A results folder that cannot be written: an error (exit status 1), before any grading.
     let root =
         autograder_root("unwritable", Some(&submission("gs-unwritable", DOUBLE, GREET, SUM)));
     fs::write(root.join("results"), "a file where the folder should be").unwrap();
-    let error = crate::gradescope::autograde(std::slice::from_ref(alpha()), &root, &mut |_| {})
-        .unwrap_err()
-        .to_string();
+    let error = crate::gradescope::autograde(
+        std::slice::from_ref(alpha()),
+        &root,
+        std::time::Instant::now(),
+        &mut |_| {},
+    )
+    .unwrap_err()
+    .to_string();
     assert!(error.starts_with("cannot create ") && error.contains("results"), "{error}");
     assert_eq!(error.lines().count(), 1, "{error}");
 }
