@@ -88,7 +88,7 @@ pub enum Command {
         #[arg(long, value_name = "DIR", conflicts_with = "submissions")]
         submission: Option<PathBuf>,
         /// A folder of submissions, one subfolder per student: writes grades.csv,
-        /// grades.json and feedback/STUDENT.md into --out.
+        /// grades.json, feedback/STUDENT.md, report.html and gradebook.csv into --out.
         #[arg(long, value_name = "DIR", required_unless_present = "submission")]
         submissions: Option<PathBuf>,
         /// Where the batch's files go.
