@@ -29,6 +29,10 @@ pub const DEFAULT_ROOT: &str = "/autograder";
 /// The environment variable that moves the root (to try the autograder elsewhere).
 pub const ROOT_VARIABLE: &str = "AUTOGRADER_ROOT";
 
+/// Characters of compiler errors put in `results.json` (the first errors say what is wrong;
+/// a thousand more would only make the page long).
+pub const MAX_COMPILER_CHARS: usize = 20_000;
+
 /// The Rust toolchain `setup.sh` installs with rustup.
 pub const TOOLCHAIN: &str = "stable";
 
@@ -178,7 +182,7 @@ pub fn find_workspace(
 }
 
 /// Grades `root/submission` for each of `references` and writes `root/results/results.json`
-/// (first a placeholder, so that a run cut off by Gradescope still says why). A submission
+/// (first a placeholder, see [`results_file`]). A submission
 /// that is not a workspace gets 0 and a line saying so, without a build. `started` is when
 /// the run began (before the reference was prepared): `execution_time` counts from there.
 pub fn autograde(
@@ -188,11 +192,6 @@ pub fn autograde(
     say: &mut dyn FnMut(String),
 ) -> Result<Value> {
     let path = results_file(root)?;
-    let placeholder = json!({
-        "score": 0.0,
-        "output": "The grading did not finish (cut off by the autograder's time limit?): ask your instructor.",
-    });
-    write_json(&path, &placeholder)?;
     let modules: Vec<String> = references.iter().map(|r| r.module.clone()).collect();
     let json = match find_workspace(&root.join("submission"), &modules) {
         Ok(dir) => {
@@ -213,12 +212,19 @@ pub fn autograde(
     Ok(json)
 }
 
-/// `root/results/results.json`, its folder created: an error now (before the reference is
-/// built) if it cannot be.
+/// `root/results/results.json`, its folder created and a placeholder written (so that a run
+/// cut off by Gradescope, even while the reference is prepared, still says why): an error
+/// now, before the reference is built, if it cannot be.
 pub fn results_file(root: &Path) -> Result<PathBuf> {
     let results = root.join("results");
     fs::create_dir_all(&results).context(|| format!("cannot create {}", results.display()))?;
-    Ok(results.join("results.json"))
+    let path = results.join("results.json");
+    let placeholder = json!({
+        "score": 0.0,
+        "output": "The grading did not finish (cut off by the autograder's time limit?): ask your instructor.",
+    });
+    write_json(&path, &placeholder)?;
+    Ok(path)
 }
 
 fn write_json(path: &Path, json: &Value) -> Result<()> {
@@ -264,7 +270,7 @@ pub fn results_json(references: &[Reference], grades: &[Grade], took: Duration) 
             Build::DoesNotCompile(errors) => output.push_str(&format!(
                 "\nYour code does not compile; the compiler said (line numbers are those of the \
                  course's file, into which your function bodies were put):\n\n```text\n{}\n```\n",
-                errors.trim_end()
+                cut(errors.trim_end(), MAX_COMPILER_CHARS)
             )),
             Build::TookTooLong(secs) => output.push_str(&format!(
                 "\nThe build took too long (cut off after {secs:.0} s); no test was run.\n"
@@ -317,4 +323,13 @@ fn not_graded_json(references: &[Reference], problem: &str, took: Duration) -> V
         "stdout_visibility": "hidden",
         "tests": tests,
     })
+}
+
+/// `text` cut at `max` characters, saying so.
+pub fn cut(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let kept: String = text.chars().take(max).collect();
+    format!("{kept}\n... (cut: the first {max} characters of the compiler's errors)")
 }

@@ -22,7 +22,8 @@ use shared::error::{Context, Result};
 
 use crate::grade::Options;
 
-/// Failure messages listed per test (the most common first).
+/// Failure messages listed per test, and refusal reasons per exercise (the most common
+/// first).
 pub const MESSAGES_PER_TEST: usize = 3;
 
 /// Characters of a failure message shown (longer ones are cut, with "...").
@@ -412,12 +413,19 @@ fn module_section(page: &mut String, grades: &Value, module: &Value) {
         let mut reasons: Vec<(String, usize)> = reasons.into_iter().collect();
         reasons.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         page.push_str("<td><ul>");
-        for (i, (reason, count)) in reasons.iter().enumerate() {
+        for (i, (reason, count)) in reasons.iter().take(MESSAGES_PER_TEST).enumerate() {
             let _ = write!(
                 page,
                 "<li><b>{}</b> {}</li>",
                 figure(&format!("{key}/refused/{i}/count"), count),
                 figure(&format!("{key}/refused/{i}/reason"), reason)
+            );
+        }
+        if reasons.len() > MESSAGES_PER_TEST {
+            let _ = write!(
+                page,
+                "<li class=\"more\">and {} other reasons</li>",
+                reasons.len() - MESSAGES_PER_TEST
             );
         }
         page.push_str("</ul></td></tr>\n");

@@ -1512,3 +1512,23 @@ fn an_empty_class_is_a_usage_error_and_an_unwritable_results_root_a_tool_error()
     assert!(error.starts_with("cannot create ") && !error.starts_with("usage"), "{error}");
     assert_eq!(error.lines().count(), 1, "{error}");
 }
+
+#[test]
+fn the_results_file_first_says_the_grading_did_not_finish_and_compiler_errors_are_cut() {
+    let root = scratch_folder("autograder-placeholder");
+    let path = crate::gradescope::results_file(&root).unwrap();
+    let placeholder: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+    let keys: Vec<&String> = placeholder.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["output", "score"], "documented fields only: {placeholder}");
+    assert_eq!(placeholder["score"].as_f64(), Some(0.0));
+    assert!(placeholder["output"].as_str().unwrap().contains("did not finish"), "{placeholder}");
+    let long = "error[E0308]: mismatched types\n".repeat(2000);
+    let cut = crate::gradescope::cut(&long, 100);
+    assert!(
+        cut.starts_with(&long[..100])
+            && cut.ends_with("(cut: the first 100 characters of the compiler's errors)"),
+        "{cut}"
+    );
+    assert_eq!(crate::gradescope::cut("short", 100), "short");
+}
