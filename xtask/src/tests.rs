@@ -1532,3 +1532,47 @@ fn the_results_file_first_says_the_grading_did_not_finish_and_compiler_errors_ar
     );
     assert_eq!(crate::gradescope::cut("short", 100), "short");
 }
+
+#[test]
+fn a_report_of_two_modules_has_a_section_each_and_a_gradebook_column_each() {
+    use serde_json::json;
+    let test = |name: &str, points: u32| {
+        json!({"name": name, "reference_seconds": 0.1, "limit_seconds": 4.0, "points": points,
+               "check": false, "hidden": false})
+    };
+    let result = |name: &str, passed: bool, failure: &str| {
+        json!({"name": name, "passed": passed, "check": false, "points": 1, "seconds": 0.5,
+               "failure": if passed { serde_json::Value::Null } else { json!(failure) }})
+    };
+    let grade = |student: &str, module: &str, points: u32, build: serde_json::Value, tests| {
+        json!({"student": student, "module": module, "points": points, "max": 2, "seconds": 2.0,
+               "build": build, "tests": tests,
+               "exercises": [{"exercise": "src/lib.rs::f", "problem": null, "undone": points == 0}]})
+    };
+    let module = |name: &str| {
+        json!({"module": name, "max": 2,
+               "exercises": [{"file": "src/lib.rs", "function": "f", "hint": "h"}],
+               "tests": [test("tests::a", 1), test("tests::b", 1)]})
+    };
+    let grades = json!({
+        "modules": [module("one"), module("two")],
+        "grades": [
+            grade("ann", "one", 2, json!("built"), json!([result("tests::a", true, ""), result("tests::b", true, "")])),
+            grade("ann", "two", 1, json!("built"), json!([result("tests::a", true, ""), result("tests::b", false, "thread 'b' panicked at x:\nwrong")])),
+            grade("bob", "one", 0, json!({"took_too_long": 900.0}), json!([result("tests::a", false, "not run"), result("tests::b", false, "not run")])),
+            grade("bob", "two", 1, json!("built"), json!([result("tests::a", false, "thread 'a' panicked at y:\nwrong"), result("tests::b", true, "")])),
+        ],
+        "grading": {"test_limit": null, "test_multiple": 10.0, "test_floor": 15.0,
+                    "submission_limit": 600.0, "build_limit": 900.0, "patience": 3.0,
+                    "jobs": 4, "parallel": 2, "seconds": 61.4, "finished": 1_796_526_000u64},
+    });
+    let page = crate::report::render(&grades);
+    assert_page_matches_grades_json(&page, &grades);
+    let figures = figures_on(&page);
+    assert_eq!(figures["student/bob/one/build"], "build took too long");
+    assert_eq!(figures["two/test/tests::b/failure/0/message"], "wrong");
+    assert_eq!(figures["one/median"], "1", "the mean of 0 and 2");
+    assert!(page.contains("on 2026-12-06 03:00 UTC"), "the time of the grading");
+    assert!(page.contains("10 times the reference&#39;s time, at least 15 s"), "the limits");
+    assert_eq!(crate::gradebook::table(&grades), "student,one,two,total\nann,2,1,3\nbob,0,1,1\n");
+}
