@@ -234,6 +234,8 @@ pub struct Taken {
     pub exercise: String,
     /// `None` if the body was graded; otherwise why the exercise scores 0.
     pub problem: Option<String>,
+    /// Whether the graded body still calls `todo!` or `unimplemented!` (left undone).
+    pub undone: bool,
 }
 
 /// One test's result.
@@ -586,7 +588,9 @@ impl Reference {
                 },
             };
             let _ = reference_text;
-            taken.push(Taken { exercise: exercise.key(), problem });
+            let undone =
+                problem.is_none() && body.as_deref().is_some_and(crate::report::left_undone);
+            taken.push(Taken { exercise: exercise.key(), problem, undone });
             if let Some(body) = body {
                 by_file
                     .entry(exercise.file.clone())
@@ -1043,6 +1047,7 @@ pub fn grade_all(
     out: &Path,
     say: &mut dyn FnMut(String),
 ) -> Result<Vec<Grade>> {
+    let started = Instant::now();
     let mut students: Vec<(String, PathBuf)> = Vec::new();
     let entries =
         fs::read_dir(submissions).context(|| format!("cannot list {}", submissions.display()))?;
@@ -1147,9 +1152,12 @@ pub fn grade_all(
             "tests": r.tests,
         })).collect::<Vec<_>>(),
         "grades": grades,
+        "grading": references.first().map(|r| crate::report::grading(&r.options, started.elapsed())),
     });
     let path = out.join("grades.json");
     let text = serde_json::to_string_pretty(&json).map_err(|e| Error::msg(e.to_string()))?;
     fs::write(&path, text + "\n").context(|| format!("cannot write {}", path.display()))?;
+    crate::report::write(out, &json)?;
+    crate::gradebook::write(out, &json)?;
     Ok(grades)
 }

@@ -14,13 +14,20 @@
 //!   submissions (see [`grade`]): only the bodies of the marked functions are taken, put
 //!   into a fresh copy of the reference, and each test run alone with a time limit; a batch
 //!   writes `grades.csv`, `grades.json` and `feedback/<student>.md`.
+//!   A batch also writes `report.html` (see [`report`]) and `gradebook.csv` (see
+//!   [`gradebook`]).
 //! - `cargo xtask classroom <module>... [--dir DIR]` writes the GitHub Classroom
 //!   autograding workflow (see [`classroom`]).
+//! - `cargo xtask gradescope <module>... --out DIR` writes Gradescope's autograder bundle,
+//!   whose `run_autograder` runs `cargo xtask autograde` (see [`gradescope`]).
 
 pub mod check;
 pub mod classroom;
 pub mod grade;
+pub mod gradebook;
+pub mod gradescope;
 pub mod markers;
+pub mod report;
 pub mod run;
 pub mod splice;
 pub mod starter;
@@ -81,7 +88,7 @@ pub enum Command {
         #[arg(long, value_name = "DIR", conflicts_with = "submissions")]
         submission: Option<PathBuf>,
         /// A folder of submissions, one subfolder per student: writes grades.csv,
-        /// grades.json and feedback/STUDENT.md into --out.
+        /// grades.json, feedback/STUDENT.md, report.html and gradebook.csv into --out.
         #[arg(long, value_name = "DIR", required_unless_present = "submission")]
         submissions: Option<PathBuf>,
         /// Where the batch's files go.
@@ -129,6 +136,46 @@ pub enum Command {
         #[arg(long, value_name = "DIR", default_value = ".")]
         dir: PathBuf,
         /// Scratch folder for measuring the reference [default: target/xtask/grade].
+        #[arg(long, value_name = "DIR")]
+        scratch: Option<PathBuf>,
+    },
+    /// Write Gradescope's autograder bundle (setup.sh, run_autograder, this workspace with
+    /// the hidden tests): zip DIR's contents and upload the zip to Gradescope.
+    Gradescope {
+        /// The modules assigned.
+        #[arg(required = true)]
+        modules: Vec<String>,
+        /// Where to write the bundle (must be empty or missing).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Write even if DIR is not empty.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Gradescope's run_autograder: grade ROOT/submission as `grade` does and write
+    /// ROOT/results/results.json. Exit status 0 when results.json is written (whatever the
+    /// score), 1 on a tool error (results.json cannot be written), 2 on a usage error.
+    Autograde {
+        /// The modules to grade.
+        #[arg(required = true)]
+        modules: Vec<String>,
+        /// The autograder's root [default: $AUTOGRADER_ROOT, else /autograder].
+        #[arg(long, value_name = "DIR")]
+        root: Option<PathBuf>,
+        /// The least time a test is given (each gets 10 times the reference's time, at least
+        /// this).
+        #[arg(long, value_name = "SECS", default_value = "15", value_parser = parse_seconds)]
+        test_floor: Duration,
+        /// Seconds all of the submission's tests may take together.
+        #[arg(long, value_name = "SECS", default_value = "600", value_parser = parse_seconds)]
+        submission_limit: Duration,
+        /// Seconds one build may take.
+        #[arg(long, value_name = "SECS", default_value = "900", value_parser = parse_seconds)]
+        build_limit: Duration,
+        /// Tests run at once, each in its own process.
+        #[arg(long, value_name = "N", default_value_t = 4)]
+        jobs: usize,
+        /// Scratch folder for the copies and builds [default: target/xtask/grade].
         #[arg(long, value_name = "DIR")]
         scratch: Option<PathBuf>,
     },
@@ -212,6 +259,13 @@ pub fn run(command: Command) -> Result<()> {
                 (None, Some(dir)) => subfolders(dir)?,
                 (None, None) => return Err(grade::usage("give --submission or --submissions")),
             };
+            if given.is_empty() {
+                // Before the reference is built: an empty class is known at once.
+                return Err(grade::usage(format!(
+                    "{} holds no submission folders",
+                    submissions.as_deref().unwrap_or(Path::new(".")).display()
+                )));
+            }
             if let Some(missing) = given.iter().find(|dir| !dir.is_dir()) {
                 return Err(grade::usage(format!("{} is not a folder", missing.display())));
             }
@@ -251,7 +305,8 @@ pub fn run(command: Command) -> Result<()> {
                 })?;
                 let submissions = (grades.len() / references.len().max(1)) as u64;
                 print_line(format_args!(
-                    "Graded {} in {:.0} s: grades.csv, grades.json and feedback/ in {}",
+                    "Graded {} in {:.0} s: report.html, grades.csv, gradebook.csv, grades.json \
+                     and feedback/ in {}",
                     shared::report::plural(submissions, "submission"),
                     started.elapsed().as_secs_f64(),
                     out.display()
@@ -269,6 +324,53 @@ pub fn run(command: Command) -> Result<()> {
             }
             let path = classroom::write_workflow(&dir, &references)?;
             print_line(format_args!("Wrote {}", path.display()));
+            Ok(())
+        }
+        Command::Gradescope { modules, out, force } => {
+            let files = gradescope::write_bundle(&root, &modules, &out, force)?;
+            print_line(format_args!(
+                "Wrote Gradescope's autograder for {} to {} (setup.sh, run_autograder, and the \
+                 workspace: {files} files). Zip its contents, not the folder: \
+                 (cd {} && zip -qr ../autograder.zip .)",
+                modules.join(", "),
+                out.display(),
+                out.display()
+            ));
+            Ok(())
+        }
+        Command::Autograde {
+            modules,
+            root: autograder_root,
+            test_floor,
+            submission_limit,
+            build_limit,
+            jobs,
+            scratch,
+        } => {
+            let started = std::time::Instant::now();
+            let autograder_root = gradescope::root(autograder_root);
+            gradescope::results_file(&autograder_root)?;
+            let mut options =
+                grade::Options::new(scratch.unwrap_or_else(|| default_scratch(&root)));
+            options.test_floor = test_floor;
+            options.submission_limit = submission_limit;
+            options.build_limit = build_limit;
+            options.jobs = jobs;
+            let mut references = Vec::new();
+            for module in &modules {
+                references.push(grade::Reference::prepare(&root, module, &options, &mut |line| {
+                    print_line(format_args!("{line}"));
+                })?);
+            }
+            let results =
+                gradescope::autograde(&references, &autograder_root, started, &mut |line| {
+                    print_line(format_args!("{line}"));
+                })?;
+            print_line(format_args!(
+                "Wrote {} (score {}).",
+                autograder_root.join("results").join("results.json").display(),
+                results["score"]
+            ));
             Ok(())
         }
     }
