@@ -24,8 +24,10 @@ use std::time::{Duration, Instant, SystemTime};
 use serde::{Deserialize, Serialize};
 use shared::error::{Context, Error, Result};
 
+use crate::refusals::{self, Finding, Placed};
 use crate::run::{Finished, cargo, with_limit};
-use crate::splice::{escapes, function_at_line, replace_bodies, take_body};
+use crate::sandbox::{Limits, Sandbox};
+use crate::splice::{escapes, function_at_line, replace_bodies};
 use crate::starter::{self, copyable_files};
 
 /// How grading is bounded and run.
@@ -51,6 +53,8 @@ pub struct Options {
     pub keep: bool,
     /// Submissions graded at once in a batch.
     pub parallel: usize,
+    /// Each test process's box limits (memory, processes, file size, output kept).
+    pub limits: Limits,
 }
 
 impl Options {
@@ -67,6 +71,7 @@ impl Options {
             scratch,
             keep: false,
             parallel: 2,
+            limits: Limits::default(),
         }
     }
 }
@@ -225,6 +230,8 @@ pub struct Reference {
     files: BTreeMap<String, String>,
     options: Options,
     counter: Mutex<u32>,
+    /// How each test process is boxed.
+    sandbox: Sandbox,
 }
 
 /// What became of one exercise's body.
@@ -429,10 +436,12 @@ impl Reference {
             files,
             options: options.clone(),
             counter: Mutex::new(0),
+            sandbox: Sandbox::detect(options.limits),
         };
+        say(format!("{module}: {}", reference.sandbox.describe()));
         say(format!("{module}: building the reference"));
         let started = Instant::now();
-        let built = reference.build(&reference.source, &reference.base_target)?;
+        let built = reference.build(&reference.source, &reference.base_target, None)?;
         let executable = match built {
             Ok(executable) => executable,
             Err(build) => {
@@ -445,6 +454,61 @@ impl Reference {
             "{module}: built in {:.0} s; running each test",
             started.elapsed().as_secs_f64()
         ));
+        // The refusal list must resolve here, and the reference's own bodies must pass it
+        // (this also compiles clippy's view of the dependencies once, for every submission).
+        let reference_bodies: Vec<(&Exercise, Option<(String, usize)>)> = reference
+            .exercises
+            .iter()
+            .map(|e| {
+                let text = &reference.files[&e.file];
+                let line = crate::splice::functions(text)
+                    .ok()
+                    .and_then(|found| found.into_iter().find(|f| f.path == e.function))
+                    .map_or(0, |f| f.lines.0);
+                (e, Some((String::new(), line)))
+            })
+            .collect();
+        let placed = reference.place_in_reference(&reference_bodies);
+        let refused = reference
+            .refusals(&reference.source, &reference.base_target, &placed)?
+            .ok_or_else(|| Error::msg(format!("{module}: the refusal check took too long")))?;
+        if !refused.is_empty() {
+            return Err(Error::msg(format!(
+                "{module}: the reference's own bodies use what submissions may not: {}",
+                refused
+                    .iter()
+                    .map(|f| format!("{}: {}", f.exercise, f.what))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )));
+        }
+        // And a body that exits must be refused in every exercise: the check runs, its lints
+        // are not lowered anywhere in the course's code, and findings land on the right body.
+        let canary_tree = base.join("canary");
+        copy_tree(&reference.source, &canary_tree, true)?;
+        let canaries: Vec<(&Exercise, Option<(String, usize)>)> = reference
+            .exercises
+            .iter()
+            .map(|e| (e, Some((refusals::CANARY.to_string(), 1))))
+            .collect();
+        let placed = reference.splice(&canary_tree, &canaries)?;
+        let caught = reference
+            .refusals(&canary_tree, &reference.base_target, &placed)?
+            .ok_or_else(|| Error::msg(format!("{module}: the refusal check took too long")))?;
+        let _ = fs::remove_dir_all(&canary_tree);
+        let missed: Vec<String> = reference
+            .exercises
+            .iter()
+            .map(Exercise::key)
+            .filter(|key| !caught.iter().any(|f| f.exercise == *key))
+            .collect();
+        if !missed.is_empty() {
+            return Err(Error::msg(format!(
+                "{module}: the refusal check (clippy) does not see a body that calls \
+                 `std::process::exit` in {} (is a clippy lint allowed around it?)",
+                missed.join(", ")
+            )));
+        }
         let names = list_tests(&executable, &reference.source.join(module))?;
         let generous = options.submission_limit;
         let runs = reference.run_tests(&executable, &names, |_| generous, options.submission_limit);
@@ -564,44 +628,67 @@ impl Reference {
 
         // Each exercise's body: the student's, the starter's todo!(), or the reference's.
         let mut taken = Vec::new();
-        let mut by_file: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+        let mut bodies_of: Vec<(&Exercise, Option<(String, usize)>)> = Vec::new();
         for exercise in &self.exercises {
-            let reference_text = &self.files[&exercise.file];
-            let stub = format!(
-                "{{\n    todo!({:?})\n}}",
-                exercise.hint.replace('{', "{{").replace('}', "}}")
-            );
             let (body, problem) = match bodies {
-                Bodies::Starter => (Some(stub.clone()), None),
+                Bodies::Starter => (Some((self.stub(exercise), 0)), None),
                 Bodies::Without(undone) => {
                     if undone.contains(exercise) {
-                        (Some(stub.clone()), None)
+                        (Some((self.stub(exercise), 0)), None)
                     } else {
                         (None, None)
                     }
                 }
                 Bodies::Submission(dir) => match student_body(dir, &self.module, exercise) {
-                    Ok(body) => (Some(body), None),
-                    Err(problem) => (Some(stub.clone()), Some(problem)),
+                    Ok((body, line)) => (Some((body, line)), None),
+                    Err(problem) => (Some((self.stub(exercise), 0)), Some(problem)),
                 },
             };
-            let _ = reference_text;
             taken.push(Taken { exercise: exercise.key(), problem });
-            if let Some(body) = body {
-                by_file
-                    .entry(exercise.file.clone())
-                    .or_default()
-                    .push((exercise.function.clone(), body));
+            bodies_of.push((exercise, body));
+        }
+        let mut placed = self.splice(&tree, &bodies_of)?;
+        // The refusal check took the whole build limit: as a build that took too long.
+        let mut too_long = None;
+        if let Bodies::Submission(_) = bodies {
+            // Only the student's own bodies are checked (the stubs are the course's).
+            placed.retain(|body| {
+                taken.iter().any(|t| t.exercise == body.exercise && t.problem.is_none())
+            });
+            let checking = Instant::now();
+            let findings = match self.refusals(&tree, &target, &placed)? {
+                Some(findings) => findings,
+                None => {
+                    too_long = Some(checking.elapsed().as_secs_f64());
+                    Vec::new()
+                }
+            };
+            if !findings.is_empty() {
+                for (exercise, body) in &mut bodies_of {
+                    let mine: Vec<&str> = findings
+                        .iter()
+                        .filter(|f| f.exercise == exercise.key())
+                        .map(|f| f.what.as_str())
+                        .collect();
+                    if mine.is_empty() {
+                        continue;
+                    }
+                    *body = Some((self.stub(exercise), 0));
+                    if let Some(t) = taken.iter_mut().find(|t| t.exercise == exercise.key()) {
+                        t.problem = Some(format!(
+                            "refused (0 points): the body of `{}` may not use {}",
+                            exercise.function,
+                            mine.join("; ")
+                        ));
+                    }
+                }
+                placed = self.splice(&tree, &bodies_of)?;
+                placed.retain(|body| {
+                    taken.iter().any(|t| t.exercise == body.exercise && t.problem.is_none())
+                });
             }
         }
-        for (file, replacements) in &by_file {
-            let spliced = replace_bodies(&self.files[file], replacements)
-                .map_err(|e| Error::msg(format!("{}/{file}: {e}", self.module)))?;
-            let path = tree.join(&self.module).join(file);
-            // A new file (new inode, new modification time): never mistaken for the reference's.
-            let _ = fs::remove_file(&path);
-            fs::write(&path, spliced).context(|| format!("cannot write {}", path.display()))?;
-        }
+        let from_student = matches!(bodies, Bodies::Submission(_));
 
         let mut grade = Grade {
             student: student.to_string(),
@@ -613,7 +700,11 @@ impl Reference {
             tests: Vec::new(),
             seconds: 0.0,
         };
-        match self.build(&tree, &target)? {
+        let built = match too_long {
+            Some(seconds) => Err(Build::TookTooLong(seconds)),
+            None => self.build(&tree, &target, from_student.then_some(placed.as_slice()))?,
+        };
+        match built {
             Err(build) => {
                 grade.build = build;
                 grade.tests = self
@@ -666,9 +757,145 @@ impl Reference {
         Ok(grade)
     }
 
+    /// Where the reference's own bodies are in its files (as if a student had written them).
+    fn place_in_reference(&self, bodies: &[(&Exercise, Option<(String, usize)>)]) -> Vec<Placed> {
+        let mut placed = Vec::new();
+        for (exercise, body) in bodies {
+            let Some((_, line)) = body else { continue };
+            let Ok(found) = crate::splice::functions(&self.files[&exercise.file]) else { continue };
+            if let Some(at) = found.iter().find(|f| f.path == exercise.function) {
+                placed.push(Placed {
+                    exercise: exercise.key(),
+                    file: format!("{}/{}", self.module, exercise.file),
+                    lines: at.lines,
+                    student_first_line: *line,
+                });
+            }
+        }
+        placed
+    }
+
+    /// The starter's body of `exercise`: `todo!` with its hint.
+    fn stub(&self, exercise: &Exercise) -> String {
+        format!("{{\n    todo!({:?})\n}}", exercise.hint.replace('{', "{{").replace('}', "}}"))
+    }
+
+    /// Writes each marked file of `tree` with the given bodies (`None`: the reference's)
+    /// and returns where each given body landed.
+    fn splice(
+        &self,
+        tree: &Path,
+        bodies: &[(&Exercise, Option<(String, usize)>)],
+    ) -> Result<Vec<Placed>> {
+        let mut by_file: BTreeMap<&str, Vec<(String, String)>> = BTreeMap::new();
+        for (exercise, body) in bodies {
+            let replacements = by_file.entry(exercise.file.as_str()).or_default();
+            if let Some((body, _)) = body {
+                replacements.push((exercise.function.clone(), body.clone()));
+            }
+        }
+        let mut placed = Vec::new();
+        for (file, replacements) in by_file {
+            let reference = self.files[file].clone();
+            let module = self.module.clone();
+            // The spliced text holds the student's code: parse it on a big stack.
+            let spliced = crate::splice::on_big_stack(move || {
+                let spliced = replace_bodies(&reference, &replacements)?;
+                let found = crate::splice::functions(&spliced)?;
+                Ok::<_, String>((spliced, found))
+            })
+            .unwrap_or_else(|| Err("the parser gave up".into()))
+            .map_err(|e| Error::msg(format!("{module}/{file}: {e}")))?;
+            let (text, found) = spliced;
+            for (exercise, body) in bodies.iter().filter(|(e, _)| e.file == file) {
+                let (Some((_, student_line)), Some(at)) =
+                    (body, found.iter().find(|f| f.path == exercise.function))
+                else {
+                    continue;
+                };
+                placed.push(Placed {
+                    exercise: exercise.key(),
+                    file: format!("{}/{file}", self.module),
+                    lines: at.lines,
+                    student_first_line: *student_line,
+                });
+            }
+            let path = tree.join(&self.module).join(file);
+            // A new file (new inode, new modification time): never mistaken for the reference's.
+            let _ = fs::remove_file(&path);
+            fs::write(&path, text).context(|| format!("cannot write {}", path.display()))?;
+        }
+        Ok(placed)
+    }
+
+    /// Runs clippy with the refusal list over the spliced crate in `tree`: the refusals
+    /// that lie in the `placed` bodies (`None` if it took longer than the build limit). See
+    /// [`crate::refusals`].
+    fn refusals(
+        &self,
+        tree: &Path,
+        target: &Path,
+        placed: &[Placed],
+    ) -> Result<Option<Vec<Finding>>> {
+        let conf = target.join("refusals");
+        fs::create_dir_all(&conf).context(|| format!("cannot create {}", conf.display()))?;
+        fs::write(conf.join("clippy.toml"), refusals::clippy_toml())
+            .context(|| format!("cannot write {}", conf.display()))?;
+        let target_dir = target.display().to_string();
+        let conf_dir = conf.display().to_string();
+        let mut args = vec![
+            "clippy",
+            "-p",
+            &self.module,
+            "--lib",
+            "--profile",
+            "test",
+            "--locked",
+            "--message-format=json",
+            "--",
+        ];
+        let forbid = refusals::clippy_args();
+        args.extend(forbid.iter().map(String::as_str));
+        let run = cargo(
+            tree,
+            &args,
+            &[
+                ("CARGO_TARGET_DIR", &target_dir),
+                ("CARGO_TERM_COLOR", "never"),
+                ("CLIPPY_CONF_DIR", &conf_dir),
+            ],
+            self.options.build_limit,
+        )?;
+        if run.status.is_none() {
+            return Ok(None);
+        }
+        if !run.stdout.lines().any(|line| line.contains("\"reason\":\"build-finished\"")) {
+            return Err(Error::msg(format!(
+                "{}: the refusal check needs clippy (rustup component add clippy): {}",
+                self.module,
+                tail(&run.stderr, 5)
+            )));
+        }
+        let problems = refusals::list_problems(&run.stdout);
+        if !problems.is_empty() {
+            return Err(Error::msg(format!(
+                "the refusal list names what this toolchain does not have: {}",
+                problems.join("; ")
+            )));
+        }
+        Ok(Some(refusals::findings(&run.stdout, placed)))
+    }
+
     /// Builds the module's test binary in `tree` with target folder `target`: the
     /// executable, or why not.
-    fn build(&self, tree: &Path, target: &Path) -> Result<std::result::Result<PathBuf, Build>> {
+    /// With `placed` (a submission's bodies), compiler errors are shown with the student's
+    /// lines only: the course's code is named by file and line, never quoted.
+    fn build(
+        &self,
+        tree: &Path,
+        target: &Path,
+        placed: Option<&[Placed]>,
+    ) -> Result<std::result::Result<PathBuf, Build>> {
         let target_dir = target.display().to_string();
         let limit = self.options.build_limit;
         let started = Instant::now();
@@ -697,8 +924,13 @@ impl Reference {
                     }
                 }
                 Some("compiler-message") if message["message"]["level"] == "error" => {
-                    if let Some(rendered) = message["message"]["rendered"].as_str() {
-                        errors.push_str(rendered);
+                    match placed {
+                        Some(placed) => errors.push_str(&render_error(&message["message"], placed)),
+                        None => {
+                            if let Some(rendered) = message["message"]["rendered"].as_str() {
+                                errors.push_str(rendered);
+                            }
+                        }
                     }
                 }
                 _ => {}
@@ -708,7 +940,11 @@ impl Reference {
             (true, Some(executable)) => Ok(Ok(executable)),
             _ => {
                 if errors.is_empty() {
-                    errors = tail(&run.stderr, 40);
+                    errors = if placed.is_some() {
+                        "the build failed without a compiler error (see the course's staff)".into()
+                    } else {
+                        tail(&run.stderr, 40)
+                    };
                 }
                 Ok(Err(Build::DoesNotCompile(errors)))
             }
@@ -739,6 +975,9 @@ impl Reference {
         let next = Mutex::new(0usize);
         let results: Mutex<Vec<Option<Run>>> = Mutex::new(vec![None; names.len()]);
         let patience = format!("{}", self.options.patience_secs);
+        // The harness's logs go where no test looks, under names no test can guess.
+        let logs = self.options.scratch.join(&self.module).join(format!("logs-{}", secret_name()));
+        let _ = fs::create_dir_all(&logs);
         thread::scope(|scope| {
             for _ in 0..self.options.jobs.max(1) {
                 scope.spawn(|| {
@@ -762,7 +1001,8 @@ impl Reference {
                             }
                         } else {
                             let limit = limit(name).min(deadline - now);
-                            run_one(executable, dir, name, limit, &patience)
+                            let log = logs.join(format!("{}.log", secret_name()));
+                            run_one(&self.sandbox, executable, dir, name, limit, &patience, &log)
                         };
                         results.lock().unwrap_or_else(std::sync::PoisonError::into_inner)[index] =
                             Some(run);
@@ -770,6 +1010,7 @@ impl Reference {
                 });
             }
         });
+        let _ = fs::remove_dir_all(&logs);
         results
             .into_inner()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -781,84 +1022,263 @@ impl Reference {
     }
 }
 
-/// One test process's outcome.
-#[derive(Debug, Clone)]
-struct Run {
-    passed: bool,
-    seconds: f64,
-    failure: Option<String>,
+/// A compiler error for a student: its message, where it is (in their file's lines when
+/// it is in their body), their line's text, and the compiler's notes, but no line of the
+/// course's own code.
+fn render_error(message: &serde_json::Value, placed: &[Placed]) -> String {
+    let mut text = String::new();
+    let level = message["level"].as_str().unwrap_or("error");
+    let code = message["code"]["code"].as_str().map(|c| format!("[{c}]")).unwrap_or_default();
+    text.push_str(&format!("{level}{code}: {}\n", message["message"].as_str().unwrap_or_default()));
+    for span in message["spans"].as_array().into_iter().flatten() {
+        let file = span["file_name"].as_str().unwrap_or_default().replace('\\', "/");
+        let line = span["line_start"].as_u64().and_then(|l| usize::try_from(l).ok()).unwrap_or(0);
+        let label = span["label"].as_str().map(|l| format!(": {l}")).unwrap_or_default();
+        let body = placed.iter().find(|p| {
+            (file == p.file || file.ends_with(&format!("/{}", p.file)))
+                && (p.lines.0..=p.lines.1).contains(&line)
+        });
+        match body {
+            Some(body) => {
+                let mine = body.student_first_line + (line - body.lines.0);
+                text.push_str(&format!("  --> your `{}`, line {mine}{label}\n", body.exercise));
+                if let Some(source) = span["text"][0]["text"].as_str() {
+                    text.push_str(&format!("   | {}\n", source.trim_end()));
+                }
+            }
+            None => text.push_str(&format!("  --> the course's {file}, line {line}{label}\n")),
+        }
+    }
+    for child in message["children"].as_array().into_iter().flatten() {
+        if let Some(note) = child["message"].as_str() {
+            let level = child["level"].as_str().unwrap_or("note");
+            text.push_str(&format!("   = {level}: {note}\n"));
+        }
+    }
+    text.push('\n');
+    text
 }
 
-/// Runs one test alone in its own process (the test binary itself, not cargo).
-fn run_one(executable: &Path, dir: &Path, name: &str, limit: Duration, patience: &str) -> Run {
-    let mut command = Command::new(executable);
-    command
-        .args(["--exact", name, "--test-threads", "1", "--color", "never"])
-        .current_dir(dir)
-        .env("GRADING_PATIENCE_SECS", patience)
-        .env("RUST_BACKTRACE", "0");
-    for variable in
-        ["RUST_TEST_NOCAPTURE", "RUST_TEST_THREADS", "RUST_TEST_SHUFFLE", "RUST_TEST_TIME_UNIT"]
-    {
-        command.env_remove(variable);
-    }
+/// One test process's outcome.
+#[derive(Debug, Clone)]
+pub(crate) struct Run {
+    pub(crate) passed: bool,
+    pub(crate) seconds: f64,
+    pub(crate) failure: Option<String>,
+}
+
+/// Runs one test alone in its own boxed process (the test binary itself, not cargo), the
+/// harness writing its log to `log`.
+fn run_one(
+    sandbox: &Sandbox,
+    executable: &Path,
+    dir: &Path,
+    name: &str,
+    limit: Duration,
+    patience: &str,
+    log: &Path,
+) -> Run {
+    let args: Vec<String> = [
+        "--exact",
+        name,
+        "--test-threads",
+        "1",
+        "--color",
+        "never",
+        "--logfile",
+        &log.display().to_string(),
+    ]
+    .iter()
+    .map(ToString::to_string)
+    .collect();
+    let command = sandbox.command(
+        executable,
+        &args,
+        dir,
+        &[("GRADING_PATIENCE_SECS", patience), ("RUST_BACKTRACE", "0"), ("PATH", "/usr/bin:/bin")],
+    );
+    let _ = fs::remove_file(log);
     let started = Instant::now();
-    let finished = with_limit(command, limit);
+    let finished = crate::run::with_limits(command, limit, sandbox.limits.output);
     let seconds = started.elapsed().as_secs_f64();
+    let logged = read_log(log);
+    let _ = fs::remove_file(log);
     match finished {
         Err(error) => {
             Run { passed: false, seconds, failure: Some(format!("cannot run the test: {error}")) }
         }
-        Ok(finished) => judge(name, &finished, limit, seconds),
+        Ok(finished) => judge(name, &finished, &logged, limit, seconds),
     }
 }
 
-/// A test passed when its process exited with success and the harness's own last summary
-/// line says exactly one test passed and none failed.
-fn judge(name: &str, finished: &Finished, limit: Duration, seconds: f64) -> Run {
-    let summary = finished.stdout.lines().rev().find(|line| line.starts_with("test result: "));
+/// The harness's log of one test (at most a few KiB: one line per test).
+fn read_log(log: &Path) -> String {
+    match fs::symlink_metadata(log) {
+        Ok(meta) if meta.is_file() && meta.len() <= 64 << 10 => {
+            fs::read_to_string(log).unwrap_or_default()
+        }
+        _ => String::new(),
+    }
+}
+
+/// A random file name no test can guess (the std hasher's keys are random per process,
+/// and each call gets new ones).
+fn secret_name() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut name = String::new();
+    for round in 0..2u8 {
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u8(round);
+        hasher.write_u128(
+            SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_nanos()),
+        );
+        name.push_str(&format!("{:016x}", hasher.finish()));
+    }
+    name
+}
+
+/// A test passed when the harness's own log (written by the harness after the test
+/// returned, at a path only the grader knows) says `ok` for exactly this test, and the
+/// process then ended with success within its limit. Nothing the test's code prints, and
+/// no way of ending the process, can write that line.
+pub(crate) fn judge(
+    name: &str,
+    finished: &Finished,
+    logged: &str,
+    limit: Duration,
+    seconds: f64,
+) -> Run {
+    let lines: Vec<&str> = logged.lines().map(str::trim_end).filter(|l| !l.is_empty()).collect();
+    let ok_line = format!("ok {name}");
     // Finished, but after its limit (between two looks at it): as good as cut off.
     let late = seconds > limit.as_secs_f64();
-    let passed = !late
-        && finished.succeeded()
-        && summary.is_some_and(|line| line.starts_with("test result: ok. 1 passed; 0 failed;"));
+    let passed = !late && finished.succeeded() && lines == [ok_line.as_str()];
     let failure = if passed {
         None
     } else if finished.status.is_none() || late {
         Some(format!("did not finish within its limit of {:.0} s (cut off)", limit.as_secs_f64()))
     } else {
-        Some(failure_message(name, &finished.stdout).unwrap_or_else(|| match finished.status {
-            Some(status) if status.success() => "the test did not run".to_string(),
-            Some(status) => {
-                format!("the test process ended with {status}: {}", tail(&finished.stderr, 5))
-            }
-            None => String::new(),
-        }))
+        let mut text =
+            failure_message(name, &finished.stdout).unwrap_or_else(|| match finished.status {
+                Some(status) if lines == [ok_line.as_str()] => {
+                    format!("the test passed, then its process ended with {status}")
+                }
+                Some(status) if status.success() => {
+                    "the test process ended (with success) before the test finished: \
+                     only the test harness's own record of a pass counts"
+                        .to_string()
+                }
+                Some(status) => format!(
+                    "the test process ended with {status} before the test finished{}",
+                    crash_hint(status)
+                ),
+                None => String::new(),
+            });
+        let printed = students_output(&finished.stderr, 10);
+        if !printed.is_empty() {
+            text.push_str(&format!("\n{printed}"));
+        }
+        Some(text)
     };
+    let failure = failure.map(|mut text| {
+        if finished.dropped > 0 {
+            text.push_str(&format!(
+                "\n(the test printed {} bytes more than is kept)",
+                finished.dropped
+            ));
+        }
+        if finished.pipes_held {
+            text.push_str(
+                "\n(a process the test started kept its output open after the test ended)",
+            );
+        }
+        text
+    });
     Run { passed, seconds, failure }
 }
 
-/// The failed test's own output (its panic message), from the harness's report.
+/// Why the test failed: the harness's report of its panic (an assertion of the course's
+/// tests, or a panic in the student's code), then a few lines the student's code printed,
+/// marked as theirs.
 fn failure_message(name: &str, stdout: &str) -> Option<String> {
     let header = format!("---- {name} stdout ----");
     let start = stdout.rfind(&header)? + header.len();
     let rest = &stdout[start..];
     let end = rest.find("\nfailures:").unwrap_or(rest.len());
-    let lines: Vec<&str> = rest[..end]
+    let section: Vec<&str> = rest[..end]
         .lines()
         .filter(|line| !line.starts_with("note: run with `RUST_BACKTRACE"))
         .collect();
-    let text = lines.join("\n").trim().to_string();
-    let mut text: String = text.lines().take(40).collect::<Vec<_>>().join("\n");
-    if text.len() > 4000 {
-        let mut cut = 4000;
+    // The harness's panic report starts at the test thread's last "panicked at" line;
+    // what comes before it was printed by the code under test.
+    // (`thread 'tests::x' panicked at`, or `thread 'tests::x' (1234) panicked at` since
+    // Rust 1.90.)
+    let thread = format!("thread '{name}' ");
+    let split = section
+        .iter()
+        .rposition(|line| line.starts_with(&thread) && line.contains(" panicked at "))
+        .unwrap_or(section.len());
+    let message = cap(&section[split..].join("\n"), 40, 4000);
+    let printed = students_output(&section[..split].join("\n"), 10);
+    let mut text = message.trim().to_string();
+    if !printed.is_empty() {
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text.push_str(&printed);
+    }
+    (!text.is_empty()).then_some(text)
+}
+
+/// What the student's code printed, capped at `lines` lines and marked as theirs.
+fn students_output(text: &str, lines: usize) -> String {
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|line| {
+            !line.trim().is_empty()
+                && !line.starts_with("warning: `--logfile` is deprecated")
+                && !line.starts_with("note: run with `RUST_BACKTRACE")
+        })
+        .collect();
+    if kept.is_empty() {
+        return String::new();
+    }
+    let shown = cap(&kept.join("\n"), lines, 1000);
+    let more = kept.len().saturating_sub(lines);
+    let mut out =
+        format!("your code printed ({}):\n", shared::report::plural(kept.len() as u64, "line"));
+    out.push_str(&indent(&shown, "| "));
+    if more > 0 {
+        out.push_str(&format!("\n| ... ({more} more lines not shown)"));
+    }
+    out
+}
+
+/// What a crash by a signal most likely was (Unix), for the feedback.
+fn crash_hint(status: std::process::ExitStatus) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt as _;
+        if status.signal().is_some() {
+            return " (a crash: most often memory beyond the test's limit, a stack overflow, or an abort)";
+        }
+    }
+    let _ = status;
+    ""
+}
+
+/// At most `lines` lines and `bytes` bytes of `text`.
+fn cap(text: &str, lines: usize, bytes: usize) -> String {
+    let mut text: String = text.lines().take(lines).collect::<Vec<_>>().join("\n");
+    if text.len() > bytes {
+        let mut cut = bytes;
         while !text.is_char_boundary(cut) {
             cut -= 1;
         }
         text.truncate(cut);
         text.push_str(" ...");
     }
-    (!text.is_empty()).then_some(text)
+    text
 }
 
 /// The test names the harness lists.
@@ -878,29 +1298,104 @@ fn list_tests(executable: &Path, dir: &Path) -> Result<Vec<String>> {
         .collect())
 }
 
-/// The student's body of `exercise`, or why it cannot be graded.
+/// The largest source file taken from a submission.
+pub const MAX_FILE_BYTES: u64 = 1 << 20;
+
+/// The student's body of `exercise` and the line it starts on in their file, or why it
+/// cannot be graded.
 fn student_body(
     dir: &Path,
     module: &str,
     exercise: &Exercise,
-) -> std::result::Result<String, String> {
+) -> std::result::Result<(String, usize), String> {
+    let not_graded = |why: String| format!("not graded (0 points): {why}");
     // A starter workspace (dir/module/src/...) or the module folder itself (dir/src/...).
-    let in_workspace = dir.join(module).join(&exercise.file);
-    let path = if in_workspace.exists() { in_workspace } else { dir.join(&exercise.file) };
-    let text = fs::read_to_string(&path)
-        .map_err(|_| format!("not graded (0 points): {} is missing", exercise.file))?;
-    let body = take_body(&text, &exercise.function).map_err(|e| {
-        format!("not graded (0 points): `{}` in {}: {e}", exercise.function, exercise.file)
+    let in_workspace = Path::new(module).join(&exercise.file);
+    let relative = if plain_folder(dir, Path::new(module)) {
+        in_workspace
+    } else {
+        PathBuf::from(&exercise.file)
+    };
+    let text = read_plain_file(dir, &relative).map_err(not_graded)?;
+    let depth = crate::splice::nesting_depth(&text).map_err(|e| {
+        not_graded(format!(
+            "`{}` in {}: the file does not parse: {e}",
+            exercise.function, exercise.file
+        ))
     })?;
-    let refused = escapes(body);
-    if !refused.is_empty() {
-        return Err(format!(
-            "refused (0 points): only the body of `{}` is graded, and it may not reach outside the function: {}",
-            exercise.function,
-            refused.join("; ")
-        ));
+    if depth > crate::splice::MAX_NESTING {
+        return Err(not_graded(format!(
+            "{} nests brackets {depth} deep (at most {} are read)",
+            exercise.file,
+            crate::splice::MAX_NESTING
+        )));
     }
-    Ok(body.to_string())
+    let function = exercise.function.clone();
+    let file = exercise.file.clone();
+    let taken = crate::splice::on_big_stack(move || {
+        let found = crate::splice::functions(&text).map_err(|e| {
+            not_graded(format!("`{function}` in {file}: the file does not parse: {e}"))
+        })?;
+        let body = found.iter().find(|f| f.path == function).ok_or_else(|| {
+            not_graded(format!("`{function}` in {file}: the function is not there"))
+        })?;
+        let first_line = body.lines.0;
+        let body = text[body.start..body.end].to_string();
+        let refused = escapes(&body);
+        if !refused.is_empty() {
+            return Err(format!(
+                "refused (0 points): only the body of `{function}` is graded, and it may not reach outside the function: {}",
+                refused.join("; ")
+            ));
+        }
+        Ok((body, first_line))
+    });
+    taken.unwrap_or_else(|| {
+        Err(not_graded(format!("{} could not be read as Rust (the parser gave up)", exercise.file)))
+    })
+}
+
+/// Whether `dir/relative` is a folder reached through folders only (no symbolic link).
+fn plain_folder(dir: &Path, relative: &Path) -> bool {
+    let mut at = dir.to_path_buf();
+    for part in relative.components() {
+        at.push(part);
+        match fs::symlink_metadata(&at) {
+            Ok(meta) if meta.is_dir() => {}
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// Reads `dir/relative` as text if it is a plain file (no symbolic link anywhere below
+/// `dir`, no device or pipe) of at most [`MAX_FILE_BYTES`].
+fn read_plain_file(dir: &Path, relative: &Path) -> std::result::Result<String, String> {
+    let shown = slash(relative);
+    if let Some(parent) = relative.parent() {
+        if !plain_folder(dir, parent) {
+            return Err(format!("{shown} is missing (or a folder on its way is a link)"));
+        }
+    }
+    let path = dir.join(relative);
+    let meta = fs::symlink_metadata(&path).map_err(|_| format!("{shown} is missing"))?;
+    if meta.file_type().is_symlink() {
+        return Err(format!("{shown} is a symbolic link (submit the file itself)"));
+    }
+    if !meta.is_file() {
+        return Err(format!("{shown} is not a plain file"));
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(format!("{shown} is larger than {} KiB", MAX_FILE_BYTES >> 10));
+    }
+    let file = fs::File::open(&path).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, MAX_FILE_BYTES + 1), &mut bytes)
+        .map_err(|e| format!("cannot read {shown}: {e}"))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(format!("{shown} is larger than {} KiB", MAX_FILE_BYTES >> 10));
+    }
+    String::from_utf8(bytes).map_err(|_| format!("{shown} is not UTF-8 text"))
 }
 
 /// Removes the module's own compiled files from a target folder, so that a build there

@@ -21,12 +21,16 @@ pub mod check;
 pub mod classroom;
 pub mod grade;
 pub mod markers;
+pub mod refusals;
 pub mod run;
+pub mod sandbox;
 pub mod splice;
 pub mod starter;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tricks_tests;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
