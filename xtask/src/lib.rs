@@ -122,6 +122,16 @@ pub enum Command {
         /// Submissions graded at once (one builds while another's tests run).
         #[arg(long, value_name = "N", default_value_t = 2)]
         parallel: usize,
+        /// MiB of data memory each test process may use (Linux, with prlimit).
+        #[arg(long, value_name = "MIB", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(16..=1 << 20))]
+        test_memory: u64,
+        /// Processes and threads each test may have at once (Linux, with prlimit).
+        #[arg(long, value_name = "N", default_value_t = 512, value_parser = clap::value_parser!(u64).range(8..=1 << 20))]
+        test_processes: u64,
+        /// KiB of each test's stdout and stderr kept (the head and the tail; the rest is
+        /// counted).
+        #[arg(long, value_name = "KIB", default_value_t = 256, value_parser = clap::value_parser!(u64).range(4..=1 << 20))]
+        test_output: u64,
     },
     /// Write the GitHub Classroom autograding workflow for a starter
     /// (DIR/.github/workflows/classroom.yml): one grader step per graded test.
@@ -199,6 +209,9 @@ pub fn run(command: Command) -> Result<()> {
             scratch,
             keep,
             parallel,
+            test_memory,
+            test_processes,
+            test_output,
         } => {
             let mut options =
                 grade::Options::new(scratch.unwrap_or_else(|| default_scratch(&root)));
@@ -211,6 +224,9 @@ pub fn run(command: Command) -> Result<()> {
             options.jobs = jobs;
             options.keep = keep;
             options.parallel = parallel;
+            options.limits.memory = test_memory << 20;
+            options.limits.processes = test_processes;
+            options.limits.output = usize::try_from(test_output << 10).unwrap_or(usize::MAX);
             let given: Vec<PathBuf> = match (&submission, &submissions) {
                 (Some(one), _) => vec![one.clone()],
                 (None, Some(dir)) => subfolders(dir)?,
