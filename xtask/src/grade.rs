@@ -1214,9 +1214,16 @@ fn failure_message(name: &str, stdout: &str) -> Option<String> {
     // (`thread 'tests::x' panicked at`, or `thread 'tests::x' (1234) panicked at` since
     // Rust 1.90.)
     let thread = format!("thread '{name}' ");
+    // When the test thread only passed on another thread's panic (a helper that ran the
+    // student's code on a thread of its own), that thread's report is the message.
     let split = section
         .iter()
         .rposition(|line| line.starts_with(&thread) && line.contains(" panicked at "))
+        .or_else(|| {
+            section
+                .iter()
+                .rposition(|line| line.starts_with("thread '") && line.contains(" panicked at "))
+        })
         .unwrap_or(section.len());
     let message = cap(&section[split..].join("\n"), 40, 4000);
     let printed = students_output(&section[..split].join("\n"), 10);
@@ -1544,7 +1551,9 @@ pub fn grade_all(
     for entry in entries {
         let entry = entry.context(|| format!("cannot list {}", submissions.display()))?;
         let path = entry.path();
-        if path.is_dir() && !path.starts_with(out) && path != out {
+        // A student's folder must be a folder, not a link to one (which could be anywhere).
+        let is_folder = entry.file_type().is_ok_and(|kind| kind.is_dir());
+        if is_folder && !path.starts_with(out) && path != out {
             students.push((entry.file_name().to_string_lossy().into_owned(), path));
         }
     }

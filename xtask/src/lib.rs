@@ -308,10 +308,10 @@ fn subfolders(dir: &Path) -> Result<Vec<PathBuf>> {
     for entry in std::fs::read_dir(dir)
         .map_err(|e| Error::io(format!("cannot list {}", dir.display()), e))?
     {
-        let path =
-            entry.map_err(|e| Error::io(format!("cannot list {}", dir.display()), e))?.path();
-        if path.is_dir() {
-            found.push(path);
+        let entry = entry.map_err(|e| Error::io(format!("cannot list {}", dir.display()), e))?;
+        // Folders only, not links to folders (which could point anywhere).
+        if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
+            found.push(entry.path());
         }
     }
     found.sort();
