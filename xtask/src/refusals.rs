@@ -78,6 +78,7 @@ pub const METHODS: &[(&str, &str)] = &[
     ("clap::Command::try_get_matches_from", CLAP),
     ("clap::Command::try_get_matches_from_mut", CLAP),
     ("clap::error::Error::exit", CLAP),
+    ("lossy_link::testing::start_relay", TEST_ONLY),
 ];
 
 /// Unix-only functions a body may not call (listed only where they exist).
@@ -102,6 +103,8 @@ pub const TYPES: &[(&str, &str)] = &[
     ("std::env::ArgsOs", ENVIRONMENT),
     ("std::env::Vars", ENVIRONMENT),
     ("std::env::VarsOs", ENVIRONMENT),
+    ("lossy_link::Relay", TEST_ONLY),
+    ("lossy_link::Args", TEST_ONLY),
 ];
 
 /// Unix-only types a body may not name.
@@ -129,6 +132,12 @@ const ENVIRONMENT: &str =
 const CLAP: &str =
     "reading or exiting through clap: command lines are parsed in main, outside the exercises";
 const BUILD: &str = "reading files or the environment at build time";
+const TEST_ONLY: &str = "the grading suite's own tools (a relay that can be told to write files)";
+
+/// Crates the grading suites use (dev-dependencies) that a body may not name at all: their
+/// programs take flags, and a flag can name a file to write. Refused by syntax (see
+/// [`crate::splice::escapes`]) as well as through the lists above.
+pub const TEST_ONLY_CRATES: &[&str] = &["lossy_link"];
 
 /// The lints that carry the refusals (each passed as `--warn`: `--deny` would stop the build at the
 /// course's own `shared` crate, which may use them; a finding counts by where it is. A body may not lower a

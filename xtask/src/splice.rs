@@ -220,7 +220,20 @@ impl<'ast> Visit<'ast> for Escapes {
         // The attribute's own tokens are not walked: they are refused, or inert.
     }
 
+    fn visit_path(&mut self, node: &'ast syn::Path) {
+        if let Some(first) = node.segments.first() {
+            test_only_crate(self, &first.ident);
+        }
+        visit::visit_path(self, node);
+    }
+
     fn visit_use_tree(&mut self, node: &'ast syn::UseTree) {
+        if let syn::UseTree::Path(syn::UsePath { ident, .. })
+        | syn::UseTree::Name(syn::UseName { ident })
+        | syn::UseTree::Rename(syn::UseRename { ident, .. }) = node
+        {
+            test_only_crate(self, ident);
+        }
         // `use clap::Parser as Debug;` would make `#[derive(Debug)]` clap's.
         let bound = match node {
             syn::UseTree::Name(n) => Some(&n.ident),
@@ -258,6 +271,18 @@ impl<'ast> Visit<'ast> for Escapes {
             self.visit_block(&block);
         }
         visit::visit_macro(self, node);
+    }
+}
+
+/// Refuses a name of one of the grading suites' own crates ([`crate::refusals::TEST_ONLY_CRATES`]).
+fn test_only_crate(escapes: &mut Escapes, ident: &proc_macro2::Ident) {
+    let name = ident.to_string();
+    let name = name.trim_start_matches("r#");
+    if crate::refusals::TEST_ONLY_CRATES.contains(&name) {
+        escapes.refuse(
+            ident.span().start().line,
+            format_args!("`{name}`: the grading suite's own tools are not for the exercises"),
+        );
     }
 }
 

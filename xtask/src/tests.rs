@@ -511,6 +511,9 @@ fn bodies_that_escape_the_function_are_refused_by_syntax() {
         ("{ #![expect(clippy::all)] 1 }", "naming clippy"),
         ("{ use clap::Parser as Debug; #[derive(Debug)] struct A; 1 }", "binds `Debug`"),
         ("{ println!(\"{}\", { #[command(about = 1)] struct A; 1 }); 1 }", "`#[command]`"),
+        ("{ ::lossy_link::testing::start_relay(a, &[]); 1 }", "`lossy_link`"),
+        ("{ use r#lossy_link as l; 1 }", "`lossy_link`"),
+        ("{ format!(\"{:?}\", lossy_link::Args::default()); 1 }", "`lossy_link`"),
     ] {
         let refused = escapes(body);
         assert!(
