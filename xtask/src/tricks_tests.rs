@@ -5,13 +5,9 @@
 //! and no feedback file quotes the course's code. Also the box a test runs in.
 
 use std::fs;
-use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::grade::{grade_all, judge};
-use crate::run::{Finished, with_limits};
-use crate::sandbox::{Limits, Sandbox};
+use crate::grade::grade_all;
 use crate::tests::{
     ALPHA_COUNTER, ALPHA_LIB, ALPHA_TESTS, DOUBLE, GREET, SUM, TODO, alpha, problem_of,
     scratch_folder, submission,
@@ -100,6 +96,8 @@ fn every_trick_scores_no_more_than_its_honest_twin_and_the_batch_survives_hostil
     add("honest", DOUBLE, GREET, SUM);
     add("twin", TODO, GREET, SUM);
     add("lookalike", HONEST_LOOKALIKE, GREET, SUM);
+    // A compiler error that points into the course's code (the method it calls).
+    add("mismatch", "{\n    crate::Counter.sum(\"x\")\n}", GREET, SUM);
     for (name, body) in REFUSED_TRICKS.iter().chain(HOSTILE) {
         add(name, body, GREET, SUM);
     }
@@ -171,6 +169,12 @@ fn every_trick_scores_no_more_than_its_honest_twin_and_the_batch_survives_hostil
         assert!(counter.contains("is a symbolic link"), "the link to stdin: {counter}");
         assert_eq!(linked.points, 0, "{}", linked.report());
     }
+    let hog = grade_of("memory-hog");
+    assert!(
+        hog.tests.iter().any(|t| t.failure.as_deref().is_some_and(|f| f.contains("memory"))),
+        "expected the hog's feedback to name memory:\n{}",
+        hog.report()
+    );
     let flood = grade_of("output-flood");
     assert!(
         flood
@@ -184,6 +188,12 @@ fn every_trick_scores_no_more_than_its_honest_twin_and_the_batch_survives_hostil
     let bound = Duration::from_secs(60 * 25);
     assert!(started.elapsed() < bound, "the batch took {:?}", started.elapsed());
 
+    let mismatch = fs::read_to_string(out.join("feedback/mismatch.md")).unwrap();
+    assert!(
+        mismatch.contains("crate::Counter.sum(\"x\")") && mismatch.contains("method defined here"),
+        "expected the error to quote the student's line and the compiler's note:\n{mismatch}"
+    );
+    assert!(!mismatch.contains("pub fn sum"), "the course's code is quoted:\n{mismatch}");
     // No feedback quotes the course's code: no line of the reference or its tests.
     let course: Vec<&str> = [ALPHA_LIB, ALPHA_COUNTER, ALPHA_TESTS]
         .iter()
@@ -213,6 +223,10 @@ fn every_trick_scores_no_more_than_its_honest_twin_and_the_batch_survives_hostil
 #[test]
 #[cfg(unix)]
 fn a_pass_is_the_harness_log_not_the_exit_status_or_the_output() {
+    use crate::grade::judge;
+    use crate::run::Finished;
+    use std::process::Command;
+
     let ok = Command::new("true").status().unwrap();
     let failed = Command::new("false").status().unwrap();
     let finished = |status, stdout: &str| Finished {
@@ -242,6 +256,9 @@ fn a_pass_is_the_harness_log_not_the_exit_status_or_the_output() {
 #[test]
 #[cfg(unix)]
 fn a_grandchild_holding_the_pipes_does_not_hold_the_deadline() {
+    use crate::run::with_limits;
+    use std::process::Command;
+
     let mut command = Command::new("sh");
     command.args(["-c", "sleep 120 & echo started"]);
     let started = Instant::now();
@@ -256,6 +273,9 @@ fn a_grandchild_holding_the_pipes_does_not_hold_the_deadline() {
 #[test]
 #[cfg(unix)]
 fn output_beyond_the_cap_is_counted_not_kept() {
+    use crate::run::with_limits;
+    use std::process::Command;
+
     let mut command = Command::new("sh");
     command.args(["-c", "echo first; head -c 20000000 /dev/zero | tr '\\0' x; echo; echo last"]);
     let finished = with_limits(command, Duration::from_secs(120), 1 << 20).unwrap();
@@ -270,6 +290,10 @@ fn output_beyond_the_cap_is_counted_not_kept() {
 #[test]
 #[cfg(target_os = "linux")]
 fn the_box_kills_a_setsid_escapee_clears_the_environment_and_limits_memory() {
+    use crate::run::with_limits;
+    use crate::sandbox::{Limits, Sandbox};
+    use std::path::Path;
+
     let sandbox = Sandbox::detect(Limits { memory: 256 << 20, ..Limits::default() });
     let description = sandbox.describe();
     let dir = scratch_folder("box");
