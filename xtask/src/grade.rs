@@ -1,17 +1,20 @@
 //! Grading the exercise, not the student's tree.
 //!
 //! For a module, [`Reference::prepare`] copies the instructor's reference workspace (hidden
-//! tests included) into a scratch folder, builds its test binary once, runs every test alone
-//! to measure it, and grades the untouched starter to find the **checks** (tests that pass
-//! with nothing written: shown, not scored). [`Reference::grade`] then grades a submission:
-//! it takes from the student's files only the bodies of the marked functions (found by
-//! parsing, see [`crate::splice`]), refuses bodies that try to escape the function, puts the
-//! rest into a fresh copy of the reference, builds it in its own target folder (seeded with
-//! the reference's compiled dependencies, never with another submission's crate), and runs
-//! each test binary directly (not through cargo), one test per process (`--exact`), its
-//! process group killed at the per-test limit. A test passes when its process exits with
-//! success **and** the harness's own last `test result:` line says one test passed: what
-//! the student's code prints cannot make a test pass.
+//! tests included) into a scratch folder, builds its test binary once, checks that the
+//! refusal check works (see [`crate::refusals`]), runs every test alone to measure it, and
+//! grades the untouched starter to find the **checks** (tests that pass with nothing
+//! written: shown, not scored). [`Reference::grade`] then grades a submission: it takes from
+//! the student's files (plain files only, see [`MAX_FILE_BYTES`]) only the bodies of the
+//! marked functions (found by parsing on a large stack, see [`crate::splice`]), refuses
+//! bodies that try to escape the function, puts the rest into a fresh copy of the reference,
+//! refuses bodies that use what a name resolves to and a body may not (clippy over the
+//! spliced crate), builds it in its own target folder (seeded with the reference's compiled
+//! dependencies, never with another submission's crate), and runs each test binary directly
+//! (not through cargo), one test per process (`--exact`), in a box (see [`crate::sandbox`]).
+//! A test passes when the harness's own log, at a random path only the grader knows, says
+//! `ok` for that test and the process then exits with success: nothing the student's code
+//! prints, and no way of ending the process, makes a test pass.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -1631,7 +1634,9 @@ pub fn grade_all(
         feedback.push_str(
             "Only the bodies of the functions you were asked to write are graded, inside a fresh copy \
              of the course's reference (its tests, its other code). Helpers written elsewhere are \
-             not seen: write them as closures or inner functions inside those bodies.\n",
+             not seen: write them as closures or inner functions inside those bodies. A failed \
+             test shows the course's test's message first; lines under `your code printed` are \
+             what your own code printed while it ran (the first few).\n",
         );
         let file = out.join("feedback").join(format!("{student}.md"));
         fs::write(&file, feedback).context(|| format!("cannot write {}", file.display()))?;
