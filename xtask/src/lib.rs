@@ -26,6 +26,8 @@ pub mod run;
 pub mod sandbox;
 pub mod splice;
 pub mod starter;
+mod submission;
+mod verdict;
 
 #[cfg(test)]
 mod tests;

@@ -223,8 +223,8 @@ fn every_trick_scores_no_more_than_its_honest_twin_and_the_batch_survives_hostil
 #[test]
 #[cfg(unix)]
 fn a_pass_is_the_harness_log_not_the_exit_status_or_the_output() {
-    use crate::grade::judge;
     use crate::run::Finished;
+    use crate::verdict::judge;
     use std::process::Command;
 
     let ok = Command::new("true").status().unwrap();
