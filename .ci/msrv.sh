@@ -34,7 +34,8 @@ version=$(apt-cache madison rustc-web | awk -F'|' '{gsub(/ /, "", $2); print $2}
 if [ -z "$version" ]; then
     ci_fail "Debian has no rustc-web $msrv (rust-version in Cargo.toml); it has: $(apt-cache madison rustc-web | awk -F'|' '{print $2}' | tr -d ' ' | tr '\n' ' ')"
 fi
-packages=(rustc-web cargo-web "libstd-rust-web-$series" libstd-rust-web-dev)
+# clippy too: `cargo xtask grade` checks submissions with it, and xtask's tests grade.
+packages=(rustc-web cargo-web "libstd-rust-web-$series" libstd-rust-web-dev rust-web-clippy)
 
 root="$target_dir/rust-$msrv"
 if [ ! -x "$root/usr/bin/cargo" ]; then

@@ -13,7 +13,7 @@ use clap::Parser;
 use shared::error::Result;
 use shared::report::Log;
 use shared::shutdown::Shutdown;
-use shared::testing::{TestServer, patience};
+use shared::testing::{TestServer, client_deadline, patience, returns_within};
 
 use crate::client::{self, ClientArgs};
 use crate::server::{Server, ServerArgs, Summary};
@@ -69,11 +69,21 @@ impl Client {
     }
 }
 
+/// What a client that does not return most likely lacks.
+const NO_READ_TIMEOUT: &str = "a client that waits for a reply must bound the wait with a read timeout \
+     (`set_read_timeout(Some(timeout))` before it receives), or one lost reply hangs it for ever";
+
 fn run_client(args: &[&str], input: &str) -> (Result<()>, String) {
     let args = ClientArgs::try_parse_from(["client"].iter().chain(args)).unwrap();
-    let mut out = Vec::new();
-    let outcome = client::run(&args, &Shutdown::new(), Cursor::new(input), false, &mut out);
-    (outcome, String::from_utf8(out).unwrap())
+    let input = input.to_string();
+    // A client that forgot its read timeout would wait for ever: the test gives up on it.
+    let echo = &args.echo;
+    let deadline = client_deadline(echo.timeout, echo.count, echo.interval, args.load.duration);
+    returns_within(deadline, "the client", NO_READ_TIMEOUT, move || {
+        let mut out = Vec::new();
+        let outcome = client::run(&args, &Shutdown::new(), Cursor::new(input), false, &mut out);
+        (outcome, String::from_utf8(out).unwrap())
+    })
 }
 
 #[test]

@@ -76,6 +76,12 @@ pub fn run(args: &ClientArgs, shutdown: &Shutdown, out: &mut impl Write) -> Resu
 
 /// Sends `message` and waits (up to the socket's read timeout) for its echo, which lands
 /// in `reply`.
+///
+/// 1. `send` the message on `socket` (connected to `server`); an error becomes
+///    [`udp_client_error`] (`.map_err(|error| udp_client_error(server, error))?`).
+/// 2. `recv` into `reply`, and match what came back: the same bytes as `message` are
+///    [`Echo::Same`]; other bytes are [`Echo::Different`] (with a copy of them); a timeout
+///    ([`is_timeout`]) is [`Echo::Missing`]; any other error becomes [`udp_client_error`].
 pub fn send_and_check(
     socket: &UdpSocket,
     server: SocketAddr,

@@ -14,7 +14,8 @@ use shared::error::Result;
 use shared::report::Log;
 use shared::shutdown::Shutdown;
 use shared::testing::{
-    TestServer, bounce_for, patience, service_port_socket, udp_client, udp_exchange,
+    TestServer, bounce_for, client_deadline, patience, returns_within, service_port_socket,
+    udp_client, udp_exchange,
 };
 
 use crate::client::{self, ClientArgs};
@@ -28,11 +29,20 @@ fn start_server(extra_args: &[&str]) -> TestServer<Summary> {
     TestServer::start(server.local_addr().unwrap(), captured, move |shutdown| server.run(shutdown))
 }
 
+/// What a client that does not return most likely lacks.
+const NO_READ_TIMEOUT: &str = "a client that waits for a reply must bound the wait with a read timeout \
+     (`set_read_timeout(Some(timeout))` before it receives), or one lost reply hangs it for ever";
+
 fn run_client(args: &[&str]) -> (Result<()>, String) {
     let args = ClientArgs::try_parse_from(["client"].iter().chain(args)).unwrap();
-    let mut out = Vec::new();
-    let outcome = client::run(&args, &Shutdown::new(), &mut out);
-    (outcome, String::from_utf8(out).unwrap())
+    // A client that forgot its read timeout would wait for ever: the test gives up on it.
+    let echo = &args.echo;
+    let deadline = client_deadline(echo.timeout, echo.count, echo.interval, args.load.duration);
+    returns_within(deadline, "the client", NO_READ_TIMEOUT, move || {
+        let mut out = Vec::new();
+        let outcome = client::run(&args, &Shutdown::new(), &mut out);
+        (outcome, String::from_utf8(out).unwrap())
+    })
 }
 
 #[test]
@@ -329,7 +339,7 @@ fn client_reports_a_wrong_echo() {
     });
     let (outcome, out) = run_client(&["--port", &port, "--count", "1"]);
     garble.join().unwrap();
-    assert!(outcome.is_err(), "a wrong echo should fail the client");
+    assert!(outcome.is_err(), "a wrong echo should fail the client; it returned {outcome:?}");
     assert!(
         out.contains("Wrong echo (1 of 1): got b'not your message'"),
         "the client should show the wrong echo: {out}"
@@ -399,7 +409,10 @@ fn through_a_duplicating_link_the_server_counts_every_copy() {
     let relay = lossy_link::testing::start_relay(running.addr, &["--duplicate-up", "100%"]);
     let port = relay.addr.port().to_string();
     let (outcome, out) = run_client(&["--port", &port, "--count", "3", "--interval", "0"]);
-    assert!(outcome.is_ok(), "every echo came back (some twice): {out}");
+    assert!(
+        outcome.is_ok(),
+        "every echo came back (some twice), yet the client said {outcome:?}: {out}"
+    );
     running.expect_log("client count: 6");
     relay.stop();
     let summary = running.stop();

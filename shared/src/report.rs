@@ -157,6 +157,9 @@ enum Stream {
     Err,
 }
 
+/// Where a writer thread prints: its stdout and its stderr.
+type Streams = (Box<dyn Write>, Box<dyn Write>);
+
 /// The terminal writer: a thread that prints queued lines, so that the server never waits
 /// for its output.
 struct Writer {
@@ -171,12 +174,20 @@ struct Writer {
 
 impl Writer {
     fn start(capacity: usize) -> Writer {
+        Writer::start_to(capacity, || (Box::new(io::stdout()), Box::new(io::stderr())))
+    }
+
+    /// A writer whose thread prints to the streams `open` gives it (the terminal's, or in
+    /// tests a sink: a test that stalls a log on purpose must not print into the harness's
+    /// output).
+    fn start_to(capacity: usize, open: fn() -> Streams) -> Writer {
         let (queue, lines) = std::sync::mpsc::sync_channel(capacity);
         let (finished, done) = std::sync::mpsc::sync_channel(1);
         let dropped = Arc::new(AtomicU64::new(0));
         let counter = Arc::clone(&dropped);
         let spawned = thread::Builder::new().name("log-writer".into()).spawn(move || {
-            write_lines(&lines, &counter);
+            let (out, err) = open();
+            write_lines(&lines, &counter, out, err);
             let _ = finished.send(());
         });
         match spawned {
@@ -211,8 +222,13 @@ impl Drop for Writer {
 
 /// The writer thread: prints lines as they come, flushing whenever the queue is empty, and
 /// reports lines that were dropped while the output was stuck.
-fn write_lines(lines: &Receiver<(Stream, String)>, dropped: &AtomicU64) {
-    let mut out = BufWriter::new(io::stdout());
+fn write_lines(
+    lines: &Receiver<(Stream, String)>,
+    dropped: &AtomicU64,
+    out: Box<dyn Write>,
+    mut err: Box<dyn Write>,
+) {
+    let mut out = BufWriter::new(out);
     loop {
         let (stream, line) = match lines.try_recv() {
             Ok(next) => next,
@@ -229,9 +245,9 @@ fn write_lines(lines: &Receiver<(Stream, String)>, dropped: &AtomicU64) {
         let lost = dropped.swap(0, Ordering::Relaxed);
         if lost > 0 {
             let _ = out.flush();
-            write_now(
-                Stream::Err,
-                &format!(
+            write_line(
+                &mut err,
+                format_args!(
                     "warning: {} dropped: the output was not being read",
                     plural(lost, "log line")
                 ),
@@ -243,7 +259,7 @@ fn write_lines(lines: &Receiver<(Stream, String)>, dropped: &AtomicU64) {
             }
             Stream::Err => {
                 let _ = out.flush(); // keep stdout and stderr in order
-                write_now(Stream::Err, &line);
+                write_line(&mut err, format_args!("{line}"));
             }
         }
     }
@@ -396,7 +412,10 @@ mod tests {
             let _ = released.recv_timeout(Duration::from_secs(30));
         });
         holding.recv().unwrap();
-        let log = Log::with_sink(false, Sink::Terminal(Arc::new(Writer::start(4))));
+        // Its thread writes to a sink: the lines and the warning it prints once the output
+        // moves again must not land in the harness's output.
+        let quiet = || -> Streams { (Box::new(io::sink()), Box::new(io::sink())) };
+        let log = Log::with_sink(false, Sink::Terminal(Arc::new(Writer::start_to(4, quiet))));
         let started = Instant::now();
         for n in 0..100_000 {
             log.message(format_args!("line {n} of a log nobody reads"));

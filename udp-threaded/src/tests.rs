@@ -14,7 +14,9 @@ use shared::datagram::{MAX_UDP_PAYLOAD, bind_udp};
 use shared::error::Result;
 use shared::report::Log;
 use shared::shutdown::Shutdown;
-use shared::testing::{TestServer, bounce_for, udp_client, udp_exchange};
+use shared::testing::{
+    TestServer, bounce_for, client_deadline, returns_within, udp_client, udp_exchange,
+};
 
 use crate::RESPONSE;
 use crate::client::{self, ClientArgs};
@@ -364,11 +366,19 @@ fn defaults_follow_the_seed() {
     );
 }
 
+/// What a client that does not return most likely lacks.
+const NO_READ_TIMEOUT: &str = "a client that waits for a reply must bound the wait with a read timeout \
+     (`set_read_timeout(Some(timeout))` before it receives), or one lost reply hangs it for ever";
+
 fn run_client(args: &[&str]) -> (Result<()>, String) {
     let args = ClientArgs::try_parse_from(["client"].iter().chain(args)).unwrap();
-    let mut out = Vec::new();
-    let outcome = client::run(&args, &Shutdown::new(), &mut out);
-    (outcome, String::from_utf8(out).unwrap())
+    // A client that forgot its read timeout would wait for ever: the test gives up on it.
+    let deadline = client_deadline(args.timeout, args.count, Duration::ZERO, args.load.duration);
+    returns_within(deadline, "the client", NO_READ_TIMEOUT, move || {
+        let mut out = Vec::new();
+        let outcome = client::run(&args, &Shutdown::new(), &mut out);
+        (outcome, String::from_utf8(out).unwrap())
+    })
 }
 
 #[test]

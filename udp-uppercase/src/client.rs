@@ -147,7 +147,9 @@ pub fn run(
 /// `socket` (connected to `server`, so `send` needs no address) and waits at most
 /// `timeout` for one datagram back, which lands in `reply`. Returns the reply's length.
 ///
-/// 1. `set_read_timeout(Some(timeout))`, so the wait for the reply is bounded.
+/// 1. `set_read_timeout(Some(timeout))`, so the wait for the reply is bounded. It returns
+///    an `io::Result`: give it a message with `.context(|| "cannot set the reply timeout")`
+///    before `?` (see `shared::error::Context`).
 /// 2. `send` the message; an error becomes [`udp_client_error`].
 /// 3. `recv` into `reply`; an error (a timeout, or no server listening) becomes
 ///    [`no_reply_error`].

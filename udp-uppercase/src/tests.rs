@@ -14,7 +14,8 @@ use shared::datagram::{MAX_UDP_PAYLOAD, bind_udp};
 use shared::error::Result;
 use shared::report::Log;
 use shared::testing::{
-    TestServer, bounce_for, patience, service_port_socket, udp_client, udp_exchange,
+    TestServer, bounce_for, client_deadline, patience, returns_within, service_port_socket,
+    udp_client, udp_exchange,
 };
 
 use crate::client::{self, ClientArgs, PROMPT};
@@ -33,12 +34,26 @@ fn ask(server: SocketAddr, message: &[u8]) -> Vec<u8> {
 }
 
 /// Runs the client through its library entry point with these arguments and input.
+/// What a client that does not return most likely lacks.
+const NO_READ_TIMEOUT: &str = "a client that waits for a reply must bound the wait with a read timeout \
+     (`set_read_timeout(Some(timeout))` before it receives), or one lost reply hangs it for ever";
+
 fn run_client(args: &[&str], input: &str) -> (Result<()>, String) {
     let args = ClientArgs::try_parse_from(["client"].iter().chain(args)).unwrap();
-    let mut out = Vec::new();
-    let outcome =
-        client::run(&args, &shared::shutdown::Shutdown::new(), Cursor::new(input), false, &mut out);
-    (outcome, String::from_utf8(out).unwrap())
+    let input = input.to_string();
+    // A client that forgot its read timeout would wait for ever: the test gives up on it.
+    let deadline = client_deadline(args.timeout, args.count, Duration::ZERO, args.load.duration);
+    returns_within(deadline, "the client", NO_READ_TIMEOUT, move || {
+        let mut out = Vec::new();
+        let outcome = client::run(
+            &args,
+            &shared::shutdown::Shutdown::new(),
+            Cursor::new(input),
+            false,
+            &mut out,
+        );
+        (outcome, String::from_utf8(out).unwrap())
+    })
 }
 
 #[test]
@@ -374,7 +389,7 @@ fn client_load_mode_fails_when_replies_are_wrong() {
         out.contains("5 requests, 0 replies, 0 lost, 5 wrong"),
         "the client should count all 5 echoed replies as wrong: {out}"
     );
-    assert!(outcome.is_err(), "wrong replies must fail the client");
+    assert!(outcome.is_err(), "wrong replies must fail the client; it returned {outcome:?}");
 }
 
 #[test]
@@ -389,7 +404,11 @@ fn a_loop_with_another_server_is_held_to_the_reply_rate() {
     );
     running.expect_log("its --reply-rate of replies");
     let summary = running.stop();
-    assert!(summary.refused.rate_limited > 0, "the summary should count the refused replies");
+    assert!(
+        summary.refused.rate_limited > 0,
+        "the summary should count the replies refused by the rate; it counted {} (summary: {summary})",
+        summary.refused.rate_limited
+    );
 }
 
 #[test]
@@ -457,7 +476,10 @@ fn through_a_lossy_link_the_client_times_out_and_load_mode_counts_the_losses() {
     let port = lossy.addr.port().to_string();
     let (outcome, out) = run_client(&["--port", &port, "--count", "40", "--timeout", "0.3"], "");
     let summary = lossy.stop();
-    assert!(outcome.is_err(), "lost replies must fail the load run: {out}");
+    assert!(
+        outcome.is_err(),
+        "lost replies must fail the load run; it returned {outcome:?}: {out}"
+    );
     assert!(summary.up.lost + summary.down.lost > 0, "the relay should have lost some: {out}");
     assert!(!out.contains(" 0 lost"), "the load summary should count the lost requests: {out}");
     assert!(!out.contains(" 0 replies"), "and the ones that came back: {out}");

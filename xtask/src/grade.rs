@@ -1,17 +1,20 @@
 //! Grading the exercise, not the student's tree.
 //!
 //! For a module, [`Reference::prepare`] copies the instructor's reference workspace (hidden
-//! tests included) into a scratch folder, builds its test binary once, runs every test alone
-//! to measure it, and grades the untouched starter to find the **checks** (tests that pass
-//! with nothing written: shown, not scored). [`Reference::grade`] then grades a submission:
-//! it takes from the student's files only the bodies of the marked functions (found by
-//! parsing, see [`crate::splice`]), refuses bodies that try to escape the function, puts the
-//! rest into a fresh copy of the reference, builds it in its own target folder (seeded with
-//! the reference's compiled dependencies, never with another submission's crate), and runs
-//! each test binary directly (not through cargo), one test per process (`--exact`), its
-//! process group killed at the per-test limit. A test passes when its process exits with
-//! success **and** the harness's own last `test result:` line says one test passed: what
-//! the student's code prints cannot make a test pass.
+//! tests included) into a scratch folder, builds its test binary once, checks that the
+//! refusal check works (see [`crate::refusals`]), runs every test alone to measure it, and
+//! grades the untouched starter to find the **checks** (tests that pass with nothing
+//! written: shown, not scored). [`Reference::grade`] then grades a submission: it takes from
+//! the student's files (plain files only, see [`MAX_FILE_BYTES`]) only the bodies of the
+//! marked functions (found by parsing on a large stack, see [`crate::splice`]), refuses
+//! bodies that try to escape the function, puts the rest into a fresh copy of the reference,
+//! refuses bodies that use what a name resolves to and a body may not (clippy over the
+//! spliced crate), builds it in its own target folder (seeded with the reference's compiled
+//! dependencies, never with another submission's crate), and runs each test binary directly
+//! (not through cargo), one test per process (`--exact`), in a box (see [`crate::sandbox`]).
+//! A test passes when the harness's own log, at a random path only the grader knows, says
+//! `ok` for that test and the process then exits with success: nothing the student's code
+//! prints, and no way of ending the process, makes a test pass.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -24,9 +27,14 @@ use std::time::{Duration, Instant, SystemTime};
 use serde::{Deserialize, Serialize};
 use shared::error::{Context, Error, Result};
 
-use crate::run::{Finished, cargo, with_limit};
-use crate::splice::{escapes, function_at_line, replace_bodies, take_body};
+use crate::refusals::{self, Finding, Placed};
+use crate::run::{cargo, with_limit};
+use crate::sandbox::{Limits, Sandbox};
+use crate::splice::{function_at_line, replace_bodies};
 use crate::starter::{self, copyable_files};
+pub use crate::submission::MAX_FILE_BYTES;
+use crate::submission::student_body;
+use crate::verdict::{Run, render_error, run_one, secret_name};
 
 /// How grading is bounded and run.
 #[derive(Debug, Clone)]
@@ -51,6 +59,8 @@ pub struct Options {
     pub keep: bool,
     /// Submissions graded at once in a batch.
     pub parallel: usize,
+    /// Each test process's box limits (memory, processes, file size, output kept).
+    pub limits: Limits,
 }
 
 impl Options {
@@ -67,6 +77,7 @@ impl Options {
             scratch,
             keep: false,
             parallel: 2,
+            limits: Limits::default(),
         }
     }
 }
@@ -225,6 +236,8 @@ pub struct Reference {
     files: BTreeMap<String, String>,
     options: Options,
     counter: Mutex<u32>,
+    /// How each test process is boxed.
+    sandbox: Sandbox,
 }
 
 /// What became of one exercise's body.
@@ -379,7 +392,7 @@ impl Grade {
     }
 }
 
-fn indent(text: &str, prefix: &str) -> String {
+pub(crate) fn indent(text: &str, prefix: &str) -> String {
     text.lines().map(|line| format!("{prefix}{line}")).collect::<Vec<_>>().join("\n")
 }
 
@@ -431,10 +444,12 @@ impl Reference {
             files,
             options: options.clone(),
             counter: Mutex::new(0),
+            sandbox: Sandbox::detect(options.limits),
         };
+        say(format!("{module}: {}", reference.sandbox.describe()));
         say(format!("{module}: building the reference"));
         let started = Instant::now();
-        let built = reference.build(&reference.source, &reference.base_target)?;
+        let built = reference.build(&reference.source, &reference.base_target, None)?;
         let executable = match built {
             Ok(executable) => executable,
             Err(build) => {
@@ -447,6 +462,61 @@ impl Reference {
             "{module}: built in {:.0} s; running each test",
             started.elapsed().as_secs_f64()
         ));
+        // The refusal list must resolve here, and the reference's own bodies must pass it
+        // (this also compiles clippy's view of the dependencies once, for every submission).
+        let reference_bodies: Vec<(&Exercise, Option<(String, usize)>)> = reference
+            .exercises
+            .iter()
+            .map(|e| {
+                let text = &reference.files[&e.file];
+                let line = crate::splice::functions(text)
+                    .ok()
+                    .and_then(|found| found.into_iter().find(|f| f.path == e.function))
+                    .map_or(0, |f| f.lines.0);
+                (e, Some((String::new(), line)))
+            })
+            .collect();
+        let placed = reference.place_in_reference(&reference_bodies);
+        let refused = reference
+            .refusals(&reference.source, &reference.base_target, &placed)?
+            .ok_or_else(|| Error::msg(format!("{module}: the refusal check took too long")))?;
+        if !refused.is_empty() {
+            return Err(Error::msg(format!(
+                "{module}: the reference's own bodies use what submissions may not: {}",
+                refused
+                    .iter()
+                    .map(|f| format!("{}: {}", f.exercise, f.what))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )));
+        }
+        // And a body that exits must be refused in every exercise: the check runs, its lints
+        // are not lowered anywhere in the course's code, and findings land on the right body.
+        let canary_tree = base.join("canary");
+        copy_tree(&reference.source, &canary_tree, true)?;
+        let canaries: Vec<(&Exercise, Option<(String, usize)>)> = reference
+            .exercises
+            .iter()
+            .map(|e| (e, Some((refusals::CANARY.to_string(), 1))))
+            .collect();
+        let placed = reference.splice(&canary_tree, &canaries)?;
+        let caught = reference
+            .refusals(&canary_tree, &reference.base_target, &placed)?
+            .ok_or_else(|| Error::msg(format!("{module}: the refusal check took too long")))?;
+        let _ = fs::remove_dir_all(&canary_tree);
+        let missed: Vec<String> = reference
+            .exercises
+            .iter()
+            .map(Exercise::key)
+            .filter(|key| !caught.iter().any(|f| f.exercise == *key))
+            .collect();
+        if !missed.is_empty() {
+            return Err(Error::msg(format!(
+                "{module}: the refusal check (clippy) does not see a body that calls \
+                 `std::process::exit` in {} (is a clippy lint allowed around it?)",
+                missed.join(", ")
+            )));
+        }
         let names = list_tests(&executable, &reference.source.join(module))?;
         let generous = options.submission_limit;
         let runs = reference.run_tests(&executable, &names, |_| generous, options.submission_limit);
@@ -566,46 +636,75 @@ impl Reference {
 
         // Each exercise's body: the student's, the starter's todo!(), or the reference's.
         let mut taken = Vec::new();
-        let mut by_file: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+        let mut bodies_of: Vec<(&Exercise, Option<(String, usize)>)> = Vec::new();
         for exercise in &self.exercises {
-            let reference_text = &self.files[&exercise.file];
-            let stub = format!(
-                "{{\n    todo!({:?})\n}}",
-                exercise.hint.replace('{', "{{").replace('}', "}}")
-            );
             let (body, problem) = match bodies {
-                Bodies::Starter => (Some(stub.clone()), None),
+                Bodies::Starter => (Some((self.stub(exercise), 0)), None),
                 Bodies::Without(undone) => {
                     if undone.contains(exercise) {
-                        (Some(stub.clone()), None)
+                        (Some((self.stub(exercise), 0)), None)
                     } else {
                         (None, None)
                     }
                 }
                 Bodies::Submission(dir) => match student_body(dir, &self.module, exercise) {
-                    Ok(body) => (Some(body), None),
-                    Err(problem) => (Some(stub.clone()), Some(problem)),
+                    Ok((body, line)) => (Some((body, line)), None),
+                    Err(problem) => (Some((self.stub(exercise), 0)), Some(problem)),
                 },
             };
-            let _ = reference_text;
-            let undone =
-                problem.is_none() && body.as_deref().is_some_and(crate::report::left_undone);
-            taken.push(Taken { exercise: exercise.key(), problem, undone });
-            if let Some(body) = body {
-                by_file
-                    .entry(exercise.file.clone())
-                    .or_default()
-                    .push((exercise.function.clone(), body));
+            taken.push(Taken { exercise: exercise.key(), problem, undone: false });
+            bodies_of.push((exercise, body));
+        }
+        let mut placed = self.splice(&tree, &bodies_of)?;
+        // The refusal check took the whole build limit: as a build that took too long.
+        let mut too_long = None;
+        if let Bodies::Submission(_) = bodies {
+            // Only the student's own bodies are checked (the stubs are the course's).
+            placed.retain(|body| {
+                taken.iter().any(|t| t.exercise == body.exercise && t.problem.is_none())
+            });
+            let checking = Instant::now();
+            let findings = match self.refusals(&tree, &target, &placed)? {
+                Some(findings) => findings,
+                None => {
+                    too_long = Some(checking.elapsed().as_secs_f64());
+                    Vec::new()
+                }
+            };
+            if !findings.is_empty() {
+                for (exercise, body) in &mut bodies_of {
+                    let mine: Vec<&str> = findings
+                        .iter()
+                        .filter(|f| f.exercise == exercise.key())
+                        .map(|f| f.what.as_str())
+                        .collect();
+                    if mine.is_empty() {
+                        continue;
+                    }
+                    *body = Some((self.stub(exercise), 0));
+                    if let Some(t) = taken.iter_mut().find(|t| t.exercise == exercise.key()) {
+                        t.problem = Some(format!(
+                            "refused (0 points): the body of `{}` may not use {}",
+                            exercise.function,
+                            mine.join("; ")
+                        ));
+                    }
+                }
+                placed = self.splice(&tree, &bodies_of)?;
+                placed.retain(|body| {
+                    taken.iter().any(|t| t.exercise == body.exercise && t.problem.is_none())
+                });
             }
         }
-        for (file, replacements) in &by_file {
-            let spliced = replace_bodies(&self.files[file], replacements)
-                .map_err(|e| Error::msg(format!("{}/{file}: {e}", self.module)))?;
-            let path = tree.join(&self.module).join(file);
-            // A new file (new inode, new modification time): never mistaken for the reference's.
-            let _ = fs::remove_file(&path);
-            fs::write(&path, spliced).context(|| format!("cannot write {}", path.display()))?;
+        // Left undone: a body graded as written (not refused) that still calls `todo!`.
+        for t in &mut taken {
+            t.undone = t.problem.is_none()
+                && bodies_of.iter().any(|(exercise, body)| {
+                    exercise.key() == t.exercise
+                        && body.as_ref().is_some_and(|(text, _)| crate::report::left_undone(text))
+                });
         }
+        let from_student = matches!(bodies, Bodies::Submission(_));
 
         let mut grade = Grade {
             student: student.to_string(),
@@ -617,7 +716,11 @@ impl Reference {
             tests: Vec::new(),
             seconds: 0.0,
         };
-        match self.build(&tree, &target)? {
+        let built = match too_long {
+            Some(seconds) => Err(Build::TookTooLong(seconds)),
+            None => self.build(&tree, &target, from_student.then_some(placed.as_slice()))?,
+        };
+        match built {
             Err(build) => {
                 grade.build = build;
                 grade.tests = self
@@ -670,9 +773,145 @@ impl Reference {
         Ok(grade)
     }
 
+    /// Where the reference's own bodies are in its files (as if a student had written them).
+    fn place_in_reference(&self, bodies: &[(&Exercise, Option<(String, usize)>)]) -> Vec<Placed> {
+        let mut placed = Vec::new();
+        for (exercise, body) in bodies {
+            let Some((_, line)) = body else { continue };
+            let Ok(found) = crate::splice::functions(&self.files[&exercise.file]) else { continue };
+            if let Some(at) = found.iter().find(|f| f.path == exercise.function) {
+                placed.push(Placed {
+                    exercise: exercise.key(),
+                    file: format!("{}/{}", self.module, exercise.file),
+                    lines: at.lines,
+                    student_first_line: *line,
+                });
+            }
+        }
+        placed
+    }
+
+    /// The starter's body of `exercise`: `todo!` with its hint.
+    fn stub(&self, exercise: &Exercise) -> String {
+        format!("{{\n    todo!({:?})\n}}", exercise.hint.replace('{', "{{").replace('}', "}}"))
+    }
+
+    /// Writes each marked file of `tree` with the given bodies (`None`: the reference's)
+    /// and returns where each given body landed.
+    fn splice(
+        &self,
+        tree: &Path,
+        bodies: &[(&Exercise, Option<(String, usize)>)],
+    ) -> Result<Vec<Placed>> {
+        let mut by_file: BTreeMap<&str, Vec<(String, String)>> = BTreeMap::new();
+        for (exercise, body) in bodies {
+            let replacements = by_file.entry(exercise.file.as_str()).or_default();
+            if let Some((body, _)) = body {
+                replacements.push((exercise.function.clone(), body.clone()));
+            }
+        }
+        let mut placed = Vec::new();
+        for (file, replacements) in by_file {
+            let reference = self.files[file].clone();
+            let module = self.module.clone();
+            // The spliced text holds the student's code: parse it on a big stack.
+            let spliced = crate::splice::on_big_stack(move || {
+                let spliced = replace_bodies(&reference, &replacements)?;
+                let found = crate::splice::functions(&spliced)?;
+                Ok::<_, String>((spliced, found))
+            })
+            .unwrap_or_else(|| Err("the parser gave up".into()))
+            .map_err(|e| Error::msg(format!("{module}/{file}: {e}")))?;
+            let (text, found) = spliced;
+            for (exercise, body) in bodies.iter().filter(|(e, _)| e.file == file) {
+                let (Some((_, student_line)), Some(at)) =
+                    (body, found.iter().find(|f| f.path == exercise.function))
+                else {
+                    continue;
+                };
+                placed.push(Placed {
+                    exercise: exercise.key(),
+                    file: format!("{}/{file}", self.module),
+                    lines: at.lines,
+                    student_first_line: *student_line,
+                });
+            }
+            let path = tree.join(&self.module).join(file);
+            // A new file (new inode, new modification time): never mistaken for the reference's.
+            let _ = fs::remove_file(&path);
+            fs::write(&path, text).context(|| format!("cannot write {}", path.display()))?;
+        }
+        Ok(placed)
+    }
+
+    /// Runs clippy with the refusal list over the spliced crate in `tree`: the refusals
+    /// that lie in the `placed` bodies (`None` if it took longer than the build limit). See
+    /// [`crate::refusals`].
+    fn refusals(
+        &self,
+        tree: &Path,
+        target: &Path,
+        placed: &[Placed],
+    ) -> Result<Option<Vec<Finding>>> {
+        let conf = target.join("refusals");
+        fs::create_dir_all(&conf).context(|| format!("cannot create {}", conf.display()))?;
+        fs::write(conf.join("clippy.toml"), refusals::clippy_toml())
+            .context(|| format!("cannot write {}", conf.display()))?;
+        let target_dir = target.display().to_string();
+        let conf_dir = conf.display().to_string();
+        let mut args = vec![
+            "clippy",
+            "-p",
+            &self.module,
+            "--lib",
+            "--profile",
+            "test",
+            "--locked",
+            "--message-format=json",
+            "--",
+        ];
+        let forbid = refusals::clippy_args();
+        args.extend(forbid.iter().map(String::as_str));
+        let run = cargo(
+            tree,
+            &args,
+            &[
+                ("CARGO_TARGET_DIR", &target_dir),
+                ("CARGO_TERM_COLOR", "never"),
+                ("CLIPPY_CONF_DIR", &conf_dir),
+            ],
+            self.options.build_limit,
+        )?;
+        if run.status.is_none() {
+            return Ok(None);
+        }
+        if !run.stdout.lines().any(|line| line.contains("\"reason\":\"build-finished\"")) {
+            return Err(Error::msg(format!(
+                "{}: the refusal check needs clippy (rustup component add clippy): {}",
+                self.module,
+                tail(&run.stderr, 5)
+            )));
+        }
+        let problems = refusals::list_problems(&run.stdout);
+        if !problems.is_empty() {
+            return Err(Error::msg(format!(
+                "the refusal list names what this toolchain does not have: {}",
+                problems.join("; ")
+            )));
+        }
+        Ok(Some(refusals::findings(&run.stdout, placed)))
+    }
+
     /// Builds the module's test binary in `tree` with target folder `target`: the
     /// executable, or why not.
-    fn build(&self, tree: &Path, target: &Path) -> Result<std::result::Result<PathBuf, Build>> {
+    /// With `placed` (a submission's bodies), compiler errors are shown with the student's
+    /// lines only: the course's code is named by file and line, never quoted.
+    fn build(
+        &self,
+        tree: &Path,
+        target: &Path,
+        placed: Option<&[Placed]>,
+    ) -> Result<std::result::Result<PathBuf, Build>> {
         let target_dir = target.display().to_string();
         let limit = self.options.build_limit;
         let started = Instant::now();
@@ -701,8 +940,13 @@ impl Reference {
                     }
                 }
                 Some("compiler-message") if message["message"]["level"] == "error" => {
-                    if let Some(rendered) = message["message"]["rendered"].as_str() {
-                        errors.push_str(rendered);
+                    match placed {
+                        Some(placed) => errors.push_str(&render_error(&message["message"], placed)),
+                        None => {
+                            if let Some(rendered) = message["message"]["rendered"].as_str() {
+                                errors.push_str(rendered);
+                            }
+                        }
                     }
                 }
                 _ => {}
@@ -712,7 +956,11 @@ impl Reference {
             (true, Some(executable)) => Ok(Ok(executable)),
             _ => {
                 if errors.is_empty() {
-                    errors = tail(&run.stderr, 40);
+                    errors = if placed.is_some() {
+                        "the build failed without a compiler error (see the course's staff)".into()
+                    } else {
+                        tail(&run.stderr, 40)
+                    };
                 }
                 Ok(Err(Build::DoesNotCompile(errors)))
             }
@@ -743,6 +991,9 @@ impl Reference {
         let next = Mutex::new(0usize);
         let results: Mutex<Vec<Option<Run>>> = Mutex::new(vec![None; names.len()]);
         let patience = format!("{}", self.options.patience_secs);
+        // The harness's logs go where no test looks, under names no test can guess.
+        let logs = self.options.scratch.join(&self.module).join(format!("logs-{}", secret_name()));
+        let _ = fs::create_dir_all(&logs);
         thread::scope(|scope| {
             for _ in 0..self.options.jobs.max(1) {
                 scope.spawn(|| {
@@ -766,7 +1017,8 @@ impl Reference {
                             }
                         } else {
                             let limit = limit(name).min(deadline - now);
-                            run_one(executable, dir, name, limit, &patience)
+                            let log = logs.join(format!("{}.log", secret_name()));
+                            run_one(&self.sandbox, executable, dir, name, limit, &patience, &log)
                         };
                         results.lock().unwrap_or_else(std::sync::PoisonError::into_inner)[index] =
                             Some(run);
@@ -774,6 +1026,7 @@ impl Reference {
                 });
             }
         });
+        let _ = fs::remove_dir_all(&logs);
         results
             .into_inner()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -783,86 +1036,6 @@ impl Reference {
             })
             .collect()
     }
-}
-
-/// One test process's outcome.
-#[derive(Debug, Clone)]
-struct Run {
-    passed: bool,
-    seconds: f64,
-    failure: Option<String>,
-}
-
-/// Runs one test alone in its own process (the test binary itself, not cargo).
-fn run_one(executable: &Path, dir: &Path, name: &str, limit: Duration, patience: &str) -> Run {
-    let mut command = Command::new(executable);
-    command
-        .args(["--exact", name, "--test-threads", "1", "--color", "never"])
-        .current_dir(dir)
-        .env("GRADING_PATIENCE_SECS", patience)
-        .env("RUST_BACKTRACE", "0");
-    for variable in
-        ["RUST_TEST_NOCAPTURE", "RUST_TEST_THREADS", "RUST_TEST_SHUFFLE", "RUST_TEST_TIME_UNIT"]
-    {
-        command.env_remove(variable);
-    }
-    let started = Instant::now();
-    let finished = with_limit(command, limit);
-    let seconds = started.elapsed().as_secs_f64();
-    match finished {
-        Err(error) => {
-            Run { passed: false, seconds, failure: Some(format!("cannot run the test: {error}")) }
-        }
-        Ok(finished) => judge(name, &finished, limit, seconds),
-    }
-}
-
-/// A test passed when its process exited with success and the harness's own last summary
-/// line says exactly one test passed and none failed.
-fn judge(name: &str, finished: &Finished, limit: Duration, seconds: f64) -> Run {
-    let summary = finished.stdout.lines().rev().find(|line| line.starts_with("test result: "));
-    // Finished, but after its limit (between two looks at it): as good as cut off.
-    let late = seconds > limit.as_secs_f64();
-    let passed = !late
-        && finished.succeeded()
-        && summary.is_some_and(|line| line.starts_with("test result: ok. 1 passed; 0 failed;"));
-    let failure = if passed {
-        None
-    } else if finished.status.is_none() || late {
-        Some(format!("did not finish within its limit of {:.0} s (cut off)", limit.as_secs_f64()))
-    } else {
-        Some(failure_message(name, &finished.stdout).unwrap_or_else(|| match finished.status {
-            Some(status) if status.success() => "the test did not run".to_string(),
-            Some(status) => {
-                format!("the test process ended with {status}: {}", tail(&finished.stderr, 5))
-            }
-            None => String::new(),
-        }))
-    };
-    Run { passed, seconds, failure }
-}
-
-/// The failed test's own output (its panic message), from the harness's report.
-fn failure_message(name: &str, stdout: &str) -> Option<String> {
-    let header = format!("---- {name} stdout ----");
-    let start = stdout.rfind(&header)? + header.len();
-    let rest = &stdout[start..];
-    let end = rest.find("\nfailures:").unwrap_or(rest.len());
-    let lines: Vec<&str> = rest[..end]
-        .lines()
-        .filter(|line| !line.starts_with("note: run with `RUST_BACKTRACE"))
-        .collect();
-    let text = lines.join("\n").trim().to_string();
-    let mut text: String = text.lines().take(40).collect::<Vec<_>>().join("\n");
-    if text.len() > 4000 {
-        let mut cut = 4000;
-        while !text.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        text.truncate(cut);
-        text.push_str(" ...");
-    }
-    (!text.is_empty()).then_some(text)
 }
 
 /// The test names the harness lists.
@@ -880,31 +1053,6 @@ fn list_tests(executable: &Path, dir: &Path) -> Result<Vec<String>> {
         .filter_map(|line| line.strip_suffix(": test"))
         .map(String::from)
         .collect())
-}
-
-/// The student's body of `exercise`, or why it cannot be graded.
-fn student_body(
-    dir: &Path,
-    module: &str,
-    exercise: &Exercise,
-) -> std::result::Result<String, String> {
-    // A starter workspace (dir/module/src/...) or the module folder itself (dir/src/...).
-    let in_workspace = dir.join(module).join(&exercise.file);
-    let path = if in_workspace.exists() { in_workspace } else { dir.join(&exercise.file) };
-    let text = fs::read_to_string(&path)
-        .map_err(|_| format!("not graded (0 points): {} is missing", exercise.file))?;
-    let body = take_body(&text, &exercise.function).map_err(|e| {
-        format!("not graded (0 points): `{}` in {}: {e}", exercise.function, exercise.file)
-    })?;
-    let refused = escapes(body);
-    if !refused.is_empty() {
-        return Err(format!(
-            "refused (0 points): only the body of `{}` is graded, and it may not reach outside the function: {}",
-            exercise.function,
-            refused.join("; ")
-        ));
-    }
-    Ok(body.to_string())
 }
 
 /// Removes the module's own compiled files from a target folder, so that a build there
@@ -1003,7 +1151,7 @@ fn read(path: &Path) -> Result<String> {
     fs::read_to_string(path).context(|| format!("cannot read {}", path.display()))
 }
 
-fn slash(path: &Path) -> String {
+pub(crate) fn slash(path: &Path) -> String {
     path.components()
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
         .collect::<Vec<_>>()
@@ -1054,7 +1202,9 @@ pub fn grade_all(
     for entry in entries {
         let entry = entry.context(|| format!("cannot list {}", submissions.display()))?;
         let path = entry.path();
-        if path.is_dir() && !path.starts_with(out) && path != out {
+        // A student's folder must be a folder, not a link to one (which could be anywhere).
+        let is_folder = entry.file_type().is_ok_and(|kind| kind.is_dir());
+        if is_folder && !path.starts_with(out) && path != out {
             students.push((entry.file_name().to_string_lossy().into_owned(), path));
         }
     }
@@ -1132,7 +1282,9 @@ pub fn grade_all(
         feedback.push_str(
             "Only the bodies of the functions you were asked to write are graded, inside a fresh copy \
              of the course's reference (its tests, its other code). Helpers written elsewhere are \
-             not seen: write them as closures or inner functions inside those bodies.\n",
+             not seen: write them as closures or inner functions inside those bodies. A failed \
+             test shows the course's test's message first; lines under `your code printed` are \
+             what your own code printed while it ran (the first few).\n",
         );
         let file = out.join("feedback").join(format!("{student}.md"));
         fs::write(&file, feedback).context(|| format!("cannot write {}", file.display()))?;

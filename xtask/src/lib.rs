@@ -27,13 +27,19 @@ pub mod grade;
 pub mod gradebook;
 pub mod gradescope;
 pub mod markers;
+pub mod refusals;
 pub mod report;
 pub mod run;
+pub mod sandbox;
 pub mod splice;
 pub mod starter;
+mod submission;
+mod verdict;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tricks_tests;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -125,6 +131,16 @@ pub enum Command {
         /// Submissions graded at once (one builds while another's tests run).
         #[arg(long, value_name = "N", default_value_t = 2)]
         parallel: usize,
+        /// MiB of data memory each test process may use (Linux, with prlimit).
+        #[arg(long, value_name = "MIB", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(16..=1 << 20))]
+        test_memory: u64,
+        /// Processes and threads each test may have at once (Linux, with prlimit).
+        #[arg(long, value_name = "N", default_value_t = 512, value_parser = clap::value_parser!(u64).range(8..=1 << 20))]
+        test_processes: u64,
+        /// KiB of each test's stdout and stderr kept (the head and the tail; the rest is
+        /// counted).
+        #[arg(long, value_name = "KIB", default_value_t = 256, value_parser = clap::value_parser!(u64).range(4..=1 << 20))]
+        test_output: u64,
     },
     /// Write the GitHub Classroom autograding workflow for a starter
     /// (DIR/.github/workflows/classroom.yml): one grader step per graded test.
@@ -242,6 +258,9 @@ pub fn run(command: Command) -> Result<()> {
             scratch,
             keep,
             parallel,
+            test_memory,
+            test_processes,
+            test_output,
         } => {
             let mut options =
                 grade::Options::new(scratch.unwrap_or_else(|| default_scratch(&root)));
@@ -254,6 +273,9 @@ pub fn run(command: Command) -> Result<()> {
             options.jobs = jobs;
             options.keep = keep;
             options.parallel = parallel;
+            options.limits.memory = test_memory << 20;
+            options.limits.processes = test_processes;
+            options.limits.output = usize::try_from(test_output << 10).unwrap_or(usize::MAX);
             let given: Vec<PathBuf> = match (&submission, &submissions) {
                 (Some(one), _) => vec![one.clone()],
                 (None, Some(dir)) => subfolders(dir)?,
@@ -390,10 +412,10 @@ fn subfolders(dir: &Path) -> Result<Vec<PathBuf>> {
     for entry in std::fs::read_dir(dir)
         .map_err(|e| Error::io(format!("cannot list {}", dir.display()), e))?
     {
-        let path =
-            entry.map_err(|e| Error::io(format!("cannot list {}", dir.display()), e))?.path();
-        if path.is_dir() {
-            found.push(path);
+        let entry = entry.map_err(|e| Error::io(format!("cannot list {}", dir.display()), e))?;
+        // Folders only, not links to folders (which could point anywhere).
+        if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
+            found.push(entry.path());
         }
     }
     found.sort();

@@ -93,21 +93,35 @@ pub fn replace_bodies(text: &str, replacements: &[(String, String)]) -> Result<S
 }
 
 /// Checks a body before it is put into the reference: returns what it does that a body may
-/// not (empty if nothing). Refused: items that reach outside the function (`mod`, `extern`
-/// blocks and crates, `#[path]`, symbol attributes), `macro_rules!`, the macros that read
-/// files or the build's environment (`include!`, `include_str!`, `include_bytes!`, `env!`,
-/// `option_env!`), assembly, `std::process` (`exit`, `abort`, `Command`), through which
-/// code could end the test process with a status of its choosing, and `std::fs`, through
-/// which it could rewrite the grading's files while it runs.
+/// not (empty if nothing). Refused here, by syntax: items that reach outside the function
+/// (`mod`, `extern` blocks and crates, `macro_rules!`), assembly, and attributes other than
+/// inert ones ([`ALLOWED_ATTRIBUTES`]; `#[derive]` only of std's traits, and no `use` that
+/// could give another derive one of their names). What a name resolves to (files,
+/// processes, the environment, `include_str!`...) is checked by the compiler instead: see
+/// [`crate::refusals`].
 pub fn escapes(body: &str) -> Vec<String> {
-    let block: Block = match syn::parse_str(body) {
-        Ok(block) => block,
+    // A function body may open with inner attributes (`#![allow(...)]`), which
+    // `syn::Block` does not take: read them first.
+    let parser = |input: syn::parse::ParseStream<'_>| {
+        let content;
+        syn::braced!(content in input);
+        let inner = content.call(syn::Attribute::parse_inner)?;
+        let statements = content.call(Block::parse_within)?;
+        Ok((inner, statements))
+    };
+    let (inner, statements) = match syn::parse::Parser::parse_str(parser, body) {
+        Ok(parsed) => parsed,
         Err(error) => {
             return vec![format!("the body does not parse: {}", describe_syn_error(&error))];
         }
     };
     let mut visitor = Escapes { found: Vec::new() };
-    visitor.visit_block(&block);
+    for attribute in &inner {
+        visitor.visit_attribute(attribute);
+    }
+    for statement in &statements {
+        visitor.visit_stmt(statement);
+    }
     let mut found = visitor.found;
     found.sort();
     found.dedup();
@@ -124,51 +138,24 @@ struct Escapes {
     found: Vec<String>,
 }
 
-const REFUSED_MACROS: &[&str] = &[
-    "include",
-    "include_str",
-    "include_bytes",
-    "env",
-    "option_env",
-    "macro_rules",
-    "asm",
-    "global_asm",
-    "naked_asm",
+/// Macros that define items outside the function or are not Rust.
+const REFUSED_MACROS: &[&str] = &["macro_rules", "asm", "global_asm", "naked_asm"];
+
+/// The attributes a body may carry: lint levels, hints, docs and tool attributes do not
+/// run code. Anything else (attribute macros, `#[path]`, `#[no_mangle]`, `cfg_attr`, which
+/// could add any of them) is refused.
+pub const ALLOWED_ATTRIBUTES: &[&str] = &[
+    "allow", "expect", "warn", "deny", "forbid", "must_use", "inline", "cold", "doc", "derive",
+    "cfg",
 ];
 
-const REFUSED_ATTRIBUTES: &[&str] =
-    &["path", "no_mangle", "export_name", "link", "link_name", "link_section", "used"];
+/// The derives a body may use: std's, whose expansion runs none of the body's code.
+const ALLOWED_DERIVES: &[&str] =
+    &["Debug", "Clone", "Copy", "PartialEq", "Eq", "PartialOrd", "Ord", "Hash", "Default"];
 
 impl Escapes {
     fn refuse(&mut self, line: usize, what: impl fmt::Display) {
         self.found.push(format!("line {line} of the body: {what}"));
-    }
-}
-
-impl Escapes {
-    /// Refused macros (`name !`) and modules (`process ::`, `fs ::`) among raw tokens.
-    fn scan_tokens(&mut self, tokens: proc_macro2::TokenStream) {
-        let trees: Vec<proc_macro2::TokenTree> = tokens.into_iter().collect();
-        for (index, tree) in trees.iter().enumerate() {
-            match tree {
-                proc_macro2::TokenTree::Group(group) => self.scan_tokens(group.stream()),
-                proc_macro2::TokenTree::Ident(ident) => {
-                    let next = trees.get(index + 1);
-                    let bang = matches!(next, Some(proc_macro2::TokenTree::Punct(p)) if p.as_char() == '!');
-                    let colon = matches!(next, Some(proc_macro2::TokenTree::Punct(p)) if p.as_char() == ':');
-                    let name = ident.to_string();
-                    let line = ident.span().start().line;
-                    if bang && REFUSED_MACROS.contains(&name.as_str()) {
-                        self.refuse(line, format_args!("the macro `{name}!`"));
-                    } else if colon {
-                        if let Some(what) = refused_module(ident) {
-                            self.refuse(line, what);
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
     }
 }
 
@@ -188,30 +175,92 @@ impl<'ast> Visit<'ast> for Escapes {
 
     fn visit_attribute(&mut self, node: &'ast syn::Attribute) {
         let path = node.path();
-        let inner = if path.is_ident("unsafe") {
-            // `#[unsafe(no_mangle)]`
-            node.parse_args::<syn::Path>().ok()
-        } else {
-            Some(path.clone())
-        };
-        if let Some(name) = inner.as_ref().and_then(|p| p.get_ident()).map(ToString::to_string) {
-            if REFUSED_ATTRIBUTES.contains(&name.as_str()) {
-                self.refuse(node.span().start().line, format_args!("the attribute `#[{name}]`"));
+        let line = node.span().start().line;
+        let tool =
+            path.segments.len() == 2 && path.segments.first().is_some_and(|s| s.ident == "rustfmt");
+        let name = path.get_ident().map(ToString::to_string);
+        match name.as_deref() {
+            Some("derive") => {
+                let derived = node.parse_args_with(
+                    syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
+                );
+                let all_std = derived.as_ref().is_ok_and(|paths| {
+                    paths.iter().all(|p| {
+                        p.get_ident()
+                            .is_some_and(|i| ALLOWED_DERIVES.contains(&i.to_string().as_str()))
+                    })
+                });
+                if !all_std {
+                    self.refuse(
+                        line,
+                        format_args!(
+                            "a derive other than std's ({}): derive macros can run code the \
+                             grading does not see",
+                            ALLOWED_DERIVES.join(", ")
+                        ),
+                    );
+                }
+            }
+            Some("allow" | "expect" | "warn") if mentions_clippy(node) => self.refuse(
+                line,
+                "a lint attribute naming clippy (the grading's checks run through clippy)",
+            ),
+            Some(name) if ALLOWED_ATTRIBUTES.contains(&name) => {}
+            _ if tool => {}
+            _ => {
+                let shown = path
+                    .segments
+                    .iter()
+                    .map(|s| s.ident.to_string())
+                    .collect::<Vec<_>>()
+                    .join("::");
+                self.refuse(line, format_args!("the attribute `#[{shown}]`"));
             }
         }
-        visit::visit_attribute(self, node);
+        // The attribute's own tokens are not walked: they are refused, or inert.
+    }
+
+    fn visit_path(&mut self, node: &'ast syn::Path) {
+        if let Some(first) = node.segments.first() {
+            test_only_crate(self, &first.ident);
+        }
+        visit::visit_path(self, node);
+    }
+
+    fn visit_use_tree(&mut self, node: &'ast syn::UseTree) {
+        if let syn::UseTree::Path(syn::UsePath { ident, .. })
+        | syn::UseTree::Name(syn::UseName { ident })
+        | syn::UseTree::Rename(syn::UseRename { ident, .. }) = node
+        {
+            test_only_crate(self, ident);
+        }
+        // `use clap::Parser as Debug;` would make `#[derive(Debug)]` clap's.
+        let bound = match node {
+            syn::UseTree::Name(n) => Some(&n.ident),
+            syn::UseTree::Rename(r) => Some(&r.rename),
+            _ => None,
+        };
+        if let Some(ident) = bound {
+            let name = ident.to_string();
+            if ALLOWED_DERIVES.contains(&name.trim_start_matches("r#")) {
+                self.refuse(
+                    node.span().start().line,
+                    format_args!("a `use` that binds `{name}` (a name derives rely on)"),
+                );
+            }
+        }
+        visit::visit_use_tree(self, node);
     }
 
     fn visit_macro(&mut self, node: &'ast syn::Macro) {
         if let Some(last) = node.path.segments.last() {
             let name = last.ident.to_string();
-            if REFUSED_MACROS.contains(&name.as_str()) {
+            if REFUSED_MACROS.contains(&name.trim_start_matches("r#")) {
                 self.refuse(node.span().start().line, format_args!("the macro `{name}!`"));
             }
         }
-        // Macro arguments are tokens, not syntax: scan the tokens themselves (whatever the
-        // macro), then look inside the ones that parse as expressions (format!, assert!...).
-        self.scan_tokens(node.tokens.clone());
+        // Macro arguments are tokens, not syntax: look inside the ones that parse as
+        // expressions (format!, assert!...) or statements, for items and attributes.
         if let Ok(args) = node.parse_body_with(
             syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated,
         ) {
@@ -223,42 +272,77 @@ impl<'ast> Visit<'ast> for Escapes {
         }
         visit::visit_macro(self, node);
     }
+}
 
-    fn visit_path(&mut self, node: &'ast syn::Path) {
-        let leading = node.segments.len().saturating_sub(1);
-        for segment in node.segments.iter().take(leading) {
-            if let Some(what) = refused_module(&segment.ident) {
-                self.refuse(node.span().start().line, what);
-            }
-        }
-        visit::visit_path(self, node);
-    }
-
-    fn visit_use_tree(&mut self, node: &'ast syn::UseTree) {
-        let named = match node {
-            syn::UseTree::Path(p) => Some(&p.ident),
-            syn::UseTree::Name(n) => Some(&n.ident),
-            syn::UseTree::Rename(r) => Some(&r.ident),
-            _ => None,
-        };
-        if let Some(what) = named.and_then(refused_module) {
-            self.refuse(node.span().start().line, what);
-        }
-        visit::visit_use_tree(self, node);
+/// Refuses a name of one of the grading suites' own crates ([`crate::refusals::TEST_ONLY_CRATES`]).
+fn test_only_crate(escapes: &mut Escapes, ident: &proc_macro2::Ident) {
+    let name = ident.to_string();
+    let name = name.trim_start_matches("r#");
+    if crate::refusals::TEST_ONLY_CRATES.contains(&name) {
+        escapes.refuse(
+            ident.span().start().line,
+            format_args!("`{name}`: the grading suite's own tools are not for the exercises"),
+        );
     }
 }
 
-/// The modules a body may not use, and what to say: `std::process` (a test process could end
-/// itself with the status it likes) and `std::fs` (it could rewrite the grading's own files,
-/// such as the test binary, while it runs).
-fn refused_module(ident: &proc_macro2::Ident) -> Option<&'static str> {
-    if ident == "process" {
-        Some("`std::process` (exit, abort, Command)")
-    } else if ident == "fs" {
-        Some("`std::fs` (files: the exercises are about sockets)")
-    } else {
-        None
+/// Whether an attribute's arguments name `clippy` (a lint or a group of its).
+fn mentions_clippy(attribute: &syn::Attribute) -> bool {
+    fn walk(tokens: proc_macro2::TokenStream) -> bool {
+        tokens.into_iter().any(|tree| match tree {
+            proc_macro2::TokenTree::Ident(ident) => {
+                ident.to_string().trim_start_matches("r#") == "clippy"
+            }
+            proc_macro2::TokenTree::Group(group) => walk(group.stream()),
+            _ => false,
+        })
     }
+    match &attribute.meta {
+        syn::Meta::List(list) => walk(list.tokens.clone()),
+        _ => false,
+    }
+}
+
+/// The deepest bracket nesting a student's file may have: far more than any honest code,
+/// far less than what overflows the parser's stack.
+pub const MAX_NESTING: usize = 100;
+
+/// How deeply `text`'s brackets nest, found without recursion (a file nested thousands deep
+/// must be refused, not overflow the stack that looks at it); an error if it does not even
+/// split into tokens.
+pub fn nesting_depth(text: &str) -> Result<usize, String> {
+    let tokens: proc_macro2::TokenStream = text
+        .parse()
+        .map_err(|e: proc_macro2::LexError| format!("it does not split into Rust tokens: {e}"))?;
+    let mut deepest = 0;
+    let mut open = vec![tokens.into_iter()];
+    while let Some(top) = open.last_mut() {
+        match top.next() {
+            Some(proc_macro2::TokenTree::Group(group)) => {
+                open.push(group.stream().into_iter());
+                deepest = deepest.max(open.len() - 1);
+            }
+            Some(_) => {}
+            None => {
+                open.pop();
+            }
+        }
+    }
+    Ok(deepest)
+}
+
+/// Runs `work` on a thread with a large stack (the parser recurses once per nesting level),
+/// catching a panic: `None` if it panicked or the thread could not start.
+pub fn on_big_stack<T: Send>(work: impl FnOnce() -> T + Send) -> Option<T> {
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("parse".into())
+            .stack_size(256 << 20)
+            .spawn_scoped(scope, work)
+            .ok()?
+            .join()
+            .ok()
+    })
 }
 
 /// Macro tokens wrapped in braces, to try them as a block of statements.

@@ -553,8 +553,10 @@ fn insert_student_readme(out: &Path, modules: &[String], exercises: &[Exercise])
         "**Only the bodies of these functions are graded**: they are put into a fresh copy of \
          the course's code and tested there, so anything you change elsewhere (other functions, \
          the tests, `shared/`, `Cargo.toml`) is not seen. Write any helper you need as a closure \
-         or an inner function inside the body you were asked to write (no `mod`, no \
-         `include!`, no `std::process` or `std::fs`).\n\n",
+         or an inner function inside the body you were asked to write. A body may not reach \
+         outside its function: no `mod` or `macro_rules!`, no files, processes or environment \
+         (`std::fs`, `std::process`, `std::env`, `include_str!`...), no derive but std's; one \
+         that does scores as if left undone, with a message naming the line.\n\n",
     );
     // Where each `todo!()` now stands: the k-th exercise of a file is its k-th stub.
     let mut seen: Vec<&PathBuf> = Vec::new();
@@ -585,7 +587,9 @@ fn insert_student_readme(out: &Path, modules: &[String], exercises: &[Exercise])
     }
     text.push_str("```\n\nA test that fails names what it expected and what arrived. While a function still \
                    says `todo!()`, the tests that need it fail (the program stops at the `todo!()` with \
-                   its message).\n\n");
+                   its message), and one that waits for a reply that never comes fails with a message \
+                   instead of hanging. `bash .ci/run` checks what CI checks (formatting, clippy, \
+                   the build).\n\n");
     text.push_str(&rest);
     fs::write(&readme, text).context(|| format!("cannot write {}", readme.display()))
 }
