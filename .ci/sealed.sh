@@ -107,7 +107,7 @@ hub_pid=$!
 pids+=("$hub_pid")
 wait_for "$work/hub.out" "Chat hub ready on" "the hub starting"
 hub_port=$(grep -o '127\.0\.0\.1:[0-9]*' "$work/hub.out" | head -n 1 | cut -d: -f2)
-"$work/lossy-link" --listen 127.0.0.1:0 --to "127.0.0.1:$hub_port" --duplicate-down 100% --seed 1 >"$work/relay.out" 2>&1 &
+"$work/lossy-link" --listen 127.0.0.1:0 --to "127.0.0.1:$hub_port" --duplicate-down 100% --seed 1 --capture "$work/hub.pcapng" >"$work/relay.out" 2>&1 &
 relay_pid=$!
 pids+=("$relay_pid")
 wait_for "$work/relay.out" "lossy-link relaying" "lossy-link starting"
@@ -127,5 +127,10 @@ interrupt "$relay_pid" 0 "lossy-link"
 interrupt "$hub_pid" 0 "the hub"
 grep -q "^server -> client: received [0-9]*, forwarded [0-9]*, .* duplicated [1-9]" "$work/relay.out" || fail "lossy-link doubled nothing: $(cat "$work/relay.out")"
 [ "$(grep -c "^alice: sealed through the hub$" "$work/bob.out")" -eq 1 ] || fail "bob should show the line once: $(cat "$work/bob.out")"
-echo "ok: hub mode, sealed: the hub relayed a line it could not read; bob, behind a link that doubles everything, showed it once"
+# What someone on bob's path recorded (lossy-link's pcapng, written whole at Ctrl-C): the
+# hub's stamp `alice` is there in clear, the line is not.
+[ -s "$work/hub.pcapng" ] || fail "lossy-link wrote no capture: $(cat "$work/relay.out")"
+grep -aq "alice" "$work/hub.pcapng" || fail "the capture holds no chat datagram (no 'alice' stamp)"
+grep -aq "sealed through" "$work/hub.pcapng" && fail "the capture on bob's path holds the chat text"
+echo "ok: hub mode, sealed: the hub relayed a line it could not read; bob, behind a link that doubles everything, showed it once; the capture on his path holds no chat text"
 echo "   hub log: $(grep -m1 '^alice: ' "$work/hub.out")"
