@@ -1164,3 +1164,15 @@ fn through_a_link_that_loses_the_join_the_client_gives_up_with_no_reply() {
     assert!(relay.stop().up.lost >= 1, "the relay should have lost the JOIN");
     assert_eq!(running.stop().members_seen, 0, "no member should have joined");
 }
+
+#[test]
+fn a_loop_with_an_echo_server_dies_with_the_default_limits() {
+    // Issue 18: the hub and module 3h's echo server answered each other 41,673 times: the
+    // hub's refusal, cut to the request's length, is no server message, so the hub answered
+    // its own echoed refusal. The reply rule sees the same datagram coming back and stops.
+    let running = start_server(&[]);
+    let arrived =
+        shared::testing::bounce_for(running.addr, b"hello there", Duration::from_secs(10));
+    assert!(arrived <= 1100, "the loop should die after about 1000 exchanges; {arrived} came");
+    running.stop();
+}
