@@ -29,12 +29,13 @@ use std::cmp::{Ordering as CmpOrdering, Reverse};
 use std::collections::{BinaryHeap, VecDeque};
 use std::fmt;
 use std::io;
-use std::net::UdpSocket;
+use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use shared::error::describe_io_error;
+use shared::reply::ReplyGuard;
 use shared::report::{Log, plural};
 use shared::shutdown::{POLL_INTERVAL, Shutdown};
 
@@ -303,9 +304,31 @@ pub struct Pipe {
     rate_full: Throttle,
     delay_full: Throttle,
     send_failed: Throttle,
+    /// Server -> client only: the reply rule's byte budget for each client (see
+    /// [`Pipe::with_reply_guard`]).
+    reply_guard: Option<Arc<Mutex<ReplyGuard>>>,
+    refused: Throttle,
 }
 
 impl Pipe {
+    /// Sends nothing to a client beyond what `guard` allows (the byte budget: no more than
+    /// 3x what the client's network sent), so the relay amplifies no more than a server
+    /// may, duplicates included.
+    pub fn with_reply_guard(mut self, guard: Arc<Mutex<ReplyGuard>>) -> Self {
+        self.reply_guard = Some(guard);
+        self
+    }
+
+    /// Whether the reply rule lets `len` bytes go to `to` (always, without a guard).
+    fn may_send(&self, to: SocketAddr, len: usize) -> bool {
+        let Some(guard) = &self.reply_guard else { return true };
+        let verdict = guard.lock().unwrap_or_else(PoisonError::into_inner).spend(to, len);
+        if let Err(refusal) = verdict {
+            self.refused.warn(&self.log, || format!("not relaying to {to}: {refusal}"));
+        }
+        verdict.is_ok()
+    }
+
     /// A direction that does `impairment` within `bounds`.
     pub fn new(
         direction: Direction,
@@ -326,6 +349,8 @@ impl Pipe {
             rate_full: Throttle::new(),
             delay_full: Throttle::new(),
             send_failed: Throttle::new(),
+            reply_guard: None,
+            refused: Throttle::new(),
         }
     }
 
@@ -547,6 +572,7 @@ impl Pipe {
     fn send(&self, data: &[u8], client: &Client) {
         let sent = match self.direction {
             Direction::Up => client.upstream.send(data),
+            Direction::Down if !self.may_send(client.addr, data.len()) => return,
             Direction::Down => self.listen.send_to(data, client.addr),
         };
         match sent {

@@ -59,3 +59,10 @@ pub fn is_local_address(ip: IpAddr) -> bool {
     let ip = ip.to_canonical();
     ip.is_loopback() || ip.is_unspecified() || UdpSocket::bind((ip, 0)).is_ok()
 }
+
+/// Whether a datagram sent to `to` would reach the socket bound to `own` (or, the same
+/// thing, whether a datagram from `to` could be the socket's own): the same port, and the
+/// same address, or any local address when `own` is bound to the unspecified address.
+pub fn reaches(own: SocketAddr, to: SocketAddr) -> bool {
+    OwnAddresses::new(own).is_own(to)
+}
