@@ -14,7 +14,7 @@
 //! | [`framing`] | reading a TCP byte stream as lines, with a maximum line length |
 //! | [`shutdown`] | a cloneable stop signal, wired to Ctrl-C in the binaries |
 //! | [`prefix`] | addresses grouped by network (IPv4 per address, IPv6 per /64) for limits per host |
-//! | [`reply`] | whom a UDP server may answer: no loops (own address, port 0, low ports), a rate per source |
+//! | [`reply`] | whom a UDP server may answer: no loops, no amplification (3x the bytes per network), a rate per network |
 //! | [`report`] | log lines, `--quiet`, and a captured log for tests |
 //! | [`load`] | the clients' load mode (`--clients N --duration SECS`) and its summary |
 //! | [`testing`] | running a server on a thread in a test, with a deadline |

@@ -25,8 +25,8 @@
 //! port, and every table is bounded by `--max-sources`; a full table does not answer new
 //! sources rather than forget what an old one owes.
 
-mod budget;
-mod loops;
+pub mod budget;
+pub mod loops;
 pub mod own;
 
 use std::fmt;
