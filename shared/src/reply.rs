@@ -81,8 +81,9 @@ pub struct ReplyArgs {
           value_parser = clap::value_parser!(u8).range(1..=128))]
     pub source_prefix_v6: u8,
 
-    /// Most networks (and, separately, most source sockets) tracked at once. When full of
-    /// ones that still owe, a new source is not answered until room comes back.
+    /// Most networks (and, separately, most source sockets) tracked at once. When the
+    /// networks' table is full of ones that still owe, a new network is not answered until
+    /// room comes back.
     #[arg(long, value_name = "N", default_value_t = 4096,
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_sources: u32,
@@ -295,9 +296,8 @@ impl ReplyGuard {
         // Credited before the loop check: what a source sent counts, answered or not.
         let rate = self.budgets.received(from.ip(), datagram.len(), now);
         match self.loops.see(from, datagram, now) {
-            Seen::Fine => {}
+            Seen::Fine | Seen::Untracked => {}
             Seen::LoopFound | Seen::StillLooping => return Err(Refusal::Loop),
-            Seen::TableFull => return Err(Refusal::TableFull),
         }
         rate.map_err(|over| match over {
             Over::Rate | Over::Bytes => Refusal::RateLimited,
@@ -394,8 +394,9 @@ mod tests {
         let mut guard = guard("127.0.0.1:12000", 100, 64);
         let now = Instant::now();
         for n in 0..10_000u32 {
-            let [_, b, c, d] = n.to_be_bytes();
-            let from = SocketAddr::from(([10, b, c, d], 40_000));
+            // Each from another /24 (the budget table's key) and another socket.
+            let [_, _, c, d] = n.to_be_bytes();
+            let from = SocketAddr::from(([10, c, d, 1], 40_000));
             let _ = guard.check_at(from, b"x", now);
             assert!(guard.tracked_sources() <= 64, "the budget table grew past --max-sources");
             assert!(guard.tracked_sockets() <= 64, "the loop table grew past --max-sources");

@@ -46,8 +46,10 @@ pub(super) enum Seen {
     /// The source is still looping: do not answer.
     StillLooping,
     /// The table is full of sources heard from within [`LOOP_GAP`]: this new one is not
-    /// tracked, and not answered.
-    TableFull,
+    /// tracked (and answered: refusing it would turn a busy moment into lost replies,
+    /// while hiding a loop this way needs a flood of `--max-sources` new sockets every
+    /// [`LOOP_GAP`], which costs far more than the loop).
+    Untracked,
 }
 
 /// The streak of every recent source, at most `max_sources` of them.
@@ -75,7 +77,7 @@ impl LoopWatch {
     pub(super) fn see(&mut self, from: SocketAddr, datagram: &[u8], now: Instant) -> Seen {
         let fingerprint = self.hasher.hash_one(datagram);
         if !self.recent.contains_key(&from) && !self.make_room(now) {
-            return Seen::TableFull;
+            return Seen::Untracked;
         }
         let fresh = Recent { fingerprint, last: now, streak: 0, looping: false };
         let Some(recent) = self.recent.get_mut(&from) else {
