@@ -410,22 +410,6 @@ fn through_a_duplicating_link_the_server_counts_every_copy() {
     );
 }
 
-// HIDDEN TESTS
-/// Instructors' tests: kept in the reference and graded, left out of starters (see the
-/// root README, "Hidden tests"). Keep this module last in the file.
-mod hidden {
-    use super::*;
-
-    #[test]
-    fn echoes_a_binary_datagram_unchanged() {
-        let running = start_server(&["--quiet"]);
-        let client = udp_client(running.addr);
-        let data: Vec<u8> = (0..=255).collect();
-        assert_eq!(udp_exchange(&client, &data), data, "every byte value must come back");
-        running.stop();
-    }
-}
-
 #[test]
 fn a_loop_with_a_second_copy_of_itself_dies_by_itself() {
     // Issue 18: an echo server and an echo server answer each other for ever, each echoing
@@ -453,4 +437,20 @@ fn a_client_sending_the_same_text_with_no_pause_gets_every_echo_up_to_loop_after
     assert!(out.contains("900 of 900 echoes came back."), "every echo should come back: {out}");
     outcome.unwrap();
     assert_eq!(running.stop().refused.total(), 0, "nothing should have been refused");
+}
+
+// HIDDEN TESTS
+/// Instructors' tests: kept in the reference and graded, left out of starters (see the
+/// root README, "Hidden tests"). Keep this module last in the file.
+mod hidden {
+    use super::*;
+
+    #[test]
+    fn echoes_a_binary_datagram_unchanged() {
+        let running = start_server(&["--quiet"]);
+        let client = udp_client(running.addr);
+        let data: Vec<u8> = (0..=255).collect();
+        assert_eq!(udp_exchange(&client, &data), data, "every byte value must come back");
+        running.stop();
+    }
 }
