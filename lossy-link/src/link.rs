@@ -29,7 +29,7 @@ use std::cmp::{Ordering as CmpOrdering, Reverse};
 use std::collections::{BinaryHeap, VecDeque};
 use std::fmt;
 use std::io;
-use std::net::{SocketAddr, UdpSocket};
+use std::net::UdpSocket;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -219,6 +219,11 @@ fn nanos(duration: Duration) -> u64 {
     u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
 }
 
+/// How many bytes of a client's reply budget its thread takes at a time (see
+/// [`Pipe::with_reply_guard`]): small next to what a host may be sent, large next to one
+/// reply.
+pub const PREPAID_BYTES: usize = 4096;
+
 /// A datagram waiting in the delay queue.
 #[derive(Debug)]
 pub struct Packet {
@@ -319,14 +324,37 @@ impl Pipe {
         self
     }
 
-    /// Whether the reply rule lets `len` bytes go to `to` (always, without a guard).
-    fn may_send(&self, to: SocketAddr, len: usize) -> bool {
+    /// Whether the reply rule lets `len` bytes go to `client` (always, without a guard).
+    /// The bytes come from what the client's reply thread took of the budget ahead of time
+    /// ([`PREPAID_BYTES`] at a time, never more than the budget has), so the guard, shared
+    /// with the receiving thread, is locked about once per [`PREPAID_BYTES`], not once per
+    /// datagram.
+    fn may_send(&self, client: &Client, len: usize) -> bool {
         let Some(guard) = &self.reply_guard else { return true };
-        let verdict = guard.lock().unwrap_or_else(PoisonError::into_inner).spend(to, len);
-        if let Err(refusal) = verdict {
-            self.refused.warn(&self.log, || format!("not relaying to {to}: {refusal}"));
+        let len64 = u64::try_from(len).unwrap_or(u64::MAX);
+        let paid = client.prepaid.fetch_update(Ordering::AcqRel, Ordering::Acquire, |prepaid| {
+            prepaid.checked_sub(len64)
+        });
+        if paid.is_ok() {
+            return true;
         }
-        verdict.is_ok()
+        let to = client.addr;
+        let verdict = guard.lock().unwrap_or_else(PoisonError::into_inner).spend_ahead(
+            to,
+            len,
+            PREPAID_BYTES,
+        );
+        match verdict {
+            Ok(taken) => {
+                let left = u64::try_from(taken.saturating_sub(len)).unwrap_or(0);
+                client.prepaid.fetch_add(left, Ordering::AcqRel);
+                true
+            }
+            Err(refusal) => {
+                self.refused.warn(&self.log, || format!("not relaying to {to}: {refusal}"));
+                false
+            }
+        }
     }
 
     /// A direction that does `impairment` within `bounds`.
@@ -572,7 +600,7 @@ impl Pipe {
     fn send(&self, data: &[u8], client: &Client) {
         let sent = match self.direction {
             Direction::Up => client.upstream.send(data),
-            Direction::Down if !self.may_send(client.addr, data.len()) => return,
+            Direction::Down if !self.may_send(client, data.len()) => return,
             Direction::Down => self.listen.send_to(data, client.addr),
         };
         match sent {

@@ -80,6 +80,8 @@ pub struct Client {
     /// How many clients exist (in the table, or kept alive by their thread or queued
     /// datagrams): this one counts until it is dropped.
     live: Arc<AtomicUsize>,
+    /// Bytes of the client's reply budget taken ahead of time (see `link::PREPAID_BYTES`).
+    pub(crate) prepaid: AtomicU64,
 }
 
 impl Drop for Client {
@@ -449,6 +451,7 @@ impl Relay {
             dropped: AtomicBool::new(false),
             highest_sent: [AtomicU64::new(0), AtomicU64::new(0)],
             live: Arc::clone(&self.tally.live),
+            prepaid: AtomicU64::new(0),
         });
         self.tally.live.fetch_add(1, Ordering::Relaxed);
         let replies = Arc::clone(&client);

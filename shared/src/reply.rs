@@ -273,7 +273,30 @@ impl ReplyGuard {
 
     /// [`spend`](Self::spend), at a given time (for tests).
     pub fn spend_at(&mut self, to: SocketAddr, len: usize, now: Instant) -> Result<(), Refusal> {
-        let verdict = self.budgets.spend(to.ip(), len, now).map_err(|over| match over {
+        self.spend_ahead_at(to, len, len, now).map(|_| ())
+    }
+
+    /// Like [`spend`](Self::spend) for a reply of `len` bytes, taking `ahead` bytes of
+    /// `to`'s budget at once if it has them (else only `len`): a relay keeps the rest for
+    /// the next replies to the same client, so that its threads need not share this guard
+    /// for every datagram. Returns the bytes taken, or why not even `len`.
+    pub fn spend_ahead(
+        &mut self,
+        to: SocketAddr,
+        len: usize,
+        ahead: usize,
+    ) -> Result<usize, Refusal> {
+        self.spend_ahead_at(to, len, ahead, Instant::now())
+    }
+
+    fn spend_ahead_at(
+        &mut self,
+        to: SocketAddr,
+        len: usize,
+        ahead: usize,
+        now: Instant,
+    ) -> Result<usize, Refusal> {
+        let verdict = self.budgets.spend(to.ip(), ahead, len, now).map_err(|over| match over {
             Over::Rate | Over::Bytes => Refusal::OverBudget,
             Over::TableFull => Refusal::TableFull,
         });

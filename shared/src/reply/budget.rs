@@ -89,14 +89,24 @@ impl Budgets {
         Ok(())
     }
 
-    /// A reply of `len` bytes is about to go to `ip`: spend it, if the credit allows.
-    pub(super) fn spend(&mut self, ip: IpAddr, len: usize, now: Instant) -> Result<(), Over> {
+    /// Replies are about to go to `ip`: spends `want` bytes if the credit has them, else
+    /// `least` if it has those, else nothing (an error). Returns what was spent.
+    pub(super) fn spend(
+        &mut self,
+        ip: IpAddr,
+        want: usize,
+        least: usize,
+        now: Instant,
+    ) -> Result<usize, Over> {
         let standing = self.standing_of(ip, now)?;
-        if standing.credit < len as f64 {
+        if standing.credit < least as f64 {
             return Err(Over::Bytes);
         }
-        standing.credit -= len as f64;
-        Ok(())
+        // All of `want` if the credit has it, else only what is needed now.
+        let want = want.max(least);
+        let granted = if standing.credit >= want as f64 { want } else { least };
+        standing.credit -= granted as f64;
+        Ok(granted)
     }
 
     /// `ip`'s network's standing, brought up to `now` (made if new and there is room).
