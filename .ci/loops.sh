@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if ! command -v python3 >/dev/null; then
-    timeout 300 apt-get install -y -qq python3 >/dev/null
+    timeout 300 apt-get update -qq >/dev/null && timeout 300 apt-get install -y -qq python3 >/dev/null
 fi
 
 work=$(mktemp -d)
