@@ -107,7 +107,7 @@ hub_pid=$!
 pids+=("$hub_pid")
 wait_for "$work/hub.out" "Chat hub ready on" "the hub starting"
 hub_port=$(grep -o '127\.0\.0\.1:[0-9]*' "$work/hub.out" | head -n 1 | cut -d: -f2)
-"$work/lossy-link" --listen 127.0.0.1:0 --to "127.0.0.1:$hub_port" --duplicate-down 100% --seed 1 --capture "$work/hub.pcapng" >"$work/relay.out" 2>&1 &
+"$work/lossy-link" --listen 127.0.0.1:0 --to "127.0.0.1:$hub_port" --duplicate-down 100% --reply-allowance 65536 --seed 1 --capture "$work/hub.pcapng" >"$work/relay.out" 2>&1 &
 relay_pid=$!
 pids+=("$relay_pid")
 wait_for "$work/relay.out" "lossy-link relaying" "lossy-link starting"

@@ -8,6 +8,8 @@
 
 use std::time::Duration;
 
+use shared::reply::ReplyArgs;
+
 use crate::units::{
     Percent, Rate, parse_bytes, parse_duration, parse_host_port, parse_percent, parse_rate,
     show_duration,
@@ -164,7 +166,9 @@ pub struct Args {
     pub max_delayed_bytes: u64,
 
     /// Clients relayed at once (each has its own socket and thread towards the server).
-    /// A new client beyond this replaces the one heard from least recently.
+    /// A new client beyond this replaces the one heard from least recently. Sockets and
+    /// threads, counting those of replaced clients that still have datagrams queued, never
+    /// exceed twice this: beyond, a new client is refused until they are gone.
     #[arg(long, value_name = "N", default_value_t = 256,
           value_parser = clap::value_parser!(u64).range(1..=65_536), help_heading = BOUNDS)]
     pub max_clients: u64,
@@ -174,6 +178,11 @@ pub struct Args {
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration,
           help_heading = BOUNDS)]
     pub idle_timeout: Duration,
+
+    /// Whom the relay may send to: the servers' reply rule (`shared::reply`), applied to
+    /// the clients, so that the relay is no open reflector and no partner in a loop.
+    #[command(flatten)]
+    pub replies: ReplyArgs,
 
     /// Do not print a line per new or idle client (the ready line, the warnings and the
     /// summary still print). Use it when measuring speed.

@@ -38,6 +38,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use shared::error::describe_io_error;
+use shared::reply::ReplyGuard;
 use shared::report::{Log, plural};
 use shared::shutdown::{POLL_INTERVAL, Shutdown};
 
@@ -234,6 +235,11 @@ fn nanos(duration: Duration) -> u64 {
     u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
 }
 
+/// How many bytes of a client's reply budget its thread takes at a time (see
+/// [`Pipe::with_reply_guard`]): small next to what a host may be sent, large next to one
+/// reply.
+pub const PREPAID_BYTES: usize = 4096;
+
 /// A datagram waiting in the delay queue.
 #[derive(Debug)]
 pub struct Packet {
@@ -325,9 +331,54 @@ pub struct Pipe {
     send_failed: Throttle,
     /// Where `--capture` and `--diagram` hear what happened to each datagram.
     wire: Option<Arc<Wire>>,
+    /// Server -> client only: the reply rule's byte budget for each client (see
+    /// [`Pipe::with_reply_guard`]).
+    reply_guard: Option<Arc<Mutex<ReplyGuard>>>,
+    refused: Throttle,
 }
 
 impl Pipe {
+    /// Sends nothing to a client beyond what `guard` allows (the byte budget: no more than
+    /// 3x what the client's network sent), so the relay amplifies no more than a server
+    /// may, duplicates included.
+    pub fn with_reply_guard(mut self, guard: Arc<Mutex<ReplyGuard>>) -> Self {
+        self.reply_guard = Some(guard);
+        self
+    }
+
+    /// Whether the reply rule lets `len` bytes go to `client` (always, without a guard).
+    /// The bytes come from what the client's reply thread took of the budget ahead of time
+    /// ([`PREPAID_BYTES`] at a time, never more than the budget has), so the guard, shared
+    /// with the receiving thread, is locked about once per [`PREPAID_BYTES`], not once per
+    /// datagram.
+    fn may_send(&self, client: &Client, len: usize) -> bool {
+        let Some(guard) = &self.reply_guard else { return true };
+        let len64 = u64::try_from(len).unwrap_or(u64::MAX);
+        let paid = client.prepaid.fetch_update(Ordering::AcqRel, Ordering::Acquire, |prepaid| {
+            prepaid.checked_sub(len64)
+        });
+        if paid.is_ok() {
+            return true;
+        }
+        let to = client.addr;
+        let verdict = guard.lock().unwrap_or_else(PoisonError::into_inner).spend_ahead(
+            to,
+            len,
+            PREPAID_BYTES,
+        );
+        match verdict {
+            Ok(taken) => {
+                let left = u64::try_from(taken.saturating_sub(len)).unwrap_or(0);
+                client.prepaid.fetch_add(left, Ordering::AcqRel);
+                true
+            }
+            Err(refusal) => {
+                self.refused.warn(&self.log, || format!("not relaying to {to}: {refusal}"));
+                false
+            }
+        }
+    }
+
     /// A direction that does `impairment` within `bounds`.
     pub fn new(
         direction: Direction,
@@ -350,6 +401,8 @@ impl Pipe {
             delay_full: Throttle::new(),
             send_failed: Throttle::new(),
             wire,
+            reply_guard: None,
+            refused: Throttle::new(),
         }
     }
 
@@ -621,6 +674,7 @@ impl Pipe {
         let leaving = leaving.map(|leaving| (leaving, Instant::now()));
         let sent = match self.direction {
             Direction::Up => client.upstream.send(data),
+            Direction::Down if !self.may_send(client, data.len()) => return,
             Direction::Down => self.listen.send_to(data, client.addr),
         };
         match sent {

@@ -22,20 +22,31 @@
 //!
 //! Bounded everywhere: `--max-clients` entries in the client table (a new client beyond it
 //! replaces the one heard from least recently), idle clients dropped after `--idle-timeout`,
-//! and the queues of [`crate::link`].
+//! and the queues of [`crate::link`]. A replaced client's socket and thread live on while
+//! datagrams for it are queued (and for up to [`POLL_INTERVAL`] after): every [`Client`]
+//! is counted while it exists, and past twice `--max-clients` a new client is refused, so
+//! sockets and threads stay bounded however many datagrams are queued.
+//!
+//! And the relay answers only whom a server would: the reply rule of `shared::reply`
+//! (its own addresses, port 0, low ports, loops, the rate per network) on what comes from
+//! the clients, and its byte budget on what goes back to them. Otherwise a relay in front
+//! of a careful server is a careless server: it would reflect and amplify (with
+//! `--duplicate`) what the server refuses, and play the other half of a loop.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs, UdpSocket};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::thread::{self, Scope};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use shared::address::prefer_ipv4;
 use shared::datagram::raise_buffers;
 use shared::error::{Context, Error, Result, describe_io_error};
+use shared::reply::{ReplyGuard, own::reaches};
 use shared::report::{Log, plural};
 use shared::shutdown::{POLL_INTERVAL, Shutdown};
 
@@ -69,6 +80,17 @@ pub struct Client {
     dropped: AtomicBool,
     /// Per direction, the highest sequence number sent so far (see `link`).
     pub(crate) highest_sent: [AtomicU64; 2],
+    /// How many clients exist (in the table, or kept alive by their thread or queued
+    /// datagrams): this one counts until it is dropped.
+    live: Arc<AtomicUsize>,
+    /// Bytes of the client's reply budget taken ahead of time (see `link::PREPAID_BYTES`).
+    pub(crate) prepaid: AtomicU64,
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        self.live.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Client {
@@ -136,6 +158,8 @@ struct Tally {
     evicted: AtomicU64,
     idle_dropped: AtomicU64,
     refused: AtomicU64,
+    /// Clients (sockets, threads) that exist now: see [`Client::live`].
+    live: Arc<AtomicUsize>,
 }
 
 /// Live counts of a running relay, for tests and anyone watching.
@@ -161,6 +185,12 @@ impl Probe {
     pub fn clients(&self) -> u64 {
         self.tally.clients.load(Ordering::Relaxed)
     }
+
+    /// Clients that exist now (each with a socket and a thread): in the table, or kept by
+    /// their thread or queued datagrams.
+    pub fn live_clients(&self) -> usize {
+        self.tally.live.load(Ordering::Relaxed)
+    }
 }
 
 /// A bound relay, ready to [`run`](Relay::run).
@@ -181,6 +211,8 @@ pub struct Relay {
     receive_failed: Throttle,
     /// `--capture` and `--diagram`, if given.
     wire: Option<Arc<Wire>>,
+    /// Whom the relay may send to (see the module's doc), shared with the downstream pipe.
+    reply_guard: Arc<Mutex<ReplyGuard>>,
 }
 
 impl Relay {
@@ -200,7 +232,7 @@ impl Relay {
         raise_buffers(&listen)?;
         let server = resolve("--to", &args.to)?;
         let listen_addr = listen.local_addr().context(|| "cannot read the relay's address")?;
-        if server == listen_addr {
+        if reaches(listen_addr, server) {
             return Err(Error::msg(format!(
                 "--to {server} is the relay's own address: every datagram would go round forever"
             )));
@@ -225,18 +257,15 @@ impl Relay {
         let wire = wire.map(Arc::new);
         let pipe = |direction, impairment| {
             let wire = wire.clone();
-            Arc::new(Pipe::new(
-                direction,
-                impairment,
-                bounds,
-                Arc::clone(&listen),
-                log.clone(),
-                wire,
-            ))
+            Pipe::new(direction, impairment, bounds, Arc::clone(&listen), log.clone(), wire)
         };
+        let reply_guard = Arc::new(Mutex::new(ReplyGuard::new(listen_addr, &args.replies)));
         Ok(Relay {
-            up: pipe(Direction::Up, args.up()),
-            down: pipe(Direction::Down, args.down()),
+            up: Arc::new(pipe(Direction::Up, args.up())),
+            down: Arc::new(
+                pipe(Direction::Down, args.down()).with_reply_guard(Arc::clone(&reply_guard)),
+            ),
+            reply_guard,
             listen,
             listen_addr,
             server,
@@ -299,7 +328,7 @@ impl Relay {
             clients: self.tally.clients.load(Ordering::Relaxed),
             evicted: self.tally.evicted.load(Ordering::Relaxed),
             idle_dropped: self.tally.idle_dropped.load(Ordering::Relaxed),
-            refused: self.tally.refused.load(Ordering::Relaxed),
+            refused: self.tally.refused.load(Ordering::Relaxed) + self.guard().refused().total(),
             seed: self.seed,
             elapsed: started.elapsed(),
         };
@@ -327,6 +356,13 @@ impl Relay {
         while !shutdown.is_requested() {
             match self.listen.recv_from(&mut buffer) {
                 Ok((len, from)) => {
+                    let verdict = self.guard().check(from, &buffer[..len]);
+                    if let Err(refusal) = verdict {
+                        self.refused.warn(&self.log, || {
+                            format!("ignored a datagram from {from}: {refusal}")
+                        });
+                        continue;
+                    }
                     let now_ms = millis_since(started);
                     if let Some(entry) =
                         self.entry_for(from, &mut clients, scope, shutdown, started, now_ms)
@@ -371,10 +407,8 @@ impl Relay {
             // the relay itself.
             let refusal = if from.port() == 0 {
                 Some("source port 0")
-            } else if from == self.server {
+            } else if reaches(self.server, from) {
                 Some("it is the server's own address")
-            } else if from == self.listen_addr {
-                Some("it is the relay's own address")
             } else if clients.values().any(|entry| is_same_socket(entry.upstream_addr, from)) {
                 // --to leads back to this relay (e.g. --listen 0.0.0.0:P --to 127.0.0.1:P).
                 Some("it is one of the relay's own upstream sockets")
@@ -389,6 +423,19 @@ impl Relay {
             }
             if clients.len() >= self.max_clients {
                 self.evict_least_recent(clients);
+            }
+            // Replaced clients live on while datagrams for them are queued: past twice
+            // --max-clients, no new socket or thread until some are gone.
+            if self.tally.live.load(Ordering::Relaxed) >= self.max_clients.saturating_mul(2) {
+                self.tally.refused.fetch_add(1, Ordering::Relaxed);
+                self.table_full.warn(&self.log, || {
+                    format!(
+                        "not relaying for new client {from}: twice --max-clients ({}) sockets \
+                         are still in use by replaced clients' queued datagrams",
+                        self.max_clients
+                    )
+                });
+                return None;
             }
             let entry = match self.new_client(from, scope, shutdown, started, now_ms) {
                 Ok(entry) => entry,
@@ -422,7 +469,10 @@ impl Relay {
             last_heard_ms: AtomicU64::new(now_ms),
             dropped: AtomicBool::new(false),
             highest_sent: [AtomicU64::new(0), AtomicU64::new(0)],
+            live: Arc::clone(&self.tally.live),
+            prepaid: AtomicU64::new(0),
         });
+        self.tally.live.fetch_add(1, Ordering::Relaxed);
         let replies = Arc::clone(&client);
         thread::Builder::new()
             .name(format!("replies for {addr}"))
@@ -475,6 +525,10 @@ impl Relay {
                 }),
             }
         }
+    }
+
+    fn guard(&self) -> std::sync::MutexGuard<'_, ReplyGuard> {
+        self.reply_guard.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn evict_least_recent(&self, clients: &mut HashMap<SocketAddr, Entry>) {

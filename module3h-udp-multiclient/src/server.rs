@@ -75,7 +75,7 @@ pub struct Server {
     log: Log,
     table: ClientTable,
     datagrams: u64,
-    /// Whom the server may answer (see `shared::reply`): no loops, a rate per source.
+    /// Whom the server may answer (see `shared::reply`): no loops, no amplification, a rate per network.
     replies: ReplyGuard,
 }
 
@@ -117,7 +117,7 @@ impl Server {
     /// 2. Make one buffer of [`RECV_BUFFER_SIZE`] bytes.
     /// 3. Until `shutdown.is_requested()`: `recv_from` into the buffer (on an error, hand it
     ///    to [`report_receive_error`] and go round again); count it in `self.datagrams`.
-    /// 4. Ask `self.replies.check(client)` whether the sender may be answered (a forged
+    /// 4. Ask `self.replies.check(client, data)` whether the sender may be answered (a forged
     ///    source must not start a loop); if not, log it with [`log_refusal`] and go round.
     /// 5. Record it in `self.table` (`record(client, len, Instant::now())`); if that evicted
     ///    a client, log it with [`log_eviction`] first, so cause comes before effect.
@@ -142,7 +142,9 @@ impl Server {
             };
             let data = &buffer[..len];
             self.datagrams += 1;
-            if let Err(refusal) = self.replies.check(client) {
+            // An echo is never bigger than what came in, so it needs no byte budget
+            // (`self.replies.spend`): the check alone keeps it from loops and floods.
+            if let Err(refusal) = self.replies.check(client, data) {
                 log_refusal(&self.log, client, refusal);
                 continue;
             }

@@ -423,6 +423,35 @@ fn through_a_duplicating_link_the_server_counts_every_copy() {
     );
 }
 
+#[test]
+fn a_loop_with_a_second_copy_of_itself_dies_by_itself() {
+    // Issue 18: an echo server and an echo server answer each other for ever, each echoing
+    // the other's echo. Each must see its own echo coming back and stop.
+    let first = start_server(&["--quiet"]);
+    let second = start_server(&["--quiet"]);
+    let crossed =
+        shared::testing::wire_between(first.addr, second.addr, b"ping", Duration::from_secs(10));
+    assert!(
+        crossed <= 2 * 1000 + 100,
+        "the loop should die after about --loop-after (1000) datagrams each way; {crossed} crossed"
+    );
+    let looped = first.stop().refused.looped + second.stop().refused.looped;
+    assert!(looped >= 1, "a server should count the datagram it did not answer as a loop");
+}
+
+#[test]
+fn a_client_sending_the_same_text_with_no_pause_gets_every_echo_up_to_loop_after() {
+    // `--count N --interval 0` with one text looks like a loop; up to --loop-after it is
+    // answered in full (the README says where the rule cannot tell them apart).
+    let running = start_server(&["--quiet"]);
+    let port = running.addr.port().to_string();
+    let (outcome, out) =
+        run_client(&["--port", &port, "--count", "900", "--interval", "0", "--timeout", "5"]);
+    assert!(out.contains("900 of 900 echoes came back."), "every echo should come back: {out}");
+    outcome.unwrap();
+    assert_eq!(running.stop().refused.total(), 0, "nothing should have been refused");
+}
+
 // HIDDEN TESTS
 /// Instructors' tests: kept in the reference and graded, left out of starters (see the
 /// root README, "Hidden tests"). Keep this module last in the file.

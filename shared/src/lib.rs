@@ -15,7 +15,7 @@
 //! | [`shutdown`] | a cloneable stop signal, wired to Ctrl-C in the binaries |
 //! | [`prefix`] | addresses grouped by network (IPv4 per address, IPv6 per /64) for limits per host |
 //! | [`prefix_args`] | `--ipv4-prefix`, `--ipv6-prefix`: how many bits of an address name one host |
-//! | [`reply`] | whom a UDP server may answer: no loops (own address, port 0, low ports), a rate per source |
+//! | [`reply`] | whom a UDP server may answer: no loops, no amplification (3x the bytes per network), a rate per network |
 //! | [`report`] | log lines, `--quiet`, and a captured log for tests |
 //! | [`load`] | the clients' load mode (`--clients N --duration SECS`) and its summary |
 //! | [`testing`] | running a server on a thread in a test, with a deadline |

@@ -1,32 +1,47 @@
-//! Whom a UDP server may answer: the rule against loops and floods of replies.
+//! Whom a UDP server may answer: the rule against loops, reflection and amplification.
 //!
 //! A UDP server believes the source address of every datagram, and anyone can write any
 //! source address into a datagram. Forge one with the server's *own* address, and the server
 //! answers itself, forever; forge one between two servers (an uppercase server and an echo
 //! server, say), and they answer each other, forever. That is the "Loop DoS" attack
-//! (CVE-2024-2169): one datagram, an endless loop, two servers at full speed. So before a
-//! server replies, [`ReplyGuard::check`] refuses:
+//! (CVE-2024-2169): one datagram, an endless loop, two servers at full speed. Forge a
+//! victim's address, and the server sends its replies to the victim: if a reply is bigger
+//! than the request, the attacker's traffic is *amplified*. So before a server replies,
+//! [`ReplyGuard::check`] refuses:
 //!
-//! - its own address (a reply would come straight back to it);
+//! - its own address: every address the socket can be reached at (see [`own`]);
 //! - source port 0 (no real socket sends from it: the datagram was forged);
 //! - the well-known service ports below 1024 (DNS, NTP, ...: a forged datagram "from" one
 //!   of them would make the server talk to a service that may answer back), unless
 //!   `--allow-low-ports`;
-//! - more than `--reply-rate` replies a second to any one source address (IP and port). This
-//!   is the net for the loops no rule above catches (two servers on ordinary ports): the
-//!   loop is held to that rate, and the server says so. (DNS servers do the same: "response
-//!   rate limiting".)
+//! - a datagram that looks like the server's own reply coming back, again and again: a loop
+//!   (see [`loops`]: how the rule tells a loop from a client, and where it cannot);
+//! - more than `--reply-rate` replies a second to one network (see [`budget`]);
 //!
-//! The rate is a token bucket per source: it holds up to `--reply-rate` tokens, a reply
-//! takes one, and tokens come back at `--reply-rate` a second. The buckets are kept in a
-//! table of at most `--max-sources` entries; when it is full, the sources seen least
-//! recently are forgotten (a forgotten source starts again with a full bucket, so a flood
-//! of new source addresses costs memory for the table only).
+//! and [`ReplyGuard::spend`] refuses a reply that would send a network more than three
+//! times the bytes it sent (plus a small allowance): no amplification.
+//!
+//! Every limit is counted per network (`--source-prefix-v4`, `--source-prefix-v6`), not per
+//! port, and every table is bounded by `--max-sources`; a full table does not answer new
+//! sources rather than forget what an old one owes.
 
-use std::collections::HashMap;
+pub mod budget;
+pub mod loops;
+pub mod own;
+
 use std::fmt;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Instant;
+
+use crate::prefix::PrefixLengths;
+
+pub use budget::{AMPLIFICATION, MAX_SAVED};
+pub use loops::LOOP_GAP;
+pub use own::is_local_address;
+
+use budget::{Budgets, Over};
+use loops::{LoopWatch, Seen};
+use own::OwnAddresses;
 
 /// The reply rule's flags, for every UDP server.
 #[derive(clap::Args, Debug, Clone)]
@@ -36,37 +51,85 @@ pub struct ReplyArgs {
     #[arg(long)]
     pub allow_low_ports: bool,
 
-    /// Most replies a second to any one source address (IP and port); more are not sent,
-    /// and counted. Bounds what a loop between two servers, or a reflection at a victim,
-    /// can cost.
-    #[arg(long, value_name = "N", default_value_t = 10_000,
+    /// Most replies a second to any one network (see --source-prefix-v4/-v6), whatever its
+    /// ports; more are not sent, and counted. A backstop: loops and amplification have
+    /// rules of their own.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_REPLY_RATE,
           value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
     pub reply_rate: u32,
 
-    /// Most source addresses whose reply rate is tracked at once; when full, the ones seen
-    /// least recently are forgotten.
+    /// Bytes a network may be sent beyond three times what it sent (they come back at that
+    /// many a second): room for a short request with a longer answer.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_ALLOWANCE,
+          value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
+    pub reply_allowance: u32,
+
+    /// A source that sends the server's last reply back this many times in a row, each
+    /// within 100 ms, is taken for a loop between two servers and not answered until it
+    /// pauses.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_LOOP_AFTER,
+          value_parser = clap::value_parser!(u32).range(2..=1_000_000))]
+    pub loop_after: u32,
+
+    /// Leading bits of an IPv4 address that make one network for the limits (24: a /24).
+    #[arg(long, value_name = "BITS", default_value_t = 24,
+          value_parser = clap::value_parser!(u8).range(1..=32))]
+    pub source_prefix_v4: u8,
+
+    /// Leading bits of an IPv6 address that make one network for the limits (56: a /56).
+    #[arg(long, value_name = "BITS", default_value_t = 56,
+          value_parser = clap::value_parser!(u8).range(1..=128))]
+    pub source_prefix_v6: u8,
+
+    /// Most networks (and, separately, most source sockets) tracked at once. When the
+    /// networks' table is full of ones that still owe, a new network is not answered until
+    /// room comes back.
     #[arg(long, value_name = "N", default_value_t = 4096,
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_sources: u32,
 }
 
+/// `--reply-rate`'s default: above what the load clients on one machine send (about
+/// 120,000 a second on loopback, all from one address).
+pub const DEFAULT_REPLY_RATE: u32 = 250_000;
+
+/// `--reply-allowance`'s default, in bytes.
+pub const DEFAULT_ALLOWANCE: u32 = 512;
+
+/// `--loop-after`'s default.
+pub const DEFAULT_LOOP_AFTER: u32 = 1000;
+
 impl Default for ReplyArgs {
     fn default() -> Self {
-        ReplyArgs { allow_low_ports: false, reply_rate: 10_000, max_sources: 4096 }
+        ReplyArgs {
+            allow_low_ports: false,
+            reply_rate: DEFAULT_REPLY_RATE,
+            reply_allowance: DEFAULT_ALLOWANCE,
+            loop_after: DEFAULT_LOOP_AFTER,
+            source_prefix_v4: 24,
+            source_prefix_v6: 56,
+            max_sources: 4096,
+        }
     }
 }
 
 /// Why a server did not answer a datagram.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
-    /// The source is the server's own address: a reply would come straight back.
+    /// The source is one of the server's own addresses: a reply would come straight back.
     OwnAddress,
     /// The source port is 0, which no socket sends from: a forged datagram.
     PortZero,
     /// The source port is a well-known service's (below 1024).
     LowPort,
-    /// The source has had its `--reply-rate` of replies this second.
+    /// The source keeps sending the server's reply back: a loop.
+    Loop,
+    /// The reply would send the source's network more than 3x what it sent.
+    OverBudget,
+    /// The source's network has had its `--reply-rate` of replies this second.
     RateLimited,
+    /// The tables are full of sources that still owe: a new one is not answered.
+    TableFull,
 }
 
 impl fmt::Display for Refusal {
@@ -75,7 +138,16 @@ impl fmt::Display for Refusal {
             Refusal::OwnAddress => "it is this server's own address (a forged source)",
             Refusal::PortZero => "its source port is 0 (a forged source)",
             Refusal::LowPort => "its source port is below 1024 (see --allow-low-ports)",
-            Refusal::RateLimited => "it has had its --reply-rate of replies this second",
+            Refusal::Loop => {
+                "it keeps sending this server's reply back (a loop between two servers, \
+                 see --loop-after)"
+            }
+            Refusal::OverBudget => {
+                "the reply would send its network more than 3x the bytes it sent (see \
+                 --reply-allowance)"
+            }
+            Refusal::RateLimited => "its network has had its --reply-rate of replies this second",
+            Refusal::TableFull => "the table of sources is full (see --max-sources)",
         })
     }
 }
@@ -89,121 +161,171 @@ pub struct Refused {
     pub port_zero: u64,
     /// From a port below 1024.
     pub low_port: u64,
-    /// Over the source's reply rate.
+    /// Part of a loop.
+    pub looped: u64,
+    /// Replies over the byte budget.
+    pub over_budget: u64,
+    /// Over the reply rate.
     pub rate_limited: u64,
+    /// From a new source while the tables were full.
+    pub table_full: u64,
 }
 
 impl Refused {
     /// All of them.
     pub fn total(&self) -> u64 {
-        self.own_address + self.port_zero + self.low_port + self.rate_limited
+        self.forged() + self.looped + self.over_budget + self.rate_limited + self.table_full
+    }
+
+    /// From a source no real client has: own address, port 0, low port.
+    pub fn forged(&self) -> u64 {
+        self.own_address + self.port_zero + self.low_port
+    }
+
+    fn count(&mut self, refusal: Refusal) {
+        let counter = match refusal {
+            Refusal::OwnAddress => &mut self.own_address,
+            Refusal::PortZero => &mut self.port_zero,
+            Refusal::LowPort => &mut self.low_port,
+            Refusal::Loop => &mut self.looped,
+            Refusal::OverBudget => &mut self.over_budget,
+            Refusal::RateLimited => &mut self.rate_limited,
+            Refusal::TableFull => &mut self.table_full,
+        };
+        *counter += 1;
     }
 }
 
 impl fmt::Display for Refused {
-    /// `3 forged, 120 over the reply rate` (forged: own address, port 0, low port).
+    /// `3 from refused sources, 120 over the reply rate, 2 in a loop` (the last parts only
+    /// when not 0).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let forged = self.own_address + self.port_zero + self.low_port;
-        write!(f, "{forged} from refused sources, {} over the reply rate", self.rate_limited)
+        write!(
+            f,
+            "{} from refused sources, {} over the reply rate",
+            self.forged(),
+            self.rate_limited
+        )?;
+        for (count, what) in [
+            (self.looped, "in a loop"),
+            (self.over_budget, "over the byte budget"),
+            (self.table_full, "with the table of sources full"),
+        ] {
+            if count > 0 {
+                write!(f, ", {count} {what}")?;
+            }
+        }
+        Ok(())
     }
 }
 
-/// A source's token bucket.
-#[derive(Debug, Clone, Copy)]
-struct Bucket {
-    tokens: f64,
-    refilled: Instant,
-}
-
-/// Decides, datagram by datagram, whether the server may answer (see the module's doc).
+/// Decides, datagram by datagram and reply by reply, whether the server may answer (see
+/// the module's doc).
 #[derive(Debug)]
 pub struct ReplyGuard {
-    own: SocketAddr,
+    own: OwnAddresses,
     allow_low_ports: bool,
-    rate: f64,
-    max_sources: usize,
-    buckets: HashMap<SocketAddr, Bucket>,
+    loops: LoopWatch,
+    budgets: Budgets,
     refused: Refused,
 }
 
 impl ReplyGuard {
     /// The rule for a server bound to `own`.
     pub fn new(own: SocketAddr, args: &ReplyArgs) -> Self {
+        let lengths = PrefixLengths { v4: args.source_prefix_v4, v6: args.source_prefix_v6 };
+        let max_sources = args.max_sources as usize;
         ReplyGuard {
-            own,
+            own: OwnAddresses::new(own),
             allow_low_ports: args.allow_low_ports,
-            rate: f64::from(args.reply_rate),
-            max_sources: args.max_sources as usize,
-            buckets: HashMap::new(),
+            loops: LoopWatch::new(args.loop_after, max_sources),
+            budgets: Budgets::new(lengths, args.reply_rate, args.reply_allowance, max_sources),
             refused: Refused::default(),
         }
     }
 
-    /// Whether the server may reply to `to` now: `Ok`, or why not (and it is counted).
-    pub fn check(&mut self, to: SocketAddr) -> Result<(), Refusal> {
-        self.check_at(to, Instant::now())
+    /// `datagram` arrived from `from`: whether the server may answer it (`Ok`), or why not
+    /// (and it is counted). Call it for every datagram: the byte budget counts what
+    /// arrived.
+    pub fn check(&mut self, from: SocketAddr, datagram: &[u8]) -> Result<(), Refusal> {
+        self.check_at(from, datagram, Instant::now())
     }
 
     /// [`check`](Self::check), at a given time (for tests).
-    pub fn check_at(&mut self, to: SocketAddr, now: Instant) -> Result<(), Refusal> {
-        let verdict = self.judge(to, now);
-        match verdict {
-            Ok(()) => {}
-            Err(Refusal::OwnAddress) => self.refused.own_address += 1,
-            Err(Refusal::PortZero) => self.refused.port_zero += 1,
-            Err(Refusal::LowPort) => self.refused.low_port += 1,
-            Err(Refusal::RateLimited) => self.refused.rate_limited += 1,
+    pub fn check_at(
+        &mut self,
+        from: SocketAddr,
+        datagram: &[u8],
+        now: Instant,
+    ) -> Result<(), Refusal> {
+        let verdict = self.judge(from, datagram, now);
+        if let Err(refusal) = verdict {
+            self.refused.count(refusal);
         }
         verdict
     }
 
-    fn judge(&mut self, to: SocketAddr, now: Instant) -> Result<(), Refusal> {
-        if to.port() == 0 {
+    /// A reply of `len` bytes is about to go to `to`: whether it may (`Ok`, and it is
+    /// counted against `to`'s byte budget), or why not (and it is counted).
+    pub fn spend(&mut self, to: SocketAddr, len: usize) -> Result<(), Refusal> {
+        self.spend_at(to, len, Instant::now())
+    }
+
+    /// [`spend`](Self::spend), at a given time (for tests).
+    pub fn spend_at(&mut self, to: SocketAddr, len: usize, now: Instant) -> Result<(), Refusal> {
+        self.spend_ahead_at(to, len, len, now).map(|_| ())
+    }
+
+    /// Like [`spend`](Self::spend) for a reply of `len` bytes, taking `ahead` bytes of
+    /// `to`'s budget at once if it has them (else only `len`): a relay keeps the rest for
+    /// the next replies to the same client, so that its threads need not share this guard
+    /// for every datagram. Returns the bytes taken, or why not even `len`.
+    pub fn spend_ahead(
+        &mut self,
+        to: SocketAddr,
+        len: usize,
+        ahead: usize,
+    ) -> Result<usize, Refusal> {
+        self.spend_ahead_at(to, len, ahead, Instant::now())
+    }
+
+    fn spend_ahead_at(
+        &mut self,
+        to: SocketAddr,
+        len: usize,
+        ahead: usize,
+        now: Instant,
+    ) -> Result<usize, Refusal> {
+        let verdict = self.budgets.spend(to.ip(), ahead, len, now).map_err(|over| match over {
+            Over::Rate | Over::Bytes => Refusal::OverBudget,
+            Over::TableFull => Refusal::TableFull,
+        });
+        if let Err(refusal) = verdict {
+            self.refused.count(refusal);
+        }
+        verdict
+    }
+
+    fn judge(&mut self, from: SocketAddr, datagram: &[u8], now: Instant) -> Result<(), Refusal> {
+        if from.port() == 0 {
             return Err(Refusal::PortZero);
         }
-        if self.is_own(to) {
+        if self.own.is_own(from) {
             return Err(Refusal::OwnAddress);
         }
-        if to.port() < 1024 && !self.allow_low_ports {
+        if from.port() < 1024 && !self.allow_low_ports {
             return Err(Refusal::LowPort);
         }
-        if !self.buckets.contains_key(&to) && self.buckets.len() >= self.max_sources {
-            self.forget_idle_sources(now);
+        // Credited before the loop check: what a source sent counts, answered or not.
+        let rate = self.budgets.received(from.ip(), datagram.len(), now);
+        match self.loops.see(from, datagram, now) {
+            Seen::Fine | Seen::Untracked => {}
+            Seen::LoopFound | Seen::StillLooping => return Err(Refusal::Loop),
         }
-        let rate = self.rate;
-        let bucket = self.buckets.entry(to).or_insert(Bucket { tokens: rate, refilled: now });
-        let elapsed = now.saturating_duration_since(bucket.refilled).as_secs_f64();
-        bucket.tokens = (bucket.tokens + elapsed * rate).min(rate);
-        bucket.refilled = now;
-        if bucket.tokens < 1.0 {
-            return Err(Refusal::RateLimited);
-        }
-        bucket.tokens -= 1.0;
-        Ok(())
-    }
-
-    /// Whether `to` is the server's own address. A server bound to 0.0.0.0 (every address)
-    /// is also itself on loopback with its port.
-    fn is_own(&self, to: SocketAddr) -> bool {
-        to == self.own
-            || (to.port() == self.own.port()
-                && self.own.ip().is_unspecified()
-                && to.ip().is_loopback())
-    }
-
-    /// Makes room in a full table: forgets every source whose bucket has refilled (nothing
-    /// is lost by forgetting it: it would start full again); if none has, the half seen
-    /// least recently.
-    fn forget_idle_sources(&mut self, now: Instant) {
-        let full_after = Duration::from_secs(1);
-        self.buckets
-            .retain(|_, bucket| now.saturating_duration_since(bucket.refilled) < full_after);
-        if self.buckets.len() >= self.max_sources {
-            let mut ages: Vec<Instant> = self.buckets.values().map(|b| b.refilled).collect();
-            ages.sort_unstable();
-            let cutoff = ages[ages.len() / 2];
-            self.buckets.retain(|_, bucket| bucket.refilled > cutoff);
-        }
+        rate.map_err(|over| match over {
+            Over::Rate | Over::Bytes => Refusal::RateLimited,
+            Over::TableFull => Refusal::TableFull,
+        })
     }
 
     /// What has been refused so far.
@@ -211,15 +333,22 @@ impl ReplyGuard {
         self.refused
     }
 
-    /// How many sources the rate table tracks now.
+    /// How many networks the budget table tracks now.
     pub fn tracked_sources(&self) -> usize {
-        self.buckets.len()
+        self.budgets.len()
+    }
+
+    /// How many source sockets the loop watch tracks now.
+    pub fn tracked_sockets(&self) -> usize {
+        self.loops.len()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::IpAddr;
+    use std::time::Duration;
 
     fn guard(own: &str, rate: u32, max_sources: u32) -> ReplyGuard {
         let args = ReplyArgs { reply_rate: rate, max_sources, ..ReplyArgs::default() };
@@ -233,50 +362,205 @@ mod tests {
     #[test]
     fn never_answers_its_own_address_port_zero_or_low_ports() {
         let mut guard = guard("127.0.0.1:12000", 100, 10);
-        assert_eq!(guard.check(addr("127.0.0.1:12000")), Err(Refusal::OwnAddress));
-        assert_eq!(guard.check(addr("127.0.0.1:0")), Err(Refusal::PortZero));
-        assert_eq!(guard.check(addr("127.0.0.1:53")), Err(Refusal::LowPort));
-        assert_eq!(guard.check(addr("127.0.0.1:40000")), Ok(()));
+        assert_eq!(guard.check(addr("127.0.0.1:12000"), b"x"), Err(Refusal::OwnAddress));
+        assert_eq!(guard.check(addr("127.0.0.1:0"), b"x"), Err(Refusal::PortZero));
+        assert_eq!(guard.check(addr("127.0.0.1:53"), b"x"), Err(Refusal::LowPort));
+        assert_eq!(guard.check(addr("127.0.0.1:40000"), b"x"), Ok(()));
         assert_eq!(guard.refused().total(), 3);
     }
 
     #[test]
     fn a_server_on_every_address_knows_itself_on_loopback() {
         let mut guard = guard("0.0.0.0:12000", 100, 10);
-        assert_eq!(guard.check(addr("127.0.0.1:12000")), Err(Refusal::OwnAddress));
-        assert_eq!(guard.check(addr("127.0.0.1:12001")), Ok(()));
+        assert_eq!(guard.check(addr("127.0.0.1:12000"), b"x"), Err(Refusal::OwnAddress));
+        assert_eq!(guard.check(addr("127.0.0.1:12001"), b"x"), Ok(()));
     }
 
     #[test]
     fn low_ports_are_answered_when_allowed() {
         let args = ReplyArgs { allow_low_ports: true, ..ReplyArgs::default() };
         let mut guard = ReplyGuard::new(addr("127.0.0.1:12000"), &args);
-        assert_eq!(guard.check(addr("127.0.0.1:53")), Ok(()));
-        assert_eq!(guard.check(addr("127.0.0.1:0")), Err(Refusal::PortZero), "never port 0");
+        assert_eq!(guard.check(addr("127.0.0.1:53"), b"x"), Ok(()));
+        assert_eq!(guard.check(addr("127.0.0.1:0"), b"x"), Err(Refusal::PortZero), "never port 0");
     }
 
     #[test]
-    fn replies_to_one_source_are_held_to_the_rate() {
-        let mut guard = guard("127.0.0.1:12000", 100, 10);
+    fn replies_to_one_network_are_held_to_the_rate_whatever_the_port() {
+        let mut guard = guard("127.0.0.1:12000", 100, 10_000);
         let start = Instant::now();
-        let source = addr("127.0.0.1:40000");
-        let sent = (0..1000).filter(|_| guard.check_at(source, start).is_ok()).count();
-        assert_eq!(sent, 100, "a full bucket allows one second's worth of replies");
-        let other = addr("127.0.0.1:40001");
-        assert_eq!(guard.check_at(other, start), Ok(()), "other sources are not affected");
+        // Every datagram from another port of the same host: the rate is per network.
+        let sent = (0..1000u16)
+            .filter(|i| {
+                let from = SocketAddr::from(([127, 0, 0, 1], 20_000 + i));
+                guard.check_at(from, &i.to_be_bytes(), start).is_ok()
+            })
+            .count();
+        assert_eq!(sent, 100, "a full bucket allows one second's worth of replies to one host");
+        let other = addr("127.0.1.1:40001");
+        assert_eq!(guard.check_at(other, b"x", start), Ok(()), "another /24 is not affected");
         let later = start + Duration::from_millis(500);
-        let sent = (0..1000).filter(|_| guard.check_at(source, later).is_ok()).count();
-        assert_eq!(sent, 50, "half a second later, half the rate again");
+        let sent = (0..1000u16)
+            .filter(|i| {
+                let from = SocketAddr::from(([127, 0, 0, 9], 30_000 + i));
+                guard.check_at(from, &i.to_be_bytes(), later).is_ok()
+            })
+            .count();
+        assert_eq!(
+            sent, 50,
+            "half a second later, half the rate again (127.0.0.9 is the same /24)"
+        );
         assert_eq!(guard.refused().rate_limited, 900 + 950);
     }
 
     #[test]
-    fn the_rate_table_stays_bounded_under_a_flood_of_sources() {
+    fn the_tables_stay_bounded_under_a_flood_of_sources() {
         let mut guard = guard("127.0.0.1:12000", 100, 64);
         let now = Instant::now();
-        for port in 2000..12_000u16 {
-            assert_eq!(guard.check_at(SocketAddr::from(([127, 0, 0, 1], port)), now), Ok(()));
-            assert!(guard.tracked_sources() <= 64, "the table grew past --max-sources");
+        for n in 0..10_000u32 {
+            // Each from another /24 (the budget table's key) and another socket.
+            let [_, _, c, d] = n.to_be_bytes();
+            let from = SocketAddr::from(([10, c, d, 1], 40_000));
+            let _ = guard.check_at(from, b"x", now);
+            assert!(guard.tracked_sources() <= 64, "the budget table grew past --max-sources");
+            assert!(guard.tracked_sockets() <= 64, "the loop table grew past --max-sources");
         }
+        assert!(guard.refused().table_full > 0, "new sources beyond a full table are refused");
+    }
+
+    #[test]
+    fn a_datagram_that_keeps_coming_back_is_a_loop_after_loop_after_repeats() {
+        let args = ReplyArgs { loop_after: 10, ..ReplyArgs::default() };
+        let mut guard = ReplyGuard::new(addr("127.0.0.1:12000"), &args);
+        let peer = addr("127.0.0.1:13000");
+        let mut now = Instant::now();
+        let mut answered = 0;
+        for _ in 0..100 {
+            now += Duration::from_micros(100);
+            if guard.check_at(peer, b"PING", now).is_ok() {
+                answered += 1;
+            }
+        }
+        assert_eq!(answered, 10, "the first datagram and 9 repeats are answered, then no more");
+        assert_eq!(guard.refused().looped, 90, "every later repeat is refused as a loop");
+        // Something else from the same source is answered at once...
+        assert_eq!(guard.check_at(peer, b"something new", now), Ok(()));
+        // ...and the same text again after a pause longer than LOOP_GAP.
+        now += LOOP_GAP * 2;
+        assert_eq!(guard.check_at(peer, b"PING", now), Ok(()), "a pause ends the loop state");
+    }
+
+    #[test]
+    fn a_client_that_pauses_or_numbers_its_messages_is_never_a_loop() {
+        let args = ReplyArgs { loop_after: 10, ..ReplyArgs::default() };
+        let mut guard = ReplyGuard::new(addr("127.0.0.1:12000"), &args);
+        let client = addr("127.0.0.1:13001");
+        let mut now = Instant::now();
+        for n in 0..1000u32 {
+            now += Duration::from_micros(50);
+            let numbered = format!("request {n}");
+            assert_eq!(guard.check_at(client, numbered.as_bytes(), now), Ok(()), "request {n}");
+        }
+        for n in 0..100 {
+            now += LOOP_GAP + Duration::from_millis(1);
+            assert_eq!(guard.check_at(client, b"same line", now), Ok(()), "typed line {n}");
+        }
+    }
+
+    #[test]
+    fn replies_never_exceed_three_times_the_bytes_received_plus_the_allowance() {
+        let args = ReplyArgs { reply_allowance: 100, ..ReplyArgs::default() };
+        let mut guard = ReplyGuard::new(addr("127.0.0.1:12000"), &args);
+        let now = Instant::now();
+        let (mut received, mut sent) = (0usize, 0usize);
+        for port in 2000..62_000u16 {
+            // One byte in from another port of the victim each time, 16 bytes asked out.
+            let victim = SocketAddr::from(([127, 0, 0, 1], port));
+            if guard.check_at(victim, &port.to_be_bytes()[..1], now).is_ok() {
+                received += 1;
+                if guard.spend_at(victim, 16, now).is_ok() {
+                    sent += 16;
+                }
+            }
+        }
+        assert!(
+            sent <= 3 * received + 100,
+            "sent {sent} bytes for {received} received: more than 3x plus the allowance"
+        );
+        assert!(sent >= 3 * received, "the budget should allow 3x: sent {sent} for {received}");
+        assert!(guard.refused().over_budget > 0, "the replies beyond the budget are counted");
+    }
+
+    #[test]
+    fn a_full_table_does_not_forget_a_source_that_owes() {
+        let args = ReplyArgs { reply_allowance: 100, max_sources: 8, ..ReplyArgs::default() };
+        let mut guard = ReplyGuard::new(addr("127.0.0.1:12000"), &args);
+        let victim = addr("10.0.0.1:40000");
+        let now = Instant::now();
+        assert_eq!(guard.check_at(victim, b"x", now), Ok(()));
+        assert_eq!(guard.spend_at(victim, 103, now), Ok(()), "3 bytes for 1, and the allowance");
+        assert_eq!(guard.spend_at(victim, 3, now), Err(Refusal::OverBudget), "its budget is spent");
+        // Thousands of decoy networks at once (each /24 a new one): the table fills, and
+        // the victim, which still owes, must stay in it.
+        let later = now + Duration::from_millis(10);
+        for n in 1..5000u32 {
+            let [_, b, c, d] = n.to_be_bytes();
+            let _ = guard.check_at(SocketAddr::from(([b, c, d, 1], 40_000)), b"x", later);
+        }
+        assert_eq!(
+            guard.spend_at(victim, 3, later),
+            Err(Refusal::OverBudget),
+            "the decoys must not wipe the victim's spent budget"
+        );
+    }
+
+    #[test]
+    fn ipv4_mapped_and_ipv6_sources_share_the_limits_of_their_network() {
+        let args = ReplyArgs { reply_rate: 10, ..ReplyArgs::default() };
+        let mut guard = ReplyGuard::new(addr("[::]:12000"), &args);
+        let now = Instant::now();
+        let mut answered = 0;
+        for n in 0..20u16 {
+            // Alternately plain IPv4 and IPv4-mapped: one host.
+            let ip: IpAddr = if n % 2 == 0 {
+                "127.0.0.1".parse().unwrap()
+            } else {
+                "::ffff:127.0.0.1".parse().unwrap()
+            };
+            if guard.check_at(SocketAddr::new(ip, 40_000 + n), &n.to_be_bytes(), now).is_ok() {
+                answered += 1;
+            }
+        }
+        assert_eq!(answered, 10, "the two spellings of one address share its rate");
+        let mut answered = 0;
+        for n in 0..20u16 {
+            let ip: IpAddr = format!("2001:db8:0:{n:x}::1").parse().unwrap();
+            if guard.check_at(SocketAddr::new(ip, 40_000), &n.to_be_bytes(), now).is_ok() {
+                answered += 1;
+            }
+        }
+        assert_eq!(answered, 10, "addresses of one /56 share its rate");
+    }
+
+    #[test]
+    fn a_dual_stack_server_knows_itself_at_every_local_address_mapped_or_not() {
+        let mut guard = guard("[::]:12000", 100, 10);
+        for own in ["[::ffff:127.0.0.1]:12000", "127.0.0.5:12000", "[::1]:12000", "0.0.0.0:12000"] {
+            assert_eq!(guard.check(addr(own), b"x"), Err(Refusal::OwnAddress), "{own}");
+        }
+        // A documentation address is no address of this machine.
+        assert_eq!(guard.check(addr("192.0.2.1:12000"), b"x"), Ok(()));
+        let mut guard = guard_v4_any();
+        assert_eq!(guard.check(addr("[::ffff:127.0.0.1]:12000"), b"x"), Err(Refusal::OwnAddress));
+    }
+
+    fn guard_v4_any() -> ReplyGuard {
+        guard("0.0.0.0:12000", 100, 10)
+    }
+
+    #[test]
+    fn a_local_address_is_one_this_machine_can_bind() {
+        assert!(is_local_address("127.0.0.1".parse().unwrap()));
+        assert!(is_local_address("::ffff:127.0.0.1".parse().unwrap()));
+        assert!(!is_local_address("192.0.2.1".parse().unwrap()), "a documentation address");
     }
 }

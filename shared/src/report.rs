@@ -401,21 +401,34 @@ mod tests {
         assert_eq!(lines[lines.len() - 1], "warning: later");
     }
 
+    /// Set when [`Stuck`] may write again.
+    static STUCK_RELEASED: std::sync::atomic::AtomicBool =
+        std::sync::atomic::AtomicBool::new(false);
+
+    /// An output that does not move, as a terminal nobody reads (Ctrl-S, a full pipe):
+    /// every write waits until [`STUCK_RELEASED`] (30 s at most), then goes nowhere.
+    struct Stuck;
+
+    impl Write for Stuck {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            let started = Instant::now();
+            while !STUCK_RELEASED.load(Ordering::SeqCst) && started.elapsed().as_secs() < 30 {
+                thread::sleep(Duration::from_millis(1));
+            }
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
     #[test]
     fn a_terminal_log_never_waits_for_its_output() {
-        // Hold stdout, as a terminal that is not read would: logging must not block.
-        let (locked, holding) = std::sync::mpsc::channel();
-        let (release, released) = std::sync::mpsc::channel::<()>();
-        let holder = thread::spawn(move || {
-            let _stdout = io::stdout().lock();
-            locked.send(()).unwrap();
-            let _ = released.recv_timeout(Duration::from_secs(30));
-        });
-        holding.recv().unwrap();
-        // Its thread writes to a sink: the lines and the warning it prints once the output
-        // moves again must not land in the harness's output.
-        let quiet = || -> Streams { (Box::new(io::sink()), Box::new(io::sink())) };
-        let log = Log::with_sink(false, Sink::Terminal(Arc::new(Writer::start_to(4, quiet))));
+        // The writer thread's output does not move, and prints nowhere once it does: the
+        // lines and the warning it prints then must not land in the harness's output.
+        let stuck = || -> Streams { (Box::new(Stuck), Box::new(Stuck)) };
+        let log = Log::with_sink(false, Sink::Terminal(Arc::new(Writer::start_to(4, stuck))));
         let started = Instant::now();
         for n in 0..100_000 {
             log.message(format_args!("line {n} of a log nobody reads"));
@@ -423,8 +436,7 @@ mod tests {
         let took = started.elapsed();
         let Sink::Terminal(writer) = &log.sink else { unreachable!() };
         let dropped = writer.dropped.load(Ordering::Relaxed);
-        release.send(()).unwrap();
-        holder.join().unwrap();
+        STUCK_RELEASED.store(true, Ordering::SeqCst);
         assert!(
             took < Duration::from_secs(5),
             "logging 100,000 lines to a stuck terminal took {took:?}: it must not wait"

@@ -1348,5 +1348,17 @@ fn a_full_join_table_makes_a_new_host_wait_and_says_so() {
     running.stop();
 }
 
+#[test]
+fn a_loop_with_an_echo_server_dies_with_the_default_limits() {
+    // Issue 18: the hub and module 3h's echo server answered each other 41,673 times: the
+    // hub's refusal, cut to the request's length, is no server message, so the hub answered
+    // its own echoed refusal. The reply rule sees the same datagram coming back and stops.
+    let running = start_server(&[]);
+    let arrived =
+        shared::testing::bounce_for(running.addr, b"hello there", Duration::from_secs(10));
+    assert!(arrived <= 1100, "the loop should die after about 1000 exchanges; {arrived} came");
+    running.stop();
+}
+
 // The sealed chat (issue 20): its own file, src/tests/sealed.rs.
 mod sealed;

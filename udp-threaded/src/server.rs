@@ -22,6 +22,8 @@ use std::time::{Duration, Instant};
 
 use shared::address::AddressArgs;
 use shared::datagram::{RECV_BUFFER_SIZE, bind_udp, report_receive_error};
+
+use crate::RESPONSE;
 use shared::error::{Context, Result, describe_io_error};
 use shared::reply::{Refused, ReplyArgs, ReplyGuard};
 use shared::report::{Log, QuietArg, plural};
@@ -286,9 +288,13 @@ pub fn receive_loop(
     let mut buffer = vec![0u8; RECV_BUFFER_SIZE];
     while !shutdown.is_requested() {
         match socket.recv_from(&mut buffer) {
-            Ok((len, client)) => match replies.check(client) {
+            // A forged source must not start a loop, and the response (16 bytes, whatever
+            // came in) must not be more than 3x what the source sent (see shared::reply).
+            Ok((len, client)) => match replies
+                .check(client, &buffer[..len])
+                .and_then(|()| replies.spend(client, RESPONSE.len()))
+            {
                 Ok(()) => on_datagram(&buffer[..len], client),
-                // A forged source must not start a loop (see shared::reply).
                 Err(refusal) => log.warn(format_args!("not answering {client}: {refusal}")),
             },
             Err(error) => report_receive_error(log, &error),

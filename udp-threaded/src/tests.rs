@@ -452,3 +452,51 @@ fn through_a_lossy_link_load_mode_counts_lost_requests() {
     assert!(!out.contains(" 0 lost"), "the load summary should count the lost requests: {out}");
     running.stop();
 }
+
+#[test]
+fn a_loop_with_a_second_copy_of_itself_dies_in_every_mode() {
+    // Issue 18: two of these servers answer each other's "Message received" for ever.
+    for mode in MODES {
+        let first = start_server(&["--mode", mode, "--quiet"]);
+        let second = start_server(&["--mode", mode, "--quiet"]);
+        let crossed = shared::testing::wire_between(
+            first.addr,
+            second.addr,
+            b"hello",
+            Duration::from_secs(10),
+        );
+        assert!(
+            crossed <= 2 * 1000 + 100,
+            "{mode}: the loop should die after about 1000 datagrams each way; {crossed} crossed"
+        );
+        let looped = first.stop().refused.looped + second.stop().refused.looped;
+        assert!(looped >= 1, "{mode}: the loop should be counted");
+    }
+}
+
+#[test]
+fn sends_a_host_no_more_than_three_times_the_bytes_it_sent_plus_the_allowance() {
+    // Issue 18: one byte in, 16 bytes out (16x), from any number of the victim's ports.
+    let running = start_server(&["--quiet", "--reply-allowance", "64"]);
+    let (mut sent, mut received) = (0usize, 0usize);
+    let mut buffer = [0u8; 64];
+    let started = std::time::Instant::now();
+    for n in 0..300u32 {
+        // A new source port every time, as a forger spreading over the victim's ports.
+        let socket = udp_client(running.addr);
+        socket.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+        socket.send(&n.to_be_bytes()[3..]).unwrap();
+        sent += 1;
+        if let Ok(len) = socket.recv(&mut buffer) {
+            received += len;
+        }
+    }
+    // The allowance (64 bytes) comes back at 64 bytes a second.
+    let allowance = 64 * (2 + usize::try_from(started.elapsed().as_secs()).unwrap());
+    assert!(
+        received <= 3 * sent + allowance + RESPONSE.len(),
+        "{sent} bytes sent from one host brought back {received}: more than 3x plus {allowance}"
+    );
+    assert!(received > 0, "some responses should still come back");
+    assert!(running.stop().refused.over_budget > 0, "the refused responses should be counted");
+}

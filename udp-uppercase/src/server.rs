@@ -57,7 +57,7 @@ pub struct ServerArgs {
 pub struct Server {
     socket: UdpSocket,
     log: Log,
-    /// Whom the server may answer (see `shared::reply`): no loops, a rate per source.
+    /// Whom the server may answer (see `shared::reply`): no loops, no amplification, a rate per network.
     replies: ReplyGuard,
 }
 
@@ -95,11 +95,12 @@ impl Server {
     /// 2. Make one buffer of [`RECV_BUFFER_SIZE`] bytes, and an empty [`Summary`].
     /// 3. Until `shutdown.is_requested()`: `recv_from` into the buffer (on an error, hand it
     ///    to [`report_receive_error`] and go round again).
-    /// 4. Count the datagram. Ask `self.replies.check(client)` whether the sender may be
-    ///    answered (a forged source must not start a loop); if not, `log_refusal` and go
-    ///    round again.
-    /// 5. Uppercase the datagram's text (`String::from_utf8_lossy`, `to_uppercase`) and
-    ///    `send_to` the sender. Log it with `log_exchange`, or count and log a failed reply
+    /// 4. Count the datagram. Ask `self.replies.check(client, message)` whether the sender
+    ///    may be answered (a forged source must not start a loop); if not, `log_refusal` and
+    ///    go round again.
+    /// 5. Uppercase the datagram's text (`String::from_utf8_lossy`, `to_uppercase`); ask
+    ///    `self.replies.spend(client, reply.len())` whether that many bytes may go back (no
+    ///    amplification; if not, `log_refusal` and go round), and `send_to` the sender. Log it with `log_exchange`, or count and log a failed reply
     ///    with `log_failed_reply`.
     /// 6. After the loop, return the summary, with `self.replies.refused()` in it.
     pub fn serve(&mut self, shutdown: &Shutdown) -> Result<Summary> {
@@ -122,12 +123,17 @@ impl Server {
             };
             let message = &buffer[..len];
             summary.datagrams += 1;
-            if let Err(refusal) = self.replies.check(client) {
+            if let Err(refusal) = self.replies.check(client, message) {
                 self.log_refusal(client, refusal);
                 continue;
             }
             // Not UTF-8? `from_utf8_lossy` shows the bad bytes as U+FFFD instead of failing.
             let reply = String::from_utf8_lossy(message).to_uppercase();
+            // Uppercase can make a text longer (ß is SS): never more than 3x what came in.
+            if let Err(refusal) = self.replies.spend(client, reply.len()) {
+                self.log_refusal(client, refusal);
+                continue;
+            }
             match self.socket.send_to(reply.as_bytes(), client) {
                 Ok(_) => self.log_exchange(message, client, reply.as_bytes()),
                 Err(error) => {

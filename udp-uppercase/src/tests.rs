@@ -485,3 +485,46 @@ fn through_a_lossy_link_the_client_times_out_and_load_mode_counts_the_losses() {
     assert!(!out.contains(" 0 replies"), "and the ones that came back: {out}");
     running.stop();
 }
+
+#[test]
+fn a_loop_with_a_second_copy_of_itself_dies_by_itself() {
+    // Issue 18: one datagram set two uppercase servers answering each other for ever (the
+    // reply rate never bit: the loop ran below it). Each must see its replies coming back
+    // and stop; the wire between them then goes quiet long before the test's 10 s.
+    let first = start_server(&["--quiet"]);
+    let second = start_server(&["--quiet"]);
+    let crossed =
+        shared::testing::wire_between(first.addr, second.addr, b"ping", Duration::from_secs(10));
+    assert!(
+        crossed <= 2 * 1000 + 100,
+        "the loop should die after about --loop-after (1000) datagrams each way; {crossed} crossed"
+    );
+    let looped = first.stop().refused.looped + second.stop().refused.looped;
+    assert!(looped >= 1, "a server should count the datagram it did not answer as a loop");
+}
+
+#[test]
+fn a_loop_with_an_echo_server_dies_and_the_server_says_why() {
+    // The course's Python echo server plays the same part: it sends back every reply.
+    let running = start_server(&["--quiet", "--loop-after", "50"]);
+    let arrived = bounce_for(running.addr, b"ping", Duration::from_secs(10));
+    assert!(
+        (50..=60).contains(&arrived),
+        "with --loop-after 50, about 50 replies should come back, then none; {arrived} came"
+    );
+    running.expect_log("a loop between two servers");
+    assert!(running.stop().refused.looped >= 1, "the summary should count the loop");
+}
+
+#[test]
+fn a_person_typing_the_same_line_again_and_again_is_answered_every_time() {
+    // The loop rule keys on repeats arriving right after the reply: a person (or a client
+    // that pauses) is never one.
+    let running = start_server(&["--quiet", "--loop-after", "3"]);
+    let socket = udp_client(running.addr);
+    for n in 0..6 {
+        thread::sleep(shared::reply::LOOP_GAP + Duration::from_millis(20));
+        assert_eq!(udp_exchange(&socket, b"same line"), b"SAME LINE", "line {n}");
+    }
+    assert_eq!(running.stop().refused.total(), 0, "nothing should have been refused");
+}

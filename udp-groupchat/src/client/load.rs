@@ -6,7 +6,7 @@
 //! This is not the lesson (that is [`super::hub`]): it is how a student sees what one
 //! hub can carry, and what its limits (members per address, replies per second) do. Each
 //! member says its next line as soon as the last one came back, faster than the hub's
-//! default `--reply-rate` lets one address go on for long: for a load run, start the hub with
+//! default `--reply-rate` lets one network go on for long: for a load run, start the hub with
 //! `--reply-rate 10000000 --max-members-per-ip N`.
 
 use std::io::{self, Write};
@@ -75,8 +75,9 @@ pub(super) fn run(
     summary.check().map_err(|error| {
         if summary.lost > 0 {
             shared::Error::msg(format!(
-                "{error} (a hub ignores what one address sends beyond its --reply-rate, 10000 \
-                 a second by default: for a load run, start it with --reply-rate 10000000)"
+                "{error} (a hub ignores what one network sends beyond its --reply-rate, \
+                 250000 a second by default: for a load run, start it with --reply-rate \
+                 10000000)"
             ))
         } else {
             error

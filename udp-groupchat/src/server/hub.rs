@@ -81,7 +81,9 @@ pub(super) fn run(server: &Server, shutdown: &Shutdown) -> Result<Summary> {
     let mut buffer = vec![0u8; RECV_BUFFER_SIZE];
     while !shutdown.is_requested() {
         match socket.recv_from(&mut buffer) {
-            Ok((len, from)) => match reply_guard.check(from) {
+            // Replies to non-members are no bigger than what came in (`send_at_most`), so
+            // the hub needs the check only, not `ReplyGuard::spend`.
+            Ok((len, from)) => match reply_guard.check(from, &buffer[..len]) {
                 Ok(()) => hub.handle(&buffer[..len], from),
                 // The log rate-limits this warning itself.
                 Err(refusal) => log.warn(format_args!("not answering {from}: {refusal}")),

@@ -463,6 +463,9 @@ fn through_a_link_that_duplicates_and_reorders_each_sealed_line_is_shown_once() 
             "50ms",
             "--seed",
             "3",
+            // Bob mostly listens: more than 3x what he sends (see the README).
+            "--reply-allowance",
+            "65536",
         ],
     );
     let bob = start_member(relay.addr, "bob", Some(&group), &[]);
@@ -494,7 +497,10 @@ fn a_line_changed_on_the_way_is_shown_changed_in_the_plain_chat_and_dropped_in_t
     let running = start_server(&[]);
     let group = PassphraseFile::new("correct horse");
     // Bob hears everything through a link that changes every datagram the hub sends him.
-    let relay = lossy_link::testing::start_relay(running.addr, &["--tamper-down", "100%"]);
+    let relay = lossy_link::testing::start_relay(
+        running.addr,
+        &["--tamper-down", "100%", "--reply-allowance", "65536"],
+    );
 
     // Plain: the change arrives as alice's genuine line.
     let bob = start_member_through_tamper(relay.addr, "bob", None);
@@ -590,7 +596,10 @@ fn a_join_through_a_link_that_doubles_every_reply_succeeds() {
     // lossy-link --duplicate-down 100% (the README's replay step in hub mode): the second
     // CHALLENGE arrives after the client's HELLO, and is not taken for the WELCOME.
     let running = start_server(&[]);
-    let relay = lossy_link::testing::start_relay(running.addr, &["--duplicate-down", "100%"]);
+    let relay = lossy_link::testing::start_relay(
+        running.addr,
+        &["--duplicate-down", "100%", "--reply-allowance", "65536"],
+    );
     for name in ["dana", "erin", "finn"] {
         let member = start_member(relay.addr, name, None, &[]);
         let out = leave(member);

@@ -1,0 +1,125 @@
+//! Telling a loop from a client: what a loop between two servers looks like from one end.
+//!
+//! In a loop, every datagram a source sends is what the server just sent it (or what the
+//! other server made of it: the uppercase of an uppercase text is the same text), and it
+//! arrives right after the reply, for ever. So, per source (address *and* port: the other
+//! end of a loop is one socket), the server remembers a fingerprint of the last datagram
+//! and when it came. A datagram that is the same as the previous one, arriving within
+//! [`LOOP_GAP`] of it, extends a *streak*; anything else ends the streak. A streak of
+//! `--loop-after` datagrams is a loop: the server stops answering those datagrams until the
+//! source has been quiet (or said something else) for [`LOOP_GAP`]. One unanswered datagram
+//! is enough to end a loop: nobody resends it.
+//!
+//! Where it cannot tell: a client that sends the same bytes again as soon as each reply
+//! arrives (`--count N --interval 0` with one text) looks exactly like a loop. It is
+//! answered for `--loop-after` datagrams in a row; then one goes unanswered, the client
+//! waits its `--timeout` (longer than [`LOOP_GAP`]), and is answered again. A client that
+//! pauses, or numbers its messages (load mode does), never builds a streak.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+/// How soon after the previous datagram a repeat must arrive to extend a streak, and how
+/// long a looping source must be quiet before it is answered again. A loop on one machine
+/// turns round in well under a millisecond; through a relay with a delay, in twice the
+/// delay.
+pub const LOOP_GAP: Duration = Duration::from_millis(100);
+
+/// What the server remembers about one source.
+#[derive(Debug, Clone, Copy)]
+struct Recent {
+    fingerprint: u64,
+    last: Instant,
+    streak: u32,
+    looping: bool,
+}
+
+/// What [`LoopWatch::see`] concluded about a datagram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Seen {
+    /// Not a loop (yet): answer it.
+    Fine,
+    /// A streak reached `--loop-after` just now: the source is looping (log it once).
+    LoopFound,
+    /// The source is still looping: do not answer.
+    StillLooping,
+    /// The table is full of sources heard from within [`LOOP_GAP`]: this new one is not
+    /// tracked (and answered: refusing it would turn a busy moment into lost replies,
+    /// while hiding a loop this way needs a flood of `--max-sources` new sockets every
+    /// [`LOOP_GAP`], which costs far more than the loop).
+    Untracked,
+}
+
+/// The streak of every recent source, at most `max_sources` of them.
+#[derive(Debug)]
+pub(super) struct LoopWatch {
+    loop_after: u32,
+    max_sources: usize,
+    recent: HashMap<SocketAddr, Recent>,
+    hasher: RandomState,
+    last_sweep: Option<Instant>,
+}
+
+impl LoopWatch {
+    pub(super) fn new(loop_after: u32, max_sources: usize) -> Self {
+        LoopWatch {
+            loop_after: loop_after.max(1),
+            max_sources: max_sources.max(1),
+            recent: HashMap::new(),
+            hasher: RandomState::new(),
+            last_sweep: None,
+        }
+    }
+
+    /// Notes `datagram` from `from` at `now`, and says whether it is part of a loop.
+    pub(super) fn see(&mut self, from: SocketAddr, datagram: &[u8], now: Instant) -> Seen {
+        let fingerprint = self.hasher.hash_one(datagram);
+        if !self.recent.contains_key(&from) && !self.make_room(now) {
+            return Seen::Untracked;
+        }
+        let fresh = Recent { fingerprint, last: now, streak: 0, looping: false };
+        let Some(recent) = self.recent.get_mut(&from) else {
+            self.recent.insert(from, fresh);
+            return Seen::Fine;
+        };
+        let repeat = recent.fingerprint == fingerprint
+            && now.saturating_duration_since(recent.last) <= LOOP_GAP;
+        if repeat {
+            recent.streak = recent.streak.saturating_add(1);
+        } else {
+            *recent = fresh;
+        }
+        recent.last = now;
+        if recent.looping {
+            Seen::StillLooping
+        } else if recent.streak >= self.loop_after {
+            recent.looping = true;
+            Seen::LoopFound
+        } else {
+            Seen::Fine
+        }
+    }
+
+    /// Makes room for one more source: forgets those not heard from within [`LOOP_GAP`]
+    /// (their streak is over anyway). Sweeps at most once per [`LOOP_GAP`], so a flood of
+    /// new sources costs one sweep, not one per datagram. False if the table stays full.
+    fn make_room(&mut self, now: Instant) -> bool {
+        if self.recent.len() < self.max_sources {
+            return true;
+        }
+        let swept_lately =
+            self.last_sweep.is_some_and(|at| now.saturating_duration_since(at) < LOOP_GAP);
+        if !swept_lately {
+            self.last_sweep = Some(now);
+            self.recent.retain(|_, recent| now.saturating_duration_since(recent.last) <= LOOP_GAP);
+        }
+        self.recent.len() < self.max_sources
+    }
+
+    /// How many sources are tracked now.
+    pub(super) fn len(&self) -> usize {
+        self.recent.len()
+    }
+}
