@@ -515,6 +515,43 @@ fn the_client_gives_up_when_the_server_does_not_answer_the_join() {
 }
 
 #[test]
+fn a_join_flooded_with_chatter_that_is_not_the_answer_still_gives_up_at_its_timeout() {
+    // A fake hub that never answers the join but keeps sending datagrams to the client: the
+    // client must give up at its --timeout, not wait as long as the chatter goes on.
+    let fake_hub = bind_udp("127.0.0.1:0".parse().unwrap()).unwrap();
+    let args =
+        client_args(fake_hub.local_addr().unwrap(), &["--username", "eve", "--timeout", "0.5"]);
+    let client = thread::spawn(move || {
+        let mut out = Vec::new();
+        (client::run(&args, &Shutdown::new(), io::empty(), false, &mut out), out)
+    });
+    fake_hub.set_read_timeout(Some(patience())).unwrap();
+    let (_, member) = fake_hub.recv_from(&mut [0u8; 256]).expect("the client should send a JOIN");
+    // Bounded in count and time: for at most twice the patience (the client's timeout is
+    // half a second), one datagram a millisecond.
+    let until = Instant::now() + patience() * 2;
+    let mut sent = 0u64;
+    while !client.is_finished() && Instant::now() < until {
+        let _ = fake_hub.send_to(b"CHAT mallory: not your challenge", member);
+        sent += 1;
+        thread::sleep(Duration::from_millis(1));
+    }
+    assert!(
+        client.is_finished(),
+        "expected the client to give up at its 0.5 s timeout while the chatter went on; it \
+         was still joining after {sent} datagrams of chatter"
+    );
+    let (result, out) = client.join().unwrap();
+    let error = result.expect_err("a join that was never answered should fail");
+    assert!(
+        error.to_string().contains("no reply from 127.0.0.1:"),
+        "expected the client to give up saying the server did not reply; it said: {error}; \
+         printed: {}",
+        String::from_utf8_lossy(&out)
+    );
+}
+
+#[test]
 // Loopback broadcast (127.255.255.255 reaching sockets on 0.0.0.0) is Linux's: macOS and
 // Windows do not broadcast on loopback (see the README).
 #[cfg(target_os = "linux")]
@@ -1231,12 +1268,21 @@ fn raw_hello(socket: &UdpSocket, name: &str) -> Vec<u8> {
     ClientMessage::Hello { cookie, name }.to_string().into_bytes()
 }
 
-/// What comes back to `socket` until it has been quiet for 300 ms: (welcomes, errors).
+/// What comes back to `socket` until it has been quiet for 300 ms (or for at most
+/// [`patience`], should the hub never stop sending): (welcomes, errors).
 fn count_welcomes_and_errors(socket: &UdpSocket) -> (usize, Vec<String>) {
     socket.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
     let (mut welcomes, mut errors) = (0, Vec::new());
     let mut buffer = vec![0u8; RECV_BUFFER_SIZE];
+    let deadline = Instant::now() + patience();
     while let Ok(len) = socket.recv(&mut buffer) {
+        assert!(
+            Instant::now() < deadline,
+            "expected the hub to fall silent within {:?}; it was still sending ({welcomes} \
+             welcomes, {} errors so far)",
+            patience(),
+            errors.len()
+        );
         match ServerMessage::parse(&buffer[..len]) {
             Some(ServerMessage::Welcome { .. }) => welcomes += 1,
             Some(ServerMessage::Error(why)) => errors.push(why),
