@@ -444,6 +444,7 @@ const CHAT_LOOP_NEVER_ENDS: &str = "the chat loop (`Chat::run`) must end by itse
 /// Runs the real client to its end with this input (a terminal if `terminal`), returning
 /// its result and what it printed; fails the test if the client is still running well past
 /// its own bounds (its `--timeout` and `--duration`) instead of hanging the suite.
+#[track_caller]
 fn run_client(
     args: ClientArgs,
     input: impl BufRead + Send + 'static,
@@ -698,6 +699,7 @@ const CTRL_C_IGNORED: &str = "Ctrl-C (the `Shutdown`) must end the client at onc
 /// Waits up to `limit` for the client thread to end; returns its result and how long it
 /// took. A client still running then fails the test with `hint` (what it most likely
 /// lacks); a client that panicked fails it with its panic.
+#[track_caller]
 fn finish_within(
     client: thread::JoinHandle<shared::Result<()>>,
     limit: Duration,

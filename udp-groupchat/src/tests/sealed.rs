@@ -47,6 +47,7 @@ const WINDOW_NEVER_RETURNS: &str = "`ReplayWindow::accept` must return for every
 
 /// Runs a test's `body` on its own thread: an exercise that loops for ever fails its test
 /// with `hint` (what it most likely does wrong) instead of hanging the suite.
+#[track_caller]
 fn finishes_within_patience(hint: &str, body: impl FnOnce() + Send + 'static) {
     // Generous: a few hundred seals and opens, unoptimised, on a loaded machine.
     returns_within(patience() * 3, "the test's calls", hint, body);
