@@ -113,7 +113,10 @@ impl Server {
     /// The notebook's `while True:` loop: receive a datagram, echo it to its sender, and
     /// count it in the sender's context in the client table; until `shutdown` is requested.
     ///
-    /// 1. Set a read timeout of [`POLL_INTERVAL`] on the socket (`set_read_timeout`).
+    /// 1. Set a read timeout of [`POLL_INTERVAL`] on the socket (`set_read_timeout`). It
+    ///    returns an `io::Result`: give it a message with
+    ///    `.context(|| "cannot set the socket's read timeout")` before `?` (see
+    ///    `shared::error::Context`).
     /// 2. Make one buffer of [`RECV_BUFFER_SIZE`] bytes.
     /// 3. Until `shutdown.is_requested()`: `recv_from` into the buffer (on an error, hand it
     ///    to [`report_receive_error`] and go round again); count it in `self.datagrams`.

@@ -5,7 +5,7 @@
 //! skip the challenge. The client tests drive the real client through its library entry
 //! point with in-memory input and output. The broadcast test uses only 127.255.255.255.
 
-use std::io::{self, BufReader, Read, Write};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -16,7 +16,7 @@ use crossbeam_channel::{Receiver, Sender, unbounded};
 use shared::datagram::{RECV_BUFFER_SIZE, bind_udp, connect_udp};
 use shared::report::Log;
 use shared::shutdown::Shutdown;
-use shared::testing::{TestServer, patience};
+use shared::testing::{TestServer, client_deadline, patience, returns_within};
 
 use crate::client::{self, ClientArgs, Session, join};
 use crate::protocol::{ClientMessage, MIN_JOIN_BYTES, ServerMessage};
@@ -71,13 +71,23 @@ impl Member {
         })
     }
 
-    /// Skips messages until one matches, and returns it.
+    /// Skips messages until one matches, and returns it (failing the test if none has
+    /// come within [`patience`], however many others came).
     fn next_matching(&self, wanted: impl Fn(&ServerMessage) -> bool) -> ServerMessage {
+        let deadline = Instant::now() + patience();
+        let mut skipped = 0;
         loop {
             let message = self.next();
             if wanted(&message) {
                 return message;
             }
+            skipped += 1;
+            assert!(
+                Instant::now() < deadline,
+                "expected the hub to send the message wanted within {:?}; it sent {skipped} \
+                 others, the last: {message:?}",
+                patience()
+            );
         }
     }
 }
@@ -425,6 +435,29 @@ fn client_args(server: SocketAddr, extra: &[&str]) -> ClientArgs {
     ClientArgs::try_parse_from(["client", "--port", &port].iter().chain(extra)).unwrap()
 }
 
+/// What a chat client that does not end most likely lacks (the `Chat::run` exercise).
+const CHAT_LOOP_NEVER_ENDS: &str = "the chat loop (`Chat::run`) must end by itself: once the \
+     input has ended, it stops when every line sent came back or `--timeout` has passed (step \
+     2), checked on every turn (`default(POLL_INTERVAL)` in `select!`); and every wait on the \
+     socket needs a read timeout (`set_read_timeout`), or one lost reply hangs it for ever";
+
+/// Runs the real client to its end with this input (a terminal if `terminal`), returning
+/// its result and what it printed; fails the test if the client is still running well past
+/// its own bounds (its `--timeout` and `--duration`) instead of hanging the suite.
+#[track_caller]
+fn run_client(
+    args: ClientArgs,
+    input: impl BufRead + Send + 'static,
+    terminal: bool,
+) -> (shared::Result<()>, String) {
+    let deadline = client_deadline(args.timeout, None, Duration::ZERO, args.load.duration);
+    returns_within(deadline, "the client", CHAT_LOOP_NEVER_ENDS, move || {
+        let mut out = Vec::new();
+        let outcome = client::run(&args, &Shutdown::new(), input, terminal, &mut out);
+        (outcome, String::from_utf8(out).unwrap())
+    })
+}
+
 #[test]
 fn two_clients_chat_through_the_library_entry_point() {
     let running = start_server(&[]);
@@ -438,17 +471,9 @@ fn two_clients_chat_through_the_library_entry_point() {
     bob_out.wait_for("Welcome to WhatsUDP Messenger, bob!");
 
     // Alice's input is piped: her name, a line, then the end of input.
-    let mut alice_out = Vec::new();
     let alice_input = io::Cursor::new(b"alice\nhello, bob\n".to_vec());
-    client::run(
-        &client_args(running.addr, &[]),
-        &Shutdown::new(),
-        alice_input,
-        false,
-        &mut alice_out,
-    )
-    .unwrap();
-    let alice_out = String::from_utf8(alice_out).unwrap();
+    let (alice_result, alice_out) = run_client(client_args(running.addr, &[]), alice_input, false);
+    alice_result.unwrap();
     assert!(
         alice_out.contains("Online: alice, bob"),
         "alice's client should show who is online when she joins:\n{alice_out}"
@@ -461,20 +486,18 @@ fn two_clients_chat_through_the_library_entry_point() {
         "bob's client should show alice joining, her line, then her leaving:\n{seen}"
     );
     feed_bob.send(b"/quit\n".to_vec()).unwrap();
-    bob.join().unwrap().unwrap();
+    finish_within(bob, patience(), CHAT_LOOP_NEVER_ENDS).0.unwrap();
     running.stop();
 }
 
 #[test]
 fn the_client_prompts_for_a_name_like_the_seed_on_a_terminal() {
     let running = start_server(&[]);
-    let mut out = Vec::new();
     let input = io::Cursor::new(b"dora\n".to_vec());
-    client::run(&client_args(running.addr, &[]), &Shutdown::new(), input, true, &mut out).unwrap();
+    let (result, out) = run_client(client_args(running.addr, &[]), input, true);
+    result.unwrap();
     assert!(
-        String::from_utf8(out)
-            .unwrap()
-            .starts_with("Input username: Welcome to WhatsUDP Messenger, dora!"),
+        out.starts_with("Input username: Welcome to WhatsUDP Messenger, dora!"),
         "on a terminal the client should prompt for the name, then welcome dora"
     );
     running.stop();
@@ -485,11 +508,47 @@ fn the_client_gives_up_when_the_server_does_not_answer_the_join() {
     let silent = bind_udp("127.0.0.1:0".parse().unwrap()).unwrap();
     let args =
         client_args(silent.local_addr().unwrap(), &["--username", "eve", "--timeout", "0.3"]);
-    let error =
-        client::run(&args, &Shutdown::new(), io::empty(), false, &mut Vec::new()).unwrap_err();
+    let error = run_client(args, io::empty(), false).0.unwrap_err();
     assert!(
         error.to_string().contains("no reply from 127.0.0.1:"),
         "the client should give up saying the server did not reply: {error}"
+    );
+}
+
+#[test]
+fn a_join_flooded_with_chatter_that_is_not_the_answer_still_gives_up_at_its_timeout() {
+    // A fake hub that never answers the join but keeps sending datagrams to the client: the
+    // client must give up at its --timeout, not wait as long as the chatter goes on.
+    let fake_hub = bind_udp("127.0.0.1:0".parse().unwrap()).unwrap();
+    let args =
+        client_args(fake_hub.local_addr().unwrap(), &["--username", "eve", "--timeout", "0.5"]);
+    let client = thread::spawn(move || {
+        let mut out = Vec::new();
+        (client::run(&args, &Shutdown::new(), io::empty(), false, &mut out), out)
+    });
+    fake_hub.set_read_timeout(Some(patience())).unwrap();
+    let (_, member) = fake_hub.recv_from(&mut [0u8; 256]).expect("the client should send a JOIN");
+    // Bounded in count and time: for at most twice the patience (the client's timeout is
+    // half a second), one datagram a millisecond.
+    let until = Instant::now() + patience() * 2;
+    let mut sent = 0u64;
+    while !client.is_finished() && Instant::now() < until {
+        let _ = fake_hub.send_to(b"CHAT mallory: not your challenge", member);
+        sent += 1;
+        thread::sleep(Duration::from_millis(1));
+    }
+    assert!(
+        client.is_finished(),
+        "expected the client to give up at its 0.5 s timeout while the chatter went on; it \
+         was still joining after {sent} datagrams of chatter"
+    );
+    let (result, out) = client.join().unwrap();
+    let error = result.expect_err("a join that was never answered should fail");
+    assert!(
+        error.to_string().contains("no reply from 127.0.0.1:"),
+        "expected the client to give up saying the server did not reply; it said: {error}; \
+         printed: {}",
+        String::from_utf8_lossy(&out)
     );
 }
 
@@ -586,16 +645,8 @@ fn the_client_skips_a_line_too_long_and_goes_on() {
     let mut input = b"frank\n".to_vec();
     input.extend(vec![b'y'; 5000]);
     input.extend_from_slice(b"\nstill here\n");
-    let mut out = Vec::new();
-    client::run(
-        &client_args(running.addr, &[]),
-        &Shutdown::new(),
-        io::Cursor::new(input),
-        false,
-        &mut out,
-    )
-    .unwrap();
-    let out = String::from_utf8(out).unwrap();
+    let (result, out) = run_client(client_args(running.addr, &[]), io::Cursor::new(input), false);
+    result.unwrap();
     assert!(
         out.contains("(that line is too long for the chat: not sent)"),
         "the client should say the long line was not sent:\n{out}"
@@ -610,10 +661,9 @@ fn the_client_skips_a_line_too_long_and_goes_on() {
 #[test]
 fn a_refused_line_does_not_end_the_chat() {
     let running = start_server(&["--max-message", "10"]);
-    let mut out = Vec::new();
     let input = io::Cursor::new(b"gina\nthis line is far too long\nshort\n".to_vec());
-    client::run(&client_args(running.addr, &[]), &Shutdown::new(), input, false, &mut out).unwrap();
-    let out = String::from_utf8(out).unwrap();
+    let (result, out) = run_client(client_args(running.addr, &[]), input, false);
+    result.unwrap();
     assert!(
         out.contains(
             "(refused by the server: message too long; your line: \"this line is far too long\")"
@@ -641,17 +691,30 @@ fn start_client(
     (feed, out, shutdown, client)
 }
 
-/// Waits up to `limit` for the client thread to end; returns its result and how long it took.
+/// What a client that does not stop on Ctrl-C most likely lacks.
+const CTRL_C_IGNORED: &str = "Ctrl-C (the `Shutdown`) must end the client at once: in the \
+     chat, `shutdown.on_request` wakes a channel that `select!` waits on, and `on_stop` ends \
+     the loop (`Chat::run`, steps 1 and 3)";
+
+/// Waits up to `limit` for the client thread to end; returns its result and how long it
+/// took. A client still running then fails the test with `hint` (what it most likely
+/// lacks); a client that panicked fails it with its panic.
+#[track_caller]
 fn finish_within(
     client: thread::JoinHandle<shared::Result<()>>,
     limit: Duration,
+    hint: &str,
 ) -> (shared::Result<()>, Duration) {
     let asked = Instant::now();
     while !client.is_finished() {
-        assert!(asked.elapsed() < limit, "the client did not stop within {limit:?}");
+        assert!(
+            asked.elapsed() < limit,
+            "expected the client to stop within {limit:?}; it was still running: {hint}"
+        );
         thread::sleep(Duration::from_millis(5));
     }
-    (client.join().expect("the client thread panicked"), asked.elapsed())
+    let result = client.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    (result, asked.elapsed())
 }
 
 #[test]
@@ -663,7 +726,7 @@ fn ctrl_c_in_the_chat_leaves_politely_within_half_a_second() {
     assert_eq!(bob.next(), notice("bob joined"), "bob should be told of his own join");
     assert_eq!(bob.next(), notice("alice joined"), "bob should be told that alice joined");
     shutdown.request(); // what the binary's Ctrl-C handler does
-    let (result, took) = finish_within(client, Duration::from_millis(500));
+    let (result, took) = finish_within(client, Duration::from_millis(500), CTRL_C_IGNORED);
     assert!(
         result.as_ref().is_err_and(shared::Error::is_stopped),
         "leaving by Ctrl-C ends as stopped (exit 130, no error message): {result:?}"
@@ -685,7 +748,7 @@ fn ctrl_c_at_the_name_prompt_ends_the_client_at_once() {
     let (feed, out, shutdown, client) = start_client(running.addr, &[], true);
     out.wait_for(client::PROMPT);
     shutdown.request();
-    let (result, took) = finish_within(client, Duration::from_millis(500));
+    let (result, took) = finish_within(client, Duration::from_millis(500), CTRL_C_IGNORED);
     assert!(
         result.as_ref().is_err_and(shared::Error::is_stopped),
         "Ctrl-C at the prompt ends as stopped, not as an error: {result:?}"
@@ -708,7 +771,7 @@ fn ctrl_c_while_joining_ends_the_client_at_once_without_an_error() {
     silent.set_read_timeout(Some(patience())).unwrap();
     silent.recv_from(&mut [0u8; 256]).expect("the client should send a JOIN");
     shutdown.request();
-    let (result, took) = finish_within(client, Duration::from_millis(500));
+    let (result, took) = finish_within(client, Duration::from_millis(500), CTRL_C_IGNORED);
     assert!(
         result.as_ref().is_err_and(shared::Error::is_stopped),
         "an interrupted join ends as stopped, never as an error: {result:?}"
@@ -724,8 +787,7 @@ fn ctrl_c_while_joining_ends_the_client_at_once_without_an_error() {
 fn a_hub_client_against_a_broadcast_server_says_the_modes_differ() {
     let running = start_server(&["--broadcast", "127.255.255.255"]);
     let args = client_args(running.addr, &["--username", "hal", "--timeout", "0.5"]);
-    let error =
-        client::run(&args, &Shutdown::new(), io::empty(), false, &mut Vec::new()).unwrap_err();
+    let error = run_client(args, io::empty(), false).0.unwrap_err();
     assert!(
         error.to_string().contains("start the client with --broadcast too"),
         "the error should hint that the server may be in broadcast mode: {error}"
@@ -740,8 +802,7 @@ fn a_hub_client_against_a_broadcast_server_says_the_modes_differ() {
 fn a_broadcast_client_against_a_hub_says_the_modes_differ() {
     let running = start_server(&[]);
     let args = client_args(running.addr, &["--username", "bea", "--broadcast"]);
-    let error =
-        client::run(&args, &Shutdown::new(), io::empty(), false, &mut Vec::new()).unwrap_err();
+    let error = run_client(args, io::empty(), false).0.unwrap_err();
     assert!(
         error.to_string().contains("start the client without --broadcast"),
         "the error should hint that the server may be a hub: {error}"
@@ -754,16 +815,9 @@ fn a_refused_long_line_is_shown_again_and_never_half_erased() {
     let running = start_server(&["--max-message", "100"]);
     let long = "z".repeat(150); // wraps on an 80-column terminal
     let input = format!("ida\n{long}\nshort\n");
-    let mut out = Vec::new();
-    client::run(
-        &client_args(running.addr, &[]),
-        &Shutdown::new(),
-        io::Cursor::new(input.into_bytes()),
-        true,
-        &mut out,
-    )
-    .unwrap();
-    let out = String::from_utf8(out).unwrap();
+    let (result, out) =
+        run_client(client_args(running.addr, &[]), io::Cursor::new(input.into_bytes()), true);
+    result.unwrap();
     assert_eq!(
         out.matches("\x1b[F").count(),
         1,
@@ -798,11 +852,9 @@ fn a_stranger_gets_the_errors_the_readme_shows() {
 #[test]
 fn load_mode_members_post_and_the_summary_counts_deliveries() {
     let running = start_server(&["--reply-rate", "10000000"]);
-    let mut out = Vec::new();
     let args =
         client_args(running.addr, &["--clients", "3", "--duration", "0.5", "--timeout", "1"]);
-    let result = client::run(&args, &Shutdown::new(), io::empty(), false, &mut out);
-    let out = String::from_utf8(out).unwrap();
+    let (result, out) = run_client(args, io::empty(), false);
     // On a loaded machine a member's socket may overflow now and then (UDP drops what does
     // not fit): the run then reports its loss, which is what load mode is for.
     if let Err(error) = &result {
@@ -1003,7 +1055,7 @@ fn the_client_ignores_datagrams_without_its_session_secret_and_says_how_many() {
     hub.send_to(crate::protocol::seal(secret, &notice("real notice")).as_bytes(), member).unwrap();
     out.wait_for("* real notice");
     hub.send_to(crate::protocol::seal(secret, &ServerMessage::Closing).as_bytes(), member).unwrap();
-    let (result, _) = finish_within(client, patience());
+    let (result, _) = finish_within(client, patience(), CHAT_LOOP_NEVER_ENDS);
     result.expect("the real CLOSING ends the client normally");
     let text = out.text();
     assert!(!text.contains("obey me"), "a forged line was printed:\n{text}");
@@ -1129,7 +1181,7 @@ fn ctrl_c_in_load_mode_stops_at_once_with_the_summary_so_far() {
     running.expect_log("load"); // the members have joined
     thread::sleep(Duration::from_millis(200));
     shutdown.request();
-    let (result, took) = finish_within(client, Duration::from_secs(2));
+    let (result, took) = finish_within(client, Duration::from_secs(2), CTRL_C_IGNORED);
     assert!(
         result.as_ref().is_err_and(shared::Error::is_stopped),
         "a load run stopped by Ctrl-C ends as stopped, not as an error: {result:?}"
@@ -1155,8 +1207,7 @@ fn through_a_link_that_loses_the_join_the_client_gives_up_with_no_reply() {
     let running = start_server(&[]);
     let relay = lossy_link::testing::start_relay(running.addr, &["--loss-up", "100%"]);
     let args = client_args(relay.addr, &["--username", "carol", "--timeout", "0.3"]);
-    let error =
-        client::run(&args, &Shutdown::new(), io::empty(), false, &mut Vec::new()).unwrap_err();
+    let error = run_client(args, io::empty(), false).0.unwrap_err();
     assert!(
         error.to_string().contains("no reply from 127.0.0.1:"),
         "through a link that loses everything the join should end with no reply: {error}"
@@ -1219,12 +1270,21 @@ fn raw_hello(socket: &UdpSocket, name: &str) -> Vec<u8> {
     ClientMessage::Hello { cookie, name }.to_string().into_bytes()
 }
 
-/// What comes back to `socket` until it has been quiet for 300 ms: (welcomes, errors).
+/// What comes back to `socket` until it has been quiet for 300 ms (or for at most
+/// [`patience`], should the hub never stop sending): (welcomes, errors).
 fn count_welcomes_and_errors(socket: &UdpSocket) -> (usize, Vec<String>) {
     socket.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
     let (mut welcomes, mut errors) = (0, Vec::new());
     let mut buffer = vec![0u8; RECV_BUFFER_SIZE];
+    let deadline = Instant::now() + patience();
     while let Ok(len) = socket.recv(&mut buffer) {
+        assert!(
+            Instant::now() < deadline,
+            "expected the hub to fall silent within {:?}; it was still sending ({welcomes} \
+             welcomes, {} errors so far)",
+            patience(),
+            errors.len()
+        );
         match ServerMessage::parse(&buffer[..len]) {
             Some(ServerMessage::Welcome { .. }) => welcomes += 1,
             Some(ServerMessage::Error(why)) => errors.push(why),

@@ -91,7 +91,10 @@ impl Server {
     /// back to the address it came from; log and count each one; stop when `shutdown` is
     /// requested.
     ///
-    /// 1. Set a read timeout of [`POLL_INTERVAL`] on the socket (`set_read_timeout`).
+    /// 1. Set a read timeout of [`POLL_INTERVAL`] on the socket (`set_read_timeout`). It
+    ///    returns an `io::Result`: give it a message with
+    ///    `.context(|| "cannot set the socket's read timeout")` before `?` (see
+    ///    `shared::error::Context`).
     /// 2. Make one buffer of [`RECV_BUFFER_SIZE`] bytes, and an empty [`Summary`].
     /// 3. Until `shutdown.is_requested()`: `recv_from` into the buffer (on an error, hand it
     ///    to [`report_receive_error`] and go round again).

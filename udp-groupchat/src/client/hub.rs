@@ -149,15 +149,17 @@ fn join_unless_stopped(
         socket.send(request.to_string().as_bytes()).map_err(|e| udp_client_error(server, e))?;
         let give_up_at = Instant::now() + timeout;
         loop {
+            // Checked on every datagram too: a stream of chatter that is not the answer must
+            // not keep us waiting past the timeout.
+            if Instant::now() >= give_up_at {
+                return Err(no_answer_to_join(server, timeout));
+            }
             let len = match socket.recv(&mut buffer) {
                 Ok(len) => len,
                 // A timeout slice is over, or Ctrl-C interrupted the wait (never an error).
                 Err(error) if is_timeout_or_interrupt(&error) => {
                     if shutdown.is_requested() {
                         return Ok(None);
-                    }
-                    if Instant::now() >= give_up_at {
-                        return Err(no_answer_to_join(server, timeout));
                     }
                     continue;
                 }

@@ -37,299 +37,357 @@ fn text_of(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD_NO_PAD.encode(bytes)
 }
 
+/// What a sealing or opening that never returns most likely does (`seal_line`, `open_line`).
+const SEAL_NEVER_RETURNS: &str = "`seal_line` and `open_line` need no loop at all: each is a \
+     few checks and one call to the cipher (see their numbered steps)";
+
+/// What a replay window that never returns most likely does (`ReplayWindow::accept`).
+const WINDOW_NEVER_RETURNS: &str = "`ReplayWindow::accept` must return for every counter: a \
+     jump up clears at most `BLOCKS` blocks of the ring, however far it jumps (step 1)";
+
+/// Runs a test's `body` on its own thread: an exercise that loops for ever fails its test
+/// with `hint` (what it most likely does wrong) instead of hanging the suite.
+#[track_caller]
+fn finishes_within_patience(hint: &str, body: impl FnOnce() + Send + 'static) {
+    // Generous: a few hundred seals and opens, unoptimised, on a loaded machine.
+    returns_within(patience() * 3, "the test's calls", hint, body);
+}
+
 #[test]
 fn a_sealed_line_opens_to_its_text_sender_and_counter() {
-    let sealed = seal_line(&key(1), ALICE, 7, "alice: hello, bob").unwrap();
-    assert_eq!(
-        open_line(&key(1), &sealed),
-        Ok(Opened { sender: ALICE, counter: 7, text: "alice: hello, bob".into() }),
-        "a sealed line should open with the same key to what was sealed"
-    );
+    finishes_within_patience(SEAL_NEVER_RETURNS, move || {
+        let sealed = seal_line(&key(1), ALICE, 7, "alice: hello, bob").unwrap();
+        assert_eq!(
+            open_line(&key(1), &sealed),
+            Ok(Opened { sender: ALICE, counter: 7, text: "alice: hello, bob".into() }),
+            "a sealed line should open with the same key to what was sealed"
+        );
+    });
 }
 
 #[test]
 fn a_sealed_line_shows_nothing_of_its_text_and_passes_the_hubs_text_checks() {
-    let text = "alice: meet me at the north gate";
-    let sealed = seal_line(&key(1), ALICE, 0, text).unwrap();
-    for word in text.split([' ', ':']).filter(|word| word.len() > 2) {
-        assert!(!sealed.contains(word), "the sealed line shows {word:?}: {sealed}");
-    }
-    assert_eq!(
-        clean_text(&sealed),
-        sealed,
-        "the hub's cleaning should leave a sealed line as it is"
-    );
-    assert_eq!(
-        raw(&sealed).len(),
-        HEADER_LEN + text.len() + TAG_LEN,
-        "a sealed line is the header, the ciphertext (as long as the text) and the tag"
-    );
-    assert_ne!(
-        seal_line(&key(1), ALICE, 1, text).unwrap(),
-        sealed,
-        "the same text sealed under the next counter should look entirely different"
-    );
+    finishes_within_patience(SEAL_NEVER_RETURNS, move || {
+        let text = "alice: meet me at the north gate";
+        let sealed = seal_line(&key(1), ALICE, 0, text).unwrap();
+        for word in text.split([' ', ':']).filter(|word| word.len() > 2) {
+            assert!(!sealed.contains(word), "the sealed line shows {word:?}: {sealed}");
+        }
+        assert_eq!(
+            clean_text(&sealed),
+            sealed,
+            "the hub's cleaning should leave a sealed line as it is"
+        );
+        assert_eq!(
+            raw(&sealed).len(),
+            HEADER_LEN + text.len() + TAG_LEN,
+            "a sealed line is the header, the ciphertext (as long as the text) and the tag"
+        );
+        assert_ne!(
+            seal_line(&key(1), ALICE, 1, text).unwrap(),
+            sealed,
+            "the same text sealed under the next counter should look entirely different"
+        );
+    });
 }
 
 #[test]
 fn one_flipped_bit_in_the_header_is_rejected() {
-    let sealed = raw(&seal_line(&key(1), ALICE, 3, "alice: pay bob 10").unwrap());
-    for bit in 0..HEADER_LEN * 8 {
-        let mut changed = sealed.clone();
-        changed[bit / 8] ^= 1 << (bit % 8);
-        let result = open_line(&key(1), &text_of(&changed));
-        assert!(result.is_err(), "flipping header bit {bit} should be caught, got {result:?}");
-    }
+    finishes_within_patience(SEAL_NEVER_RETURNS, move || {
+        let sealed = raw(&seal_line(&key(1), ALICE, 3, "alice: pay bob 10").unwrap());
+        for bit in 0..HEADER_LEN * 8 {
+            let mut changed = sealed.clone();
+            changed[bit / 8] ^= 1 << (bit % 8);
+            let result = open_line(&key(1), &text_of(&changed));
+            assert!(result.is_err(), "flipping header bit {bit} should be caught, got {result:?}");
+        }
+    });
 }
 
 #[test]
 fn one_flipped_bit_in_the_body_is_rejected() {
-    let sealed = raw(&seal_line(&key(1), ALICE, 3, "alice: pay bob 10").unwrap());
-    for bit in HEADER_LEN * 8..sealed.len() * 8 {
-        let mut changed = sealed.clone();
-        changed[bit / 8] ^= 1 << (bit % 8);
-        assert_eq!(
-            open_line(&key(1), &text_of(&changed)),
-            Err(OpenError::NotAuthentic),
-            "flipping bit {bit} of the ciphertext or tag should make the line fail its tag"
-        );
-    }
+    finishes_within_patience(SEAL_NEVER_RETURNS, move || {
+        let sealed = raw(&seal_line(&key(1), ALICE, 3, "alice: pay bob 10").unwrap());
+        for bit in HEADER_LEN * 8..sealed.len() * 8 {
+            let mut changed = sealed.clone();
+            changed[bit / 8] ^= 1 << (bit % 8);
+            assert_eq!(
+                open_line(&key(1), &text_of(&changed)),
+                Err(OpenError::NotAuthentic),
+                "flipping bit {bit} of the ciphertext or tag should make the line fail its tag"
+            );
+        }
+    });
 }
 
 #[test]
 fn a_line_sealed_with_another_key_is_rejected() {
-    let sealed = seal_line(&key(1), ALICE, 0, "alice: hi").unwrap();
-    assert_eq!(
-        open_line(&key(2), &sealed),
-        Err(OpenError::NotAuthentic),
-        "a line sealed with another key (another passphrase) should not open"
-    );
-    let (right, wrong) = (
-        GroupKey::derive(b"correct horse", KdfParams::CHEAPEST).unwrap(),
-        GroupKey::derive(b"correct horsf", KdfParams::CHEAPEST).unwrap(),
-    );
-    let sealed = seal_line(&right, ALICE, 0, "alice: hi").unwrap();
-    assert!(open_line(&right, &sealed).is_ok(), "the same passphrase should give the same key");
-    assert_eq!(
-        open_line(&wrong, &sealed),
-        Err(OpenError::NotAuthentic),
-        "a passphrase one letter off should give a key that opens nothing"
-    );
+    finishes_within_patience(SEAL_NEVER_RETURNS, move || {
+        let sealed = seal_line(&key(1), ALICE, 0, "alice: hi").unwrap();
+        assert_eq!(
+            open_line(&key(2), &sealed),
+            Err(OpenError::NotAuthentic),
+            "a line sealed with another key (another passphrase) should not open"
+        );
+        let (right, wrong) = (
+            GroupKey::derive(b"correct horse", KdfParams::CHEAPEST).unwrap(),
+            GroupKey::derive(b"correct horsf", KdfParams::CHEAPEST).unwrap(),
+        );
+        let sealed = seal_line(&right, ALICE, 0, "alice: hi").unwrap();
+        assert!(open_line(&right, &sealed).is_ok(), "the same passphrase should give the same key");
+        assert_eq!(
+            open_line(&wrong, &sealed),
+            Err(OpenError::NotAuthentic),
+            "a passphrase one letter off should give a key that opens nothing"
+        );
+    });
 }
 
 #[test]
 fn bad_input_is_refused_by_kind_and_never_panics() {
-    let sealed = raw(&seal_line(&key(1), ALICE, 5, "alice: hi").unwrap());
-    for cut in 0..sealed.len() {
-        let result = open_line(&key(1), &text_of(&sealed[..cut]));
-        let expected =
-            if cut < HEADER_LEN + TAG_LEN { OpenError::TooShort } else { OpenError::NotAuthentic };
-        assert_eq!(result, Err(expected), "a line cut to {cut} bytes should be refused");
-    }
-    assert_eq!(
-        open_line(&key(1), &"A".repeat(MAX_SEALED_CHARS + 1)),
-        Err(OpenError::TooLong),
-        "an oversized line should be refused before decoding"
-    );
-    let mut version = sealed.clone();
-    version[0] = VERSION + 1;
-    assert_eq!(
-        open_line(&key(1), &text_of(&version)),
-        Err(OpenError::WrongVersion(VERSION + 1)),
-        "another version should be refused as such"
-    );
-    let mut at_max = sealed.clone();
-    at_max[HEADER_LEN - 8..HEADER_LEN].copy_from_slice(&EXHAUSTED.to_be_bytes());
-    assert_eq!(
-        open_line(&key(1), &text_of(&at_max)),
-        Err(OpenError::CounterExhausted),
-        "a counter at its maximum should be refused"
-    );
-    assert_eq!(
-        open_line(&key(1), "alice: I never said this"),
-        Err(OpenError::NotBase64),
-        "a plain line should be refused as not sealed"
-    );
-    // Random bytes of every length, from a fixed seed (SplitMix64).
-    let mut state = 20u64;
-    let mut next = || {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    };
-    for len in 0..300 {
-        let bytes: Vec<u8> = (0..len).map(|_| next().to_le_bytes()[0]).collect();
-        assert!(
-            open_line(&key(1), &text_of(&bytes)).is_err(),
-            "{len} random bytes should never open"
+    finishes_within_patience(SEAL_NEVER_RETURNS, move || {
+        let sealed = raw(&seal_line(&key(1), ALICE, 5, "alice: hi").unwrap());
+        for cut in 0..sealed.len() {
+            let result = open_line(&key(1), &text_of(&sealed[..cut]));
+            let expected = if cut < HEADER_LEN + TAG_LEN {
+                OpenError::TooShort
+            } else {
+                OpenError::NotAuthentic
+            };
+            assert_eq!(result, Err(expected), "a line cut to {cut} bytes should be refused");
+        }
+        assert_eq!(
+            open_line(&key(1), &"A".repeat(MAX_SEALED_CHARS + 1)),
+            Err(OpenError::TooLong),
+            "an oversized line should be refused before decoding"
         );
-        let noise = String::from_utf8_lossy(&bytes);
-        assert!(open_line(&key(1), &noise).is_err(), "{len} bytes of noise should never open");
-    }
+        let mut version = sealed.clone();
+        version[0] = VERSION + 1;
+        assert_eq!(
+            open_line(&key(1), &text_of(&version)),
+            Err(OpenError::WrongVersion(VERSION + 1)),
+            "another version should be refused as such"
+        );
+        let mut at_max = sealed.clone();
+        at_max[HEADER_LEN - 8..HEADER_LEN].copy_from_slice(&EXHAUSTED.to_be_bytes());
+        assert_eq!(
+            open_line(&key(1), &text_of(&at_max)),
+            Err(OpenError::CounterExhausted),
+            "a counter at its maximum should be refused"
+        );
+        assert_eq!(
+            open_line(&key(1), "alice: I never said this"),
+            Err(OpenError::NotBase64),
+            "a plain line should be refused as not sealed"
+        );
+        // Random bytes of every length, from a fixed seed (SplitMix64).
+        let mut state = 20u64;
+        let mut next = || {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        };
+        for len in 0..300 {
+            let bytes: Vec<u8> = (0..len).map(|_| next().to_le_bytes()[0]).collect();
+            assert!(
+                open_line(&key(1), &text_of(&bytes)).is_err(),
+                "{len} random bytes should never open"
+            );
+            let noise = String::from_utf8_lossy(&bytes);
+            assert!(open_line(&key(1), &noise).is_err(), "{len} bytes of noise should never open");
+        }
+    });
 }
 
 #[test]
 fn sealing_refuses_the_last_counter_so_a_nonce_never_wraps_around() {
-    assert_eq!(
-        seal_line(&key(1), ALICE, EXHAUSTED, "alice: hi"),
-        Err(SealError::CounterExhausted),
-        "the last counter should never be used"
-    );
-    let mut sealer = Sealer::with_id(key(1), ALICE, EXHAUSTED - 1);
-    assert!(sealer.seal("alice: the last one").is_ok(), "the counter before the last is fine");
-    assert_eq!(
-        sealer.seal("alice: one more"),
-        Err(SealError::CounterExhausted),
-        "after the last usable counter, sealing should stop, not wrap to 0"
-    );
+    finishes_within_patience(SEAL_NEVER_RETURNS, move || {
+        assert_eq!(
+            seal_line(&key(1), ALICE, EXHAUSTED, "alice: hi"),
+            Err(SealError::CounterExhausted),
+            "the last counter should never be used"
+        );
+        let mut sealer = Sealer::with_id(key(1), ALICE, EXHAUSTED - 1);
+        assert!(sealer.seal("alice: the last one").is_ok(), "the counter before the last is fine");
+        assert_eq!(
+            sealer.seal("alice: one more"),
+            Err(SealError::CounterExhausted),
+            "after the last usable counter, sealing should stop, not wrap to 0"
+        );
+    });
 }
 
 #[test]
 fn no_nonce_repeats_across_two_members_and_a_restart() {
-    // Alice, Bob, and Alice again after a restart: each a new Sealer (a new random id).
-    let mut nonces = HashSet::new();
-    let mut ids = HashSet::new();
-    for member in 0..3 {
-        let mut sealer = Sealer::new(key(1)).unwrap();
-        ids.insert(sealer.sender());
-        for line in 0..200 {
-            let opened =
-                open_line(&key(1), &sealer.seal(&format!("m{member}: {line}")).unwrap()).unwrap();
-            assert_eq!(opened.sender, sealer.sender(), "the header carries the sender's id");
-            assert!(
-                nonces.insert((opened.sender, opened.counter)),
-                "member {member} reused a nonce (sender {}, counter {})",
-                opened.sender,
-                opened.counter
-            );
+    finishes_within_patience(SEAL_NEVER_RETURNS, move || {
+        // Alice, Bob, and Alice again after a restart: each a new Sealer (a new random id).
+        let mut nonces = HashSet::new();
+        let mut ids = HashSet::new();
+        for member in 0..3 {
+            let mut sealer = Sealer::new(key(1)).unwrap();
+            ids.insert(sealer.sender());
+            for line in 0..200 {
+                let opened =
+                    open_line(&key(1), &sealer.seal(&format!("m{member}: {line}")).unwrap())
+                        .unwrap();
+                assert_eq!(opened.sender, sealer.sender(), "the header carries the sender's id");
+                assert!(
+                    nonces.insert((opened.sender, opened.counter)),
+                    "member {member} reused a nonce (sender {}, counter {})",
+                    opened.sender,
+                    opened.counter
+                );
+            }
         }
-    }
-    assert_eq!(ids.len(), 3, "every member and every restart should pick its own sender id");
+        assert_eq!(ids.len(), 3, "every member and every restart should pick its own sender id");
+    });
 }
 
 #[test]
 fn a_replayed_counter_is_rejected() {
-    let mut window = ReplayWindow::new();
-    assert_eq!(window.accept(0), Verdict::Fresh, "the first line is fresh");
-    assert_eq!(window.accept(1), Verdict::Fresh, "the next line is fresh");
-    assert_eq!(window.accept(1), Verdict::Duplicate, "the same counter again is a replay");
-    assert_eq!(window.accept(0), Verdict::Duplicate, "an older counter seen before is a replay");
+    finishes_within_patience(WINDOW_NEVER_RETURNS, move || {
+        let mut window = ReplayWindow::new();
+        assert_eq!(window.accept(0), Verdict::Fresh, "the first line is fresh");
+        assert_eq!(window.accept(1), Verdict::Fresh, "the next line is fresh");
+        assert_eq!(window.accept(1), Verdict::Duplicate, "the same counter again is a replay");
+        assert_eq!(
+            window.accept(0),
+            Verdict::Duplicate,
+            "an older counter seen before is a replay"
+        );
+    });
 }
 
 #[test]
 fn a_reordered_counter_within_the_window_is_accepted_once() {
-    let mut window = ReplayWindow::new();
-    for counter in [0, 1, 5, 3, 2, 4, 100, 64, 63] {
-        assert_eq!(window.accept(counter), Verdict::Fresh, "counter {counter} arrives first");
-    }
-    for counter in [3, 64, 100, 63] {
-        assert_eq!(window.accept(counter), Verdict::Duplicate, "counter {counter} again");
-    }
-    let highest = 1000;
-    assert_eq!(window.accept(highest), Verdict::Fresh, "a jump up is fresh");
-    let oldest_in_window = highest - WINDOW + 1;
-    assert_eq!(
-        window.accept(oldest_in_window),
-        Verdict::Fresh,
-        "the oldest counter still in the window, arriving late, is accepted"
-    );
-    assert_eq!(window.accept(oldest_in_window), Verdict::Duplicate, "but only once");
+    finishes_within_patience(WINDOW_NEVER_RETURNS, move || {
+        let mut window = ReplayWindow::new();
+        for counter in [0, 1, 5, 3, 2, 4, 100, 64, 63] {
+            assert_eq!(window.accept(counter), Verdict::Fresh, "counter {counter} arrives first");
+        }
+        for counter in [3, 64, 100, 63] {
+            assert_eq!(window.accept(counter), Verdict::Duplicate, "counter {counter} again");
+        }
+        let highest = 1000;
+        assert_eq!(window.accept(highest), Verdict::Fresh, "a jump up is fresh");
+        let oldest_in_window = highest - WINDOW + 1;
+        assert_eq!(
+            window.accept(oldest_in_window),
+            Verdict::Fresh,
+            "the oldest counter still in the window, arriving late, is accepted"
+        );
+        assert_eq!(window.accept(oldest_in_window), Verdict::Duplicate, "but only once");
+    });
 }
 
 #[test]
 fn a_counter_older_than_the_window_is_rejected() {
-    let mut window = ReplayWindow::new();
-    assert_eq!(window.accept(WINDOW + 10), Verdict::Fresh, "a first line");
-    assert_eq!(window.accept(9), Verdict::TooOld, "WINDOW + 1 below the highest is too old");
-    assert_eq!(window.accept(10), Verdict::TooOld, "WINDOW below the highest is too old");
-    assert_eq!(window.accept(11), Verdict::Fresh, "WINDOW - 1 below the highest is fresh");
+    finishes_within_patience(WINDOW_NEVER_RETURNS, move || {
+        let mut window = ReplayWindow::new();
+        assert_eq!(window.accept(WINDOW + 10), Verdict::Fresh, "a first line");
+        assert_eq!(window.accept(9), Verdict::TooOld, "WINDOW + 1 below the highest is too old");
+        assert_eq!(window.accept(10), Verdict::TooOld, "WINDOW below the highest is too old");
+        assert_eq!(window.accept(11), Verdict::Fresh, "WINDOW - 1 below the highest is fresh");
+    });
 }
 
 #[test]
 fn a_jump_clears_the_reused_blocks_so_new_counters_are_not_taken_for_replays() {
-    let mut window = ReplayWindow::new();
-    for counter in 0..WINDOW {
-        window.accept(counter);
-    }
-    // Far ahead: the ring's blocks are reused for counters never seen.
-    let far = 10 * WINDOW + 5;
-    assert_eq!(window.accept(far), Verdict::Fresh, "a jump far ahead is fresh");
-    for counter in far - 40..far {
-        assert_eq!(window.accept(counter), Verdict::Fresh, "counter {counter} was never seen");
-    }
-    // A jump of exactly one block, and one of a few.
-    let mut window = ReplayWindow::new();
-    for counter in 0..130 {
-        assert_eq!(window.accept(counter), Verdict::Fresh, "counter {counter} in order");
-    }
-    assert_eq!(window.accept(130 + 64 * 3), Verdict::Fresh, "three blocks ahead");
-    for counter in [130 + 64, 130 + 64 * 2, 131] {
-        assert_eq!(window.accept(counter), Verdict::Fresh, "counter {counter} was never seen");
-    }
-    assert_eq!(window.accept(129), Verdict::Duplicate, "129 was seen, and is in the window");
+    finishes_within_patience(WINDOW_NEVER_RETURNS, move || {
+        let mut window = ReplayWindow::new();
+        for counter in 0..WINDOW {
+            window.accept(counter);
+        }
+        // Far ahead: the ring's blocks are reused for counters never seen.
+        let far = 10 * WINDOW + 5;
+        assert_eq!(window.accept(far), Verdict::Fresh, "a jump far ahead is fresh");
+        for counter in far - 40..far {
+            assert_eq!(window.accept(counter), Verdict::Fresh, "counter {counter} was never seen");
+        }
+        // A jump of exactly one block, and one of a few.
+        let mut window = ReplayWindow::new();
+        for counter in 0..130 {
+            assert_eq!(window.accept(counter), Verdict::Fresh, "counter {counter} in order");
+        }
+        assert_eq!(window.accept(130 + 64 * 3), Verdict::Fresh, "three blocks ahead");
+        for counter in [130 + 64, 130 + 64 * 2, 131] {
+            assert_eq!(window.accept(counter), Verdict::Fresh, "counter {counter} was never seen");
+        }
+        assert_eq!(window.accept(129), Verdict::Duplicate, "129 was seen, and is in the window");
+    });
 }
 
 #[test]
 fn the_replay_table_holds_at_most_max_senders_and_forgets_the_least_recent() {
-    let mut table = ReplayTable::new(2);
-    assert_eq!(table.accept(ALICE, 0), Verdict::Fresh, "alice's first line");
-    assert_eq!(table.accept(BOB, 0), Verdict::Fresh, "bob's first line");
-    assert_eq!(table.accept(ALICE, 1), Verdict::Fresh, "alice again: now bob is the oldest");
-    let carol = SenderId([0xc0; 16]);
-    assert_eq!(table.accept(carol, 0), Verdict::Fresh, "a third sender in a table of two");
-    assert_eq!(table.len(), 2, "the table stays at its bound");
-    assert_eq!(table.evicted, 1, "one sender was forgotten to make room");
-    assert_eq!(table.accept(ALICE, 1), Verdict::Duplicate, "alice was kept: her replay is caught");
-    assert_eq!(
-        table.accept(BOB, 0),
-        Verdict::Fresh,
-        "bob was forgotten (the price of the bound): his window starts again"
-    );
+    finishes_within_patience(WINDOW_NEVER_RETURNS, move || {
+        let mut table = ReplayTable::new(2);
+        assert_eq!(table.accept(ALICE, 0), Verdict::Fresh, "alice's first line");
+        assert_eq!(table.accept(BOB, 0), Verdict::Fresh, "bob's first line");
+        assert_eq!(table.accept(ALICE, 1), Verdict::Fresh, "alice again: now bob is the oldest");
+        let carol = SenderId([0xc0; 16]);
+        assert_eq!(table.accept(carol, 0), Verdict::Fresh, "a third sender in a table of two");
+        assert_eq!(table.len(), 2, "the table stays at its bound");
+        assert_eq!(table.evicted, 1, "one sender was forgotten to make room");
+        assert_eq!(
+            table.accept(ALICE, 1),
+            Verdict::Duplicate,
+            "alice was kept: her replay is caught"
+        );
+        assert_eq!(
+            table.accept(BOB, 0),
+            Verdict::Fresh,
+            "bob was forgotten (the price of the bound): his window starts again"
+        );
+    });
 }
 
 #[test]
 fn a_forged_line_cannot_move_a_senders_window_nor_stop_its_next_lines() {
-    let mut member = SealedChat::new(key(1), 16).unwrap();
-    let mut out = Vec::new();
-    // A forger without the key puts alice's id and the highest counter in a header.
-    let forged = seal_line(&key(9), ALICE, EXHAUSTED - 1, "alice: nonsense").unwrap();
-    assert_eq!(member.open(None, &forged, &mut out).unwrap(), None, "not shown");
-    let genuine = seal_line(&key(1), ALICE, 0, "alice: still here").unwrap();
-    assert_eq!(
-        member.open(None, &genuine, &mut out).unwrap(),
-        Some("alice: still here".to_string()),
-        "alice's next genuine line should still be shown"
-    );
-    assert_eq!(
-        (member.tally.opened, member.tally.unopened),
-        (1, 1),
-        "one line opened, one could not be opened"
-    );
+    finishes_within_patience(WINDOW_NEVER_RETURNS, move || {
+        let mut member = SealedChat::new(key(1), 16).unwrap();
+        let mut out = Vec::new();
+        // A forger without the key puts alice's id and the highest counter in a header.
+        let forged = seal_line(&key(9), ALICE, EXHAUSTED - 1, "alice: nonsense").unwrap();
+        assert_eq!(member.open(None, &forged, &mut out).unwrap(), None, "not shown");
+        let genuine = seal_line(&key(1), ALICE, 0, "alice: still here").unwrap();
+        assert_eq!(
+            member.open(None, &genuine, &mut out).unwrap(),
+            Some("alice: still here".to_string()),
+            "alice's next genuine line should still be shown"
+        );
+        assert_eq!(
+            (member.tally.opened, member.tally.unopened),
+            (1, 1),
+            "one line opened, one could not be opened"
+        );
+    });
 }
 
 #[test]
 fn a_member_is_told_once_about_lines_it_cannot_open_not_once_per_line() {
-    let mut member = SealedChat::new(key(2), 16).unwrap();
-    let mut out = Vec::new();
-    for counter in 0..50 {
-        let line = seal_line(&key(1), ALICE, counter, "alice: hi").unwrap();
-        assert_eq!(member.open(None, &line, &mut out).unwrap(), None, "nothing readable");
-        member.open(None, "garbage that is not base64!", &mut out).unwrap();
-    }
-    let out = String::from_utf8(out).unwrap();
-    assert_eq!(
-        out.lines().count(),
-        2,
-        "one note about unopened lines and one about malformed ones, not 100:\n{out}"
-    );
-    assert!(out.contains("wrong passphrase?"), "the note should suggest the cause: {out}");
-    let summary = member.summary().unwrap();
-    assert!(
-        summary.contains("50 could not be opened") && summary.contains("50 malformed"),
-        "the summary should count every one: {summary}"
-    );
+    finishes_within_patience(SEAL_NEVER_RETURNS, move || {
+        let mut member = SealedChat::new(key(2), 16).unwrap();
+        let mut out = Vec::new();
+        for counter in 0..50 {
+            let line = seal_line(&key(1), ALICE, counter, "alice: hi").unwrap();
+            assert_eq!(member.open(None, &line, &mut out).unwrap(), None, "nothing readable");
+            member.open(None, "garbage that is not base64!", &mut out).unwrap();
+        }
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(
+            out.lines().count(),
+            2,
+            "one note about unopened lines and one about malformed ones, not 100:\n{out}"
+        );
+        assert!(out.contains("wrong passphrase?"), "the note should suggest the cause: {out}");
+        let summary = member.summary().unwrap();
+        assert!(
+            summary.contains("50 could not be opened") && summary.contains("50 malformed"),
+            "the summary should count every one: {summary}"
+        );
+    });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -412,7 +470,7 @@ fn leave(
 ) -> String {
     let (feed, out, _, thread) = member;
     feed.send(b"/quit\n".to_vec()).unwrap();
-    let (result, _) = finish_within(thread, patience() * 2);
+    let (result, _) = finish_within(thread, patience() * 2, CHAT_LOOP_NEVER_ENDS);
     result.unwrap();
     out.text()
 }
@@ -568,15 +626,7 @@ fn sealed_load_mode_members_post_and_open_every_line() {
     let mut flags = group.flags();
     flags.extend(["--clients", "3", "--duration", "0.5", "--timeout", "1"].map(String::from));
     let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
-    let mut out = Vec::new();
-    let result = client::run(
-        &client_args(running.addr, &flags),
-        &Shutdown::new(),
-        io::empty(),
-        false,
-        &mut out,
-    );
-    let out = String::from_utf8(out).unwrap();
+    let (result, out) = run_client(client_args(running.addr, &flags), io::empty(), false);
     if let Err(error) = &result {
         // A loaded machine may overflow a socket now and then: that is a loss, not a failure.
         assert!(error.to_string().contains("lost"), "sealed load mode failed: {error}; {out}");
@@ -624,7 +674,8 @@ fn a_missing_empty_or_oversized_passphrase_file_is_a_one_line_error_before_joini
             running.addr,
             &["--username", "dave", "--passphrase-file", path.to_str().unwrap()],
         );
-        let error = client::run(&args, &Shutdown::new(), io::empty(), false, &mut Vec::new())
+        let error = run_client(args, io::empty(), false)
+            .0
             .expect_err("a bad passphrase file should end the client");
         assert!(
             error.to_string().contains(expected) && !error.to_string().contains('\n'),
