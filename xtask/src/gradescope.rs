@@ -21,7 +21,9 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use shared::error::{Context, Error, Result};
 
-use crate::grade::{Bodies, Build, Grade, Reference, TestInfo};
+use crate::grade::Bodies;
+use crate::reference::{Reference, TestInfo};
+use crate::results::{Build, Grade};
 
 /// Where Gradescope puts everything.
 pub const DEFAULT_ROOT: &str = "/autograder";
@@ -93,14 +95,14 @@ pub fn write_bundle(
 ) -> Result<usize> {
     let known = crate::starter::modules(workspace)?;
     if let Some(unknown) = modules.iter().find(|m| !known.contains(m)) {
-        return Err(crate::grade::usage(format!(
+        return Err(crate::usage::usage(format!(
             "no module named '{unknown}' (modules: {})",
             known.join(", ")
         )));
     }
     let occupied = fs::read_dir(out).is_ok_and(|mut entries| entries.next().is_some());
     if occupied && !force {
-        return Err(crate::grade::usage(format!(
+        return Err(crate::usage::usage(format!(
             "{} is not empty (use --force to write into it)",
             out.display()
         )));

@@ -20,7 +20,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::{Value, json};
 use shared::error::{Context, Result};
 
-use crate::grade::Options;
+use crate::config::Options;
 
 /// Failure messages listed per test, and refusal reasons per exercise (the most common
 /// first).

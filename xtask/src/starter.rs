@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use shared::error::{Context, Error, Result};
 
-use crate::grade::usage;
 use crate::markers::{Region, find_regions, strip_hidden_tests, strip_regions_using};
+use crate::usage::usage;
 
 /// Folders never copied: build output, version control, editor state.
 const SKIPPED: &[&str] = &["target", ".git", ".idea", ".vscode"];

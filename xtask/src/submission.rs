@@ -6,7 +6,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::grade::{Exercise, slash};
+use crate::exercises::Exercise;
+use crate::files::slash;
 use crate::splice::escapes;
 
 /// The largest source file taken from a submission.

@@ -276,7 +276,7 @@ fn every_module_of_this_workspace_has_well_formed_exercises() {
         assert!(!found.is_empty(), "{module} has no exercise marked");
         // Grading finds each one by parsing: a function, by file and a path unique there.
         let located =
-            crate::grade::exercises(&root, &module).unwrap_or_else(|e| panic!("{module}: {e}"));
+            crate::exercises::exercises(&root, &module).unwrap_or_else(|e| panic!("{module}: {e}"));
         assert_eq!(located.len(), found.len(), "{module}");
     }
 }
@@ -289,7 +289,11 @@ fn every_module_of_this_workspace_has_well_formed_exercises() {
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use crate::grade::{Bodies, Build, Grade, Options, Reference, grade_all};
+use crate::batch::grade_all;
+use crate::config::Options;
+use crate::grade::Bodies;
+use crate::reference::Reference;
+use crate::results::{Build, Grade};
 use crate::splice::{escapes, functions, replace_bodies, take_body};
 
 pub(crate) const ALPHA_LIB: &str = "\
@@ -477,10 +481,10 @@ fn exercises_are_found_by_file_and_function_path() {
     assert_eq!(found[0].params, ["n"]);
     assert_eq!(take_body(ALPHA_COUNTER, "Counter::sum").unwrap().lines().count(), 5);
     let root = tiny_workspace("paths");
-    let keys: Vec<String> = crate::grade::exercises(&root, "alpha")
+    let keys: Vec<String> = crate::exercises::exercises(&root, "alpha")
         .unwrap()
         .iter()
-        .map(crate::grade::Exercise::key)
+        .map(crate::exercises::Exercise::key)
         .collect();
     assert_eq!(keys, ["src/lib.rs::double", "src/lib.rs::triple"]);
     // Two functions with the same path (e.g. under different #[cfg]s) cannot be told apart.
@@ -491,7 +495,7 @@ fn exercises_are_found_by_file_and_function_path() {
         ),
     )
     .unwrap();
-    let error = crate::grade::exercises(&root, "alpha").unwrap_err().to_string();
+    let error = crate::exercises::exercises(&root, "alpha").unwrap_err().to_string();
     assert!(error.contains("is not the only one with that path"), "{error}");
 }
 
