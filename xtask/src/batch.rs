@@ -7,10 +7,12 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use serde_json::{Value, json};
 use shared::error::{Context, Error, Result};
 
+use crate::config::Options;
 use crate::grade::Bodies;
 use crate::reference::Reference;
 use crate::results::Grade;
@@ -152,7 +154,7 @@ pub fn grade_all(
             "tests": r.tests,
         })).collect::<Vec<_>>(),
         "grades": grades,
-        "grading": references.first().map(|r| crate::report::grading(&r.options, started.elapsed())),
+        "grading": references.first().map(|r| grading(&r.options, started.elapsed())),
     });
     let path = out.join("grades.json");
     let text = serde_json::to_string_pretty(&json).map_err(|e| Error::msg(e.to_string()))?;
@@ -160,4 +162,21 @@ pub fn grade_all(
     crate::report::write(out, &json)?;
     crate::gradebook::write(out, &json)?;
     Ok(grades)
+}
+
+/// The `grading` part of `grades.json`: the limits the batch was graded with, how long it
+/// took and when it ended (Unix seconds).
+pub fn grading(options: &Options, took: Duration) -> Value {
+    json!({
+        "test_limit": options.test_limit.map(|d| d.as_secs_f64()),
+        "test_multiple": options.test_multiple,
+        "test_floor": options.test_floor.as_secs_f64(),
+        "submission_limit": options.submission_limit.as_secs_f64(),
+        "build_limit": options.build_limit.as_secs_f64(),
+        "patience": options.patience_secs,
+        "jobs": options.jobs,
+        "parallel": options.parallel,
+        "seconds": took.as_secs_f64(),
+        "finished": SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),
+    })
 }

@@ -13,9 +13,10 @@ use shared::error::{Context, Result};
 use crate::markers::{distinctive_lines, find_regions};
 use crate::run::cargo;
 use crate::starter::{
-    Exercise, MODULE_ONLY, REFERENCE_ONLY, Strip, code_in_line, copyable_files, exercises,
-    in_starter, normalize_code, solution_snippets, write_starter_with,
+    Exercise, MODULE_ONLY, REFERENCE_ONLY, Strip, code_in_line, exercises, in_starter,
+    normalize_code, solution_snippets, write_starter_with,
 };
+use crate::workspace::copyable_files;
 
 /// How long an unfinished exercise's tests wait for a reply before failing (see
 /// `shared::testing::patience`): short, since they are expected to fail.
@@ -154,7 +155,7 @@ pub fn starter_problems(
     let mut problems = Vec::new();
     let tracked = copyable_files(workspace, false)?;
     let generated = [Path::new("README.md"), Path::new("Cargo.toml"), Path::new(".ci/run")];
-    let every_module = crate::starter::modules(workspace)?;
+    let every_module = crate::workspace::modules(workspace)?;
     let mut lines = Vec::new();
     for module in &every_module {
         for exercise in exercises(workspace, module)? {

@@ -8,7 +8,8 @@ use shared::error::{Error, Result};
 
 use crate::files::{read, slash};
 use crate::splice::function_at_line;
-use crate::starter::{self, copyable_files};
+use crate::starter;
+use crate::workspace::copyable_files;
 
 /// An exercise: a marked function, by file (relative to its module) and item path.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -9,7 +9,7 @@ use std::time::SystemTime;
 
 use shared::error::{Context, Result};
 
-use crate::starter::copyable_files;
+use crate::workspace::copyable_files;
 
 /// Copies the reference workspace's files (those git tracks or would track; every file if
 /// it is not a git checkout), without `target/` and without `.cargo/`.

@@ -93,7 +93,7 @@ pub fn write_bundle(
     out: &Path,
     force: bool,
 ) -> Result<usize> {
-    let known = crate::starter::modules(workspace)?;
+    let known = crate::workspace::modules(workspace)?;
     if let Some(unknown) = modules.iter().find(|m| !known.contains(m)) {
         return Err(crate::usage::usage(format!(
             "no module named '{unknown}' (modules: {})",
@@ -116,7 +116,7 @@ pub fn write_bundle(
         .zip(workspace.canonicalize().ok())
         .and_then(|(out, workspace)| out.strip_prefix(workspace).ok().map(Path::to_path_buf));
     let mut copied = 0;
-    for relative in crate::starter::copyable_files(workspace, true)? {
+    for relative in crate::workspace::copyable_files(workspace, true)? {
         if relative.starts_with("target")
             || inside.as_ref().is_some_and(|i| relative.starts_with(i))
         {

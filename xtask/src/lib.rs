@@ -44,7 +44,9 @@ pub mod starter;
 mod submission;
 mod test_runs;
 pub mod usage;
+
 mod verdict;
+pub mod workspace;
 
 #[cfg(test)]
 mod tests;
@@ -223,7 +225,7 @@ pub fn run(command: Command) -> Result<()> {
     let root = workspace_root();
     match command {
         Command::Exercise { modules, all, out, force } => {
-            let modules = if all { starter::modules(&root)? } else { modules };
+            let modules = if all { workspace::modules(&root)? } else { modules };
             let taken = starter::write_starter(&root, &modules, &out, force)?;
             print_line(format_args!(
                 "Wrote a starter for {} to {} ({} functions to write).",
@@ -234,7 +236,7 @@ pub fn run(command: Command) -> Result<()> {
             Ok(())
         }
         Command::CheckExercises { modules, timeout } => {
-            let modules = if modules.is_empty() { starter::modules(&root)? } else { modules };
+            let modules = if modules.is_empty() { workspace::modules(&root)? } else { modules };
             let scratch = root.join("target").join("xtask").join("starter");
             let target_dir = root.join("target").join("xtask").join("target");
             let mut problems = Vec::new();
@@ -305,7 +307,7 @@ pub fn run(command: Command) -> Result<()> {
                 return Err(usage(format!("{} is not a folder", missing.display())));
             }
             let modules = if modules.is_empty() {
-                let known = starter::modules(&root)?;
+                let known = workspace::modules(&root)?;
                 let found: Vec<String> = known
                     .into_iter()
                     .filter(|m| given.iter().any(|dir| dir.join(m).is_dir()))

@@ -20,7 +20,6 @@ use crate::reference::{Reference, TestInfo};
 use crate::refusals::{self, Placed};
 use crate::results::Build;
 use crate::sandbox::Sandbox;
-use crate::starter;
 use crate::test_runs::list_tests;
 use crate::usage::usage;
 
@@ -33,7 +32,7 @@ impl Reference {
         options: &Options,
         say: &mut dyn FnMut(String),
     ) -> Result<Self> {
-        let known = starter::modules(workspace)?;
+        let known = crate::workspace::modules(workspace)?;
         if !known.iter().any(|m| m == module) {
             return Err(usage(format!(
                 "no module named '{module}' (modules: {})",

@@ -8,42 +8,7 @@ use shared::error::{Context, Error, Result};
 
 use crate::markers::{Region, find_regions, strip_hidden_tests, strip_regions_using};
 use crate::usage::usage;
-
-/// Folders never copied: build output, version control, editor state.
-const SKIPPED: &[&str] = &["target", ".git", ".idea", ".vscode"];
-
-/// The workspace's members, read from the `members = [...]` list of its `Cargo.toml`.
-pub fn members(workspace: &Path) -> Result<Vec<String>> {
-    let manifest = workspace.join("Cargo.toml");
-    let text =
-        fs::read_to_string(&manifest).context(|| format!("cannot read {}", manifest.display()))?;
-    let start = text.find("members").ok_or_else(|| Error::msg("no members list in Cargo.toml"))?;
-    let list = &text[start..];
-    let (open, close) = match (list.find('['), list.find(']')) {
-        (Some(open), Some(close)) if open < close => (open, close),
-        _ => return Err(Error::msg("cannot read the members list in Cargo.toml")),
-    };
-    Ok(list[open + 1..close]
-        .split(',')
-        .map(|member| member.trim().trim_matches('"').to_string())
-        .filter(|member| !member.is_empty())
-        .collect())
-}
-
-/// The members students can be given: every member but the tools ([`NOT_MODULES`]).
-pub fn modules(workspace: &Path) -> Result<Vec<String>> {
-    Ok(members(workspace)?.into_iter().filter(|m| !NOT_MODULES.contains(&m.as_str())).collect())
-}
-
-/// Workspace members that are tools, not course modules: no exercises, never in a starter
-/// as an assignment.
-pub const NOT_MODULES: [&str; 3] = ["shared", "xtask", "lossy-link"];
-
-/// The tools a starter keeps (the modules and their tests stand on them): [`NOT_MODULES`]
-/// but the instructors' `xtask`.
-pub fn support_crates() -> impl Iterator<Item = &'static str> {
-    NOT_MODULES.into_iter().filter(|m| *m != "xtask")
-}
+use crate::workspace::{self, copyable_files, support_crates, walk};
 
 /// A marked region, with the file it is in.
 #[derive(Debug, Clone)]
@@ -77,29 +42,6 @@ fn rust_files(dir: &Path) -> Result<Vec<PathBuf>> {
         }
     }
     files.sort();
-    Ok(files)
-}
-
-/// Every file under `dir`, skipping [`SKIPPED`] folders.
-fn walk(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        let entries = fs::read_dir(&dir).context(|| format!("cannot list {}", dir.display()))?;
-        for entry in entries {
-            let entry = entry.context(|| format!("cannot list {}", dir.display()))?;
-            let path = entry.path();
-            let file_type =
-                entry.file_type().context(|| format!("cannot inspect {}", path.display()))?;
-            if file_type.is_dir() {
-                if !SKIPPED.iter().any(|skip| entry.file_name() == *skip) {
-                    pending.push(path);
-                }
-            } else if file_type.is_file() {
-                files.push(path);
-            }
-        }
-    }
     Ok(files)
 }
 
@@ -149,50 +91,6 @@ pub fn in_starter(relative: &Path, modules: &[String]) -> bool {
     }
 }
 
-/// The files of `workspace` (relative paths, sorted): those git tracks (plus, with
-/// `untracked`, those it would track: not ignored), or every file but build output if the
-/// workspace is not the top of a git checkout.
-pub fn copyable_files(workspace: &Path, untracked: bool) -> Result<Vec<PathBuf>> {
-    let canonical =
-        workspace.canonicalize().context(|| format!("cannot find {}", workspace.display()))?;
-    let git = |args: &[&str]| {
-        std::process::Command::new("git")
-            .arg("-C")
-            .arg(&canonical)
-            .args(args)
-            .stderr(std::process::Stdio::null())
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-    };
-    let top = git(&["rev-parse", "--show-toplevel"])
-        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
-        .and_then(|top| top.canonicalize().ok());
-    if top.as_deref() == Some(canonical.as_path()) {
-        let mut args = vec!["ls-files", "-z", "--cached"];
-        if untracked {
-            args.extend(["--others", "--exclude-standard"]);
-        }
-        if let Some(listed) = git(&args) {
-            let mut files: Vec<PathBuf> = String::from_utf8_lossy(&listed.stdout)
-                .split('\0')
-                .filter(|f| !f.is_empty())
-                .map(PathBuf::from)
-                .filter(|f| canonical.join(f).is_file())
-                .collect();
-            files.sort();
-            files.dedup();
-            return Ok(files);
-        }
-    }
-    let mut files: Vec<PathBuf> = walk(&canonical)?
-        .into_iter()
-        .map(|f| f.strip_prefix(&canonical).unwrap_or(&f).to_path_buf())
-        .collect();
-    files.sort();
-    Ok(files)
-}
-
 /// [`write_starter`], choosing which regions to strip.
 pub fn write_starter_with(
     workspace: &Path,
@@ -201,7 +99,7 @@ pub fn write_starter_with(
     force: bool,
     strip: Strip<'_>,
 ) -> Result<Vec<Exercise>> {
-    let known = self::modules(workspace)?;
+    let known = workspace::modules(workspace)?;
     // Both are the user's to fix in the command line: usage errors (exit status 2).
     if let Some(unknown) = modules.iter().find(|m| !known.contains(m)) {
         return Err(usage(format!("no module named '{unknown}' (modules: {})", known.join(", "))));

@@ -5,7 +5,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::markers::{DEFAULT_HINT, find_regions, strip_hidden_tests, strip_regions};
-use crate::starter::{exercises, members, modules, write_starter};
+use crate::starter::{exercises, write_starter};
+use crate::workspace::{members, modules};
 
 const REFERENCE: &str = "\
 pub fn double(x: u32) -> u32 {
@@ -807,7 +808,7 @@ fn grading_toml_weights_tests_and_exercises() {
 
 /// Every piece of solution text of the grading workspace.
 fn assert_no_solution_in(starter: &Path, solutions: &[&str]) {
-    for file in crate::starter::copyable_files(starter, false).unwrap() {
+    for file in crate::workspace::copyable_files(starter, false).unwrap() {
         let text = fs::read_to_string(starter.join(&file)).unwrap_or_default();
         for solution in solutions {
             assert!(!text.contains(solution), "{} holds {solution:?}:\n{text}", file.display());
@@ -1170,7 +1171,7 @@ fn the_report_escapes_what_comes_from_a_submission() {
 
 #[test]
 fn a_body_is_undone_when_its_tokens_call_todo_not_when_a_comment_says_so() {
-    use crate::report::left_undone;
+    use crate::grade::left_undone;
     assert!(left_undone("{\n    todo!(\"write me\")\n}"));
     assert!(left_undone("{ if x { 1 } else { unimplemented!() } }"));
     assert!(!left_undone("{\n    // todo!() was here\n    x * 2\n}"));
