@@ -6,10 +6,10 @@ use std::path::Path;
 use serde::Serialize;
 use shared::error::{Error, Result};
 
-use crate::files::{read, slash};
+use crate::files::read;
 use crate::splice::function_at_line;
 use crate::starter;
-use crate::workspace::copyable_files;
+use crate::workspace::{copyable_files, slash_path};
 
 /// An exercise: a marked function, by file (relative to its module) and item path.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -60,7 +60,7 @@ pub fn exercises(workspace: &Path, module: &str) -> Result<Vec<Exercise>> {
             )));
         }
         found.push(Exercise {
-            file: slash(file),
+            file: slash_path(file),
             function: function.path,
             hint: marked.region.hint,
         });

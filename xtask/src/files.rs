@@ -1,7 +1,6 @@
 //! Files for grading: the reference workspace copied into a scratch folder, a folder (a
 //! compiled target folder too) copied into a submission's work folder, each file keeping
-//! its modification time so that cargo's freshness check sees a copy as the original; and
-//! a path written with `/`, as students and reports see it on every platform.
+//! its modification time so that cargo's freshness check sees a copy as the original.
 
 use std::fs;
 use std::path::Path;
@@ -75,12 +74,4 @@ fn copy_file(from: &Path, to: &Path) -> Result<()> {
 /// A file's text, or an error naming the file.
 pub(crate) fn read(path: &Path) -> Result<String> {
     fs::read_to_string(path).context(|| format!("cannot read {}", path.display()))
-}
-
-/// `path` with `/` between its parts, whatever the platform.
-pub(crate) fn slash(path: &Path) -> String {
-    path.components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect::<Vec<_>>()
-        .join("/")
 }

@@ -33,6 +33,7 @@ pub mod gradebook;
 pub mod gradescope;
 pub mod markers;
 mod prepare;
+pub mod readme;
 pub mod reference;
 pub mod refusals;
 pub mod report;

@@ -238,13 +238,13 @@ About beta.
 <!-- end -->
 Also kept.
 ";
-    let alpha = crate::starter::strip_readme_sections(readme, &["alpha".to_string()]).unwrap();
+    let alpha = crate::readme::strip_readme_sections(readme, &["alpha".to_string()]).unwrap();
     assert_eq!(alpha, "# Title\nKept.\nAbout alpha.\nAlso kept.\n");
-    let none = crate::starter::strip_readme_sections(readme, &[]).unwrap();
+    let none = crate::readme::strip_readme_sections(readme, &[]).unwrap();
     assert_eq!(none, "# Title\nKept.\nAlso kept.\n");
     let spaced = "a\n\n<!-- reference only -->\nb\n<!-- end -->\n\nc\n";
     assert_eq!(
-        crate::starter::strip_readme_sections(spaced, &[]).unwrap(),
+        crate::readme::strip_readme_sections(spaced, &[]).unwrap(),
         "a\n\nc\n",
         "a part left out leaves one blank line, not two"
     );
@@ -252,7 +252,7 @@ Also kept.
 
 #[test]
 fn readme_markers_out_of_place_are_errors_naming_the_line() {
-    let strip = |text: &str| crate::starter::strip_readme_sections(text, &[]).unwrap_err();
+    let strip = |text: &str| crate::readme::strip_readme_sections(text, &[]).unwrap_err();
     assert_eq!(strip("a\n<!-- reference only -->\nb\n"), "line 2: this part has no <!-- end -->");
     assert_eq!(strip("a\n<!-- end -->\n"), "line 2: <!-- end --> without a part to end");
     assert_eq!(

@@ -109,3 +109,10 @@ pub fn copyable_files(workspace: &Path, untracked: bool) -> Result<Vec<PathBuf>>
     files.sort();
     Ok(files)
 }
+
+/// `path` with `/` between its parts on every system: generated READMEs and messages name
+/// files the same way on Windows (where `Path::display` shows `\`) as elsewhere.
+pub fn slash_path(path: &Path) -> String {
+    let parts: Vec<_> = path.components().map(|part| part.as_os_str().to_string_lossy()).collect();
+    parts.join("/")
+}
