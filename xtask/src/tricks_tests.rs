@@ -8,7 +8,7 @@ use std::fs;
 use std::time::{Duration, Instant};
 
 use crate::batch::grade_all;
-use crate::tests::{
+use crate::tests::helpers::{
     ALPHA_COUNTER, ALPHA_LIB, ALPHA_TESTS, DOUBLE, GREET, SUM, TODO, alpha, problem_of,
     scratch_folder, submission,
 };
