@@ -51,8 +51,6 @@ pub mod workspace;
 
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod tricks_tests;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -1,10 +1,11 @@
-//! Tests of the instructors' tool: marker parsing and its errors, what a starter contains,
-//! hidden tests, and the starter's layout, on small workspaces made in a temporary folder.
-//!
-//! Grouped by subject: [`starters`], [`grading`], [`instructors`]; what they stand on is in
-//! [`helpers`] (the tricks a dishonest submission tries are in `tricks_tests.rs`).
+//! Tests of the instructors' tool, on small workspaces made in a temporary folder, grouped by
+//! subject: [`starters`] (markers, hidden tests, what a starter holds), [`grading`] (one
+//! submission and a batch), [`tricks`] (dishonest and hostile submissions, the box),
+//! [`instructors`] (the class report, the gradebook, Classroom and Gradescope); what they
+//! stand on is in [`helpers`].
 
 mod grading;
-pub(crate) mod helpers;
+mod helpers;
 mod instructors;
 mod starters;
+mod tricks;
