@@ -1,6 +1,7 @@
 //! Files for grading: the reference workspace copied into a scratch folder, a folder (a
 //! compiled target folder too) copied into a submission's work folder, each file keeping
-//! its modification time so that cargo's freshness check sees a copy as the original.
+//! its modification time so that cargo's freshness check sees a copy as the original; and a
+//! file read with its name in the error.
 
 use std::fs;
 use std::path::Path;

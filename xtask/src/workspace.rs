@@ -1,6 +1,7 @@
 //! The workspace as the tool reads it: its members, which of them are course modules and
 //! which are the tools they stand on, and which of its files are copied (those git tracks,
-//! or every file but build output). Starters, checks and grading all start here.
+//! or every file but build output), and a path written with `/` as every platform shows it.
+//! Starters, checks and grading all start here.
 
 use std::fs;
 use std::path::{Path, PathBuf};
