@@ -11,11 +11,13 @@ use std::time::Duration;
 use shared::error::{Context, Result};
 
 use crate::markers::{distinctive_lines, find_regions};
+use crate::readme::{MODULE_ONLY, REFERENCE_ONLY};
 use crate::run::cargo;
 use crate::starter::{
-    Exercise, MODULE_ONLY, REFERENCE_ONLY, Strip, code_in_line, copyable_files, exercises,
-    in_starter, normalize_code, solution_snippets, write_starter_with,
+    Exercise, Strip, code_in_line, exercises, in_starter, normalize_code, solution_snippets,
+    write_starter_with,
 };
+use crate::workspace::copyable_files;
 
 /// How long an unfinished exercise's tests wait for a reply before failing (see
 /// `shared::testing::patience`): short, since they are expected to fail.
@@ -85,7 +87,7 @@ pub fn check_module(
     for exercise in &marked {
         write_starter_with(workspace, &[module.to_string()], scratch, true, Strip::Only(exercise))?;
         let run = cargo(scratch, &test_args, &failing_env, limit)?;
-        let file = crate::starter::slash_path(&exercise.file);
+        let file = crate::workspace::slash_path(&exercise.file);
         let reference = fs::read_to_string(workspace.join(&exercise.file)).unwrap_or_default();
         let place = match crate::starter::function_path(&reference, exercise.region.begin) {
             Some(function) => format!("{file}::{function} (line {})", exercise.region.begin),
@@ -119,7 +121,7 @@ fn leftover_solution_lines(
             if starter.lines().any(|l| l.trim() == line) {
                 problems.push(format!(
                     "{module}: solution code left in the starter ({}:{}): {line}",
-                    crate::starter::slash_path(&exercise.file),
+                    crate::workspace::slash_path(&exercise.file),
                     exercise.region.begin
                 ));
             }
@@ -154,7 +156,7 @@ pub fn starter_problems(
     let mut problems = Vec::new();
     let tracked = copyable_files(workspace, false)?;
     let generated = [Path::new("README.md"), Path::new("Cargo.toml"), Path::new(".ci/run")];
-    let every_module = crate::starter::modules(workspace)?;
+    let every_module = crate::workspace::modules(workspace)?;
     let mut lines = Vec::new();
     for module in &every_module {
         for exercise in exercises(workspace, module)? {

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use shared::error::{Context, Result};
 
-use crate::grade::Reference;
+use crate::reference::Reference;
 
 /// One grader step.
 #[derive(Debug, Clone, PartialEq, Eq)]

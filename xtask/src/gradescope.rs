@@ -21,7 +21,9 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use shared::error::{Context, Error, Result};
 
-use crate::grade::{Bodies, Build, Grade, Reference, TestInfo};
+use crate::grade::Bodies;
+use crate::reference::{Reference, TestInfo};
+use crate::results::{Build, Grade};
 
 /// Where Gradescope puts everything.
 pub const DEFAULT_ROOT: &str = "/autograder";
@@ -91,16 +93,16 @@ pub fn write_bundle(
     out: &Path,
     force: bool,
 ) -> Result<usize> {
-    let known = crate::starter::modules(workspace)?;
+    let known = crate::workspace::modules(workspace)?;
     if let Some(unknown) = modules.iter().find(|m| !known.contains(m)) {
-        return Err(crate::grade::usage(format!(
+        return Err(crate::usage::usage(format!(
             "no module named '{unknown}' (modules: {})",
             known.join(", ")
         )));
     }
     let occupied = fs::read_dir(out).is_ok_and(|mut entries| entries.next().is_some());
     if occupied && !force {
-        return Err(crate::grade::usage(format!(
+        return Err(crate::usage::usage(format!(
             "{} is not empty (use --force to write into it)",
             out.display()
         )));
@@ -114,7 +116,7 @@ pub fn write_bundle(
         .zip(workspace.canonicalize().ok())
         .and_then(|(out, workspace)| out.strip_prefix(workspace).ok().map(Path::to_path_buf));
     let mut copied = 0;
-    for relative in crate::starter::copyable_files(workspace, true)? {
+    for relative in crate::workspace::copyable_files(workspace, true)? {
         if relative.starts_with("target")
             || inside.as_ref().is_some_and(|i| relative.starts_with(i))
         {

@@ -13,7 +13,7 @@
 //! - `cargo xtask grade [<module>...] --submission DIR | --submissions DIR` grades
 //!   submissions (see [`grade`]): only the bodies of the marked functions are taken, put
 //!   into a fresh copy of the reference, and each test run alone with a time limit; a batch
-//!   writes `grades.csv`, `grades.json` and `feedback/<student>.md`.
+//!   writes `grades.csv`, `grades.json` and `feedback/<student>.md` (see [`batch`]).
 //!   A batch also writes `report.html` (see [`report`]) and `gradebook.csv` (see
 //!   [`gradebook`]).
 //! - `cargo xtask classroom <module>... [--dir DIR]` writes the GitHub Classroom
@@ -21,25 +21,36 @@
 //! - `cargo xtask gradescope <module>... --out DIR` writes Gradescope's autograder bundle,
 //!   whose `run_autograder` runs `cargo xtask autograde` (see [`gradescope`]).
 
+mod assemble;
+pub mod batch;
 pub mod check;
 pub mod classroom;
+pub mod config;
+pub mod exercises;
+mod files;
 pub mod grade;
 pub mod gradebook;
 pub mod gradescope;
 pub mod markers;
+mod prepare;
+pub mod readme;
+pub mod reference;
 pub mod refusals;
 pub mod report;
+pub mod results;
 pub mod run;
 pub mod sandbox;
 pub mod splice;
 pub mod starter;
 mod submission;
+mod test_runs;
+pub mod usage;
+
 mod verdict;
+pub mod workspace;
 
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod tricks_tests;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -48,6 +59,10 @@ use clap::Parser;
 use shared::error::{Error, Result};
 use shared::flags::parse_seconds;
 use shared::report::print_line;
+
+use crate::config::Options;
+use crate::reference::Reference;
+use crate::usage::usage;
 
 /// `cargo xtask ...`
 #[derive(Parser, Debug)]
@@ -209,7 +224,7 @@ pub fn run(command: Command) -> Result<()> {
     let root = workspace_root();
     match command {
         Command::Exercise { modules, all, out, force } => {
-            let modules = if all { starter::modules(&root)? } else { modules };
+            let modules = if all { workspace::modules(&root)? } else { modules };
             let taken = starter::write_starter(&root, &modules, &out, force)?;
             print_line(format_args!(
                 "Wrote a starter for {} to {} ({} functions to write).",
@@ -220,7 +235,7 @@ pub fn run(command: Command) -> Result<()> {
             Ok(())
         }
         Command::CheckExercises { modules, timeout } => {
-            let modules = if modules.is_empty() { starter::modules(&root)? } else { modules };
+            let modules = if modules.is_empty() { workspace::modules(&root)? } else { modules };
             let scratch = root.join("target").join("xtask").join("starter");
             let target_dir = root.join("target").join("xtask").join("target");
             let mut problems = Vec::new();
@@ -262,8 +277,7 @@ pub fn run(command: Command) -> Result<()> {
             test_processes,
             test_output,
         } => {
-            let mut options =
-                grade::Options::new(scratch.unwrap_or_else(|| default_scratch(&root)));
+            let mut options = Options::new(scratch.unwrap_or_else(|| default_scratch(&root)));
             options.test_limit = test_limit;
             options.test_multiple = test_multiple;
             options.test_floor = test_floor;
@@ -279,28 +293,26 @@ pub fn run(command: Command) -> Result<()> {
             let given: Vec<PathBuf> = match (&submission, &submissions) {
                 (Some(one), _) => vec![one.clone()],
                 (None, Some(dir)) => subfolders(dir)?,
-                (None, None) => return Err(grade::usage("give --submission or --submissions")),
+                (None, None) => return Err(usage("give --submission or --submissions")),
             };
             if given.is_empty() {
                 // Before the reference is built: an empty class is known at once.
-                return Err(grade::usage(format!(
+                return Err(usage(format!(
                     "{} holds no submission folders",
                     submissions.as_deref().unwrap_or(Path::new(".")).display()
                 )));
             }
             if let Some(missing) = given.iter().find(|dir| !dir.is_dir()) {
-                return Err(grade::usage(format!("{} is not a folder", missing.display())));
+                return Err(usage(format!("{} is not a folder", missing.display())));
             }
             let modules = if modules.is_empty() {
-                let known = starter::modules(&root)?;
+                let known = workspace::modules(&root)?;
                 let found: Vec<String> = known
                     .into_iter()
                     .filter(|m| given.iter().any(|dir| dir.join(m).is_dir()))
                     .collect();
                 if found.is_empty() {
-                    return Err(grade::usage(
-                        "name the modules to grade (none found in the submissions)",
-                    ));
+                    return Err(usage("name the modules to grade (none found in the submissions)"));
                 }
                 found
             } else {
@@ -309,7 +321,7 @@ pub fn run(command: Command) -> Result<()> {
             let started = std::time::Instant::now();
             let mut references = Vec::new();
             for module in &modules {
-                references.push(grade::Reference::prepare(&root, module, &options, &mut |line| {
+                references.push(Reference::prepare(&root, module, &options, &mut |line| {
                     print_line(format_args!("{line}"));
                 })?);
             }
@@ -322,7 +334,7 @@ pub fn run(command: Command) -> Result<()> {
                     print_line(format_args!("{}", grade.report()));
                 }
             } else if let Some(dir) = submissions {
-                let grades = grade::grade_all(&references, &dir, &out, &mut |line| {
+                let grades = batch::grade_all(&references, &dir, &out, &mut |line| {
                     print_line(format_args!("{line}"));
                 })?;
                 let submissions = (grades.len() / references.len().max(1)) as u64;
@@ -337,10 +349,10 @@ pub fn run(command: Command) -> Result<()> {
             Ok(())
         }
         Command::Classroom { modules, dir, scratch } => {
-            let options = grade::Options::new(scratch.unwrap_or_else(|| default_scratch(&root)));
+            let options = Options::new(scratch.unwrap_or_else(|| default_scratch(&root)));
             let mut references = Vec::new();
             for module in &modules {
-                references.push(grade::Reference::prepare(&root, module, &options, &mut |line| {
+                references.push(Reference::prepare(&root, module, &options, &mut |line| {
                     print_line(format_args!("{line}"));
                 })?);
             }
@@ -372,15 +384,14 @@ pub fn run(command: Command) -> Result<()> {
             let started = std::time::Instant::now();
             let autograder_root = gradescope::root(autograder_root);
             gradescope::results_file(&autograder_root)?;
-            let mut options =
-                grade::Options::new(scratch.unwrap_or_else(|| default_scratch(&root)));
+            let mut options = Options::new(scratch.unwrap_or_else(|| default_scratch(&root)));
             options.test_floor = test_floor;
             options.submission_limit = submission_limit;
             options.build_limit = build_limit;
             options.jobs = jobs;
             let mut references = Vec::new();
             for module in &modules {
-                references.push(grade::Reference::prepare(&root, module, &options, &mut |line| {
+                references.push(Reference::prepare(&root, module, &options, &mut |line| {
                     print_line(format_args!("{line}"));
                 })?);
             }
@@ -406,7 +417,7 @@ fn default_scratch(root: &Path) -> PathBuf {
 /// The subfolders of `dir`, sorted.
 fn subfolders(dir: &Path) -> Result<Vec<PathBuf>> {
     if !dir.is_dir() {
-        return Err(grade::usage(format!("{} is not a folder", dir.display())));
+        return Err(usage(format!("{} is not a folder", dir.display())));
     }
     let mut found = Vec::new();
     for entry in std::fs::read_dir(dir)

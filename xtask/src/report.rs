@@ -15,12 +15,9 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use shared::error::{Context, Result};
-
-use crate::grade::Options;
 
 /// Failure messages listed per test, and refusal reasons per exercise (the most common
 /// first).
@@ -34,52 +31,6 @@ pub fn write(out: &Path, grades: &Value) -> Result<PathBuf> {
     let path = out.join("report.html");
     std::fs::write(&path, render(grades)).context(|| format!("cannot write {}", path.display()))?;
     Ok(path)
-}
-
-/// The `grading` part of `grades.json`: the limits the batch was graded with, how long it
-/// took and when it ended (Unix seconds).
-pub fn grading(options: &Options, took: Duration) -> Value {
-    json!({
-        "test_limit": options.test_limit.map(|d| d.as_secs_f64()),
-        "test_multiple": options.test_multiple,
-        "test_floor": options.test_floor.as_secs_f64(),
-        "submission_limit": options.submission_limit.as_secs_f64(),
-        "build_limit": options.build_limit.as_secs_f64(),
-        "patience": options.patience_secs,
-        "jobs": options.jobs,
-        "parallel": options.parallel,
-        "seconds": took.as_secs_f64(),
-        "finished": SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),
-    })
-}
-
-/// Whether a body still calls `todo!` or `unimplemented!` (the starter's stub, or a part
-/// left for later): the report counts that exercise as left undone. Comments and strings
-/// do not count: the body's tokens are looked at, not its text.
-pub fn left_undone(body: &str) -> bool {
-    fn calls(stream: proc_macro2::TokenStream) -> bool {
-        let mut previous: Option<String> = None;
-        for token in stream {
-            match token {
-                proc_macro2::TokenTree::Group(group) => {
-                    if calls(group.stream()) {
-                        return true;
-                    }
-                    previous = None;
-                }
-                proc_macro2::TokenTree::Punct(punct) if punct.as_char() == '!' => {
-                    if matches!(previous.as_deref(), Some("todo" | "unimplemented")) {
-                        return true;
-                    }
-                    previous = None;
-                }
-                proc_macro2::TokenTree::Ident(ident) => previous = Some(ident.to_string()),
-                _ => previous = None,
-            }
-        }
-        false
-    }
-    body.parse::<proc_macro2::TokenStream>().is_ok_and(calls)
 }
 
 /// What became of one exercise in one submission, as the report counts it.

@@ -6,44 +6,10 @@ use std::path::{Path, PathBuf};
 
 use shared::error::{Context, Error, Result};
 
-use crate::grade::usage;
 use crate::markers::{Region, find_regions, strip_hidden_tests, strip_regions_using};
-
-/// Folders never copied: build output, version control, editor state.
-const SKIPPED: &[&str] = &["target", ".git", ".idea", ".vscode"];
-
-/// The workspace's members, read from the `members = [...]` list of its `Cargo.toml`.
-pub fn members(workspace: &Path) -> Result<Vec<String>> {
-    let manifest = workspace.join("Cargo.toml");
-    let text =
-        fs::read_to_string(&manifest).context(|| format!("cannot read {}", manifest.display()))?;
-    let start = text.find("members").ok_or_else(|| Error::msg("no members list in Cargo.toml"))?;
-    let list = &text[start..];
-    let (open, close) = match (list.find('['), list.find(']')) {
-        (Some(open), Some(close)) if open < close => (open, close),
-        _ => return Err(Error::msg("cannot read the members list in Cargo.toml")),
-    };
-    Ok(list[open + 1..close]
-        .split(',')
-        .map(|member| member.trim().trim_matches('"').to_string())
-        .filter(|member| !member.is_empty())
-        .collect())
-}
-
-/// The members students can be given: every member but the tools ([`NOT_MODULES`]).
-pub fn modules(workspace: &Path) -> Result<Vec<String>> {
-    Ok(members(workspace)?.into_iter().filter(|m| !NOT_MODULES.contains(&m.as_str())).collect())
-}
-
-/// Workspace members that are tools, not course modules: no exercises, never in a starter
-/// as an assignment.
-pub const NOT_MODULES: [&str; 3] = ["shared", "xtask", "lossy-link"];
-
-/// The tools a starter keeps (the modules and their tests stand on them): [`NOT_MODULES`]
-/// but the instructors' `xtask`.
-pub fn support_crates() -> impl Iterator<Item = &'static str> {
-    NOT_MODULES.into_iter().filter(|m| *m != "xtask")
-}
+use crate::readme::{starter_root_readme, strip_readme_sections};
+use crate::usage::usage;
+use crate::workspace::{self, copyable_files, slash_path, support_crates, walk};
 
 /// A marked region, with the file it is in.
 #[derive(Debug, Clone)]
@@ -77,29 +43,6 @@ fn rust_files(dir: &Path) -> Result<Vec<PathBuf>> {
         }
     }
     files.sort();
-    Ok(files)
-}
-
-/// Every file under `dir`, skipping [`SKIPPED`] folders.
-fn walk(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        let entries = fs::read_dir(&dir).context(|| format!("cannot list {}", dir.display()))?;
-        for entry in entries {
-            let entry = entry.context(|| format!("cannot list {}", dir.display()))?;
-            let path = entry.path();
-            let file_type =
-                entry.file_type().context(|| format!("cannot inspect {}", path.display()))?;
-            if file_type.is_dir() {
-                if !SKIPPED.iter().any(|skip| entry.file_name() == *skip) {
-                    pending.push(path);
-                }
-            } else if file_type.is_file() {
-                files.push(path);
-            }
-        }
-    }
     Ok(files)
 }
 
@@ -149,50 +92,6 @@ pub fn in_starter(relative: &Path, modules: &[String]) -> bool {
     }
 }
 
-/// The files of `workspace` (relative paths, sorted): those git tracks (plus, with
-/// `untracked`, those it would track: not ignored), or every file but build output if the
-/// workspace is not the top of a git checkout.
-pub fn copyable_files(workspace: &Path, untracked: bool) -> Result<Vec<PathBuf>> {
-    let canonical =
-        workspace.canonicalize().context(|| format!("cannot find {}", workspace.display()))?;
-    let git = |args: &[&str]| {
-        std::process::Command::new("git")
-            .arg("-C")
-            .arg(&canonical)
-            .args(args)
-            .stderr(std::process::Stdio::null())
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-    };
-    let top = git(&["rev-parse", "--show-toplevel"])
-        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
-        .and_then(|top| top.canonicalize().ok());
-    if top.as_deref() == Some(canonical.as_path()) {
-        let mut args = vec!["ls-files", "-z", "--cached"];
-        if untracked {
-            args.extend(["--others", "--exclude-standard"]);
-        }
-        if let Some(listed) = git(&args) {
-            let mut files: Vec<PathBuf> = String::from_utf8_lossy(&listed.stdout)
-                .split('\0')
-                .filter(|f| !f.is_empty())
-                .map(PathBuf::from)
-                .filter(|f| canonical.join(f).is_file())
-                .collect();
-            files.sort();
-            files.dedup();
-            return Ok(files);
-        }
-    }
-    let mut files: Vec<PathBuf> = walk(&canonical)?
-        .into_iter()
-        .map(|f| f.strip_prefix(&canonical).unwrap_or(&f).to_path_buf())
-        .collect();
-    files.sort();
-    Ok(files)
-}
-
 /// [`write_starter`], choosing which regions to strip.
 pub fn write_starter_with(
     workspace: &Path,
@@ -201,7 +100,7 @@ pub fn write_starter_with(
     force: bool,
     strip: Strip<'_>,
 ) -> Result<Vec<Exercise>> {
-    let known = self::modules(workspace)?;
+    let known = workspace::modules(workspace)?;
     // Both are the user's to fix in the command line: usage errors (exit status 2).
     if let Some(unknown) = modules.iter().find(|m| !known.contains(m)) {
         return Err(usage(format!("no module named '{unknown}' (modules: {})", known.join(", "))));
@@ -360,100 +259,6 @@ fn starter_ci(modules: &[String]) -> String {
     text
 }
 
-/// Marks, on a line of its own, the start of a part of a Markdown file that a starter leaves
-/// out: what needs files a starter does not have (the examples, `bench/`, `BENCHMARKS.md`,
-/// `cargo xtask`). [`SECTION_END`] ends it.
-pub const REFERENCE_ONLY: &str = "<!-- reference only -->";
-
-/// Marks, on a line of its own, the start of a part about one module
-/// (`<!-- module: udp-uppercase -->`), which a starter keeps only if it has that module.
-pub const MODULE_ONLY: &str = "<!-- module: ";
-
-/// Ends a [`REFERENCE_ONLY`] or [`MODULE_ONLY`] part.
-pub const SECTION_END: &str = "<!-- end -->";
-
-/// A Markdown file as a starter for `modules` has it: without its [`REFERENCE_ONLY`] parts
-/// and the [`MODULE_ONLY`] parts of other modules, and without the markers. A marker left
-/// open, or an end without a start, is an error (naming the line).
-pub fn strip_readme_sections(
-    text: &str,
-    modules: &[String],
-) -> std::result::Result<String, String> {
-    let mut out = String::with_capacity(text.len());
-    // The line where the open part began, and whether it is kept.
-    let mut open: Option<(usize, bool)> = None;
-    // Right after a part left out: a blank line there would double the one before it.
-    let mut after_a_cut = false;
-    for (index, line) in text.lines().enumerate() {
-        let number = index + 1;
-        let marker = line.trim();
-        let starts = if marker == REFERENCE_ONLY {
-            Some(false)
-        } else if let Some(rest) = marker.strip_prefix(MODULE_ONLY) {
-            let module = rest.strip_suffix("-->").map(str::trim).unwrap_or_default();
-            if module.is_empty() {
-                return Err(format!("line {number}: write the marker as {MODULE_ONLY}NAME -->"));
-            }
-            Some(modules.iter().any(|m| m == module))
-        } else {
-            None
-        };
-        match (starts, open) {
-            (Some(_), Some((began, _))) => {
-                return Err(format!(
-                    "line {number}: a part starts inside the part of line {began}"
-                ));
-            }
-            (Some(kept), None) => open = Some((number, kept)),
-            (None, _) if marker == SECTION_END => match open.take() {
-                Some((_, kept)) => after_a_cut = !kept,
-                None => {
-                    return Err(format!("line {number}: {SECTION_END} without a part to end"));
-                }
-            },
-            (None, Some((_, false))) => {}
-            (None, _)
-                if after_a_cut
-                    && marker.is_empty()
-                    && (out.is_empty() || out.ends_with("\n\n")) => {}
-            (None, _) => {
-                after_a_cut = false;
-                out.push_str(line);
-                out.push('\n');
-            }
-        }
-    }
-    match open {
-        Some((began, _)) => Err(format!("line {began}: this part has no {SECTION_END}")),
-        None => Ok(out),
-    }
-}
-
-/// The root README for students: without the instructors' and maintainers' sections, and
-/// without lines about modules not assigned.
-fn starter_root_readme(text: &str, modules: &[String]) -> String {
-    let mut out = String::new();
-    let mut skipping = false;
-    for line in text.lines() {
-        if let Some(title) = line.strip_prefix("## ") {
-            skipping = title.starts_with("For instructors") || title.starts_with("For maintainers");
-        }
-        let other_module = line.contains("](") && !line.contains("](shared/") && {
-            let linked: Vec<&str> = line.split("](").skip(1).collect();
-            linked.iter().any(|l| {
-                l.contains("/README.md")
-                    && !modules.iter().any(|m| l.starts_with(m.as_str()))
-                    && !support_crates().any(|tool| l.starts_with(tool))
-            })
-        };
-        if !skipping && !other_module {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    out
-}
-
 /// What a solution looks like when quoted: each region's code lines and its whole body on
 /// one line, without spaces (and without a trailing `;` or `?`), if long enough not to be
 /// common code (`Ok(())`).
@@ -598,11 +403,4 @@ fn insert_student_readme(out: &Path, modules: &[String], exercises: &[Exercise])
 /// exercises are named; `None` if the file does not parse or no function is there.
 pub fn function_path(text: &str, line: usize) -> Option<String> {
     crate::splice::function_at_line(text, line).ok().flatten().map(|function| function.path)
-}
-
-/// `path` with `/` between its parts on every system: generated READMEs and messages name
-/// files the same way on Windows (where `Path::display` shows `\`) as elsewhere.
-pub fn slash_path(path: &Path) -> String {
-    let parts: Vec<_> = path.components().map(|part| part.as_os_str().to_string_lossy()).collect();
-    parts.join("/")
 }

@@ -6,8 +6,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::grade::{Exercise, slash};
+use crate::exercises::Exercise;
 use crate::splice::escapes;
+use crate::workspace::slash_path;
 
 /// The largest source file taken from a submission.
 pub const MAX_FILE_BYTES: u64 = 1 << 20;
@@ -82,7 +83,7 @@ fn plain_folder(dir: &Path, relative: &Path) -> bool {
 /// Reads `dir/relative` as text if it is a plain file (no symbolic link anywhere below
 /// `dir`, no device or pipe) of at most [`MAX_FILE_BYTES`].
 fn read_plain_file(dir: &Path, relative: &Path) -> Result<String, String> {
-    let shown = slash(relative);
+    let shown = slash_path(relative);
     if let Some(parent) = relative.parent() {
         if !plain_folder(dir, parent) {
             return Err(format!("{shown} is missing (or a folder on its way is a link)"));

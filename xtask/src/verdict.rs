@@ -7,8 +7,8 @@ use std::fs;
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::grade::indent;
 use crate::refusals::Placed;
+use crate::results::indent;
 use crate::run::Finished;
 use crate::sandbox::Sandbox;
 

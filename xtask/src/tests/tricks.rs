@@ -7,11 +7,11 @@
 use std::fs;
 use std::time::{Duration, Instant};
 
-use crate::grade::grade_all;
-use crate::tests::{
+use super::helpers::{
     ALPHA_COUNTER, ALPHA_LIB, ALPHA_TESTS, DOUBLE, GREET, SUM, TODO, alpha, problem_of,
     scratch_folder, submission,
 };
+use crate::batch::grade_all;
 
 /// `double` bodies that try to pass without doing the work: each must be refused (its
 /// problem named), and score no more than `todo!()` does.
