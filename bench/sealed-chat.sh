@@ -18,7 +18,7 @@ cargo build --release --quiet -p udp-groupchat --bins
 cp "$release/server" "$release/client" "$work/"
 echo "correct horse battery staple" >"$work/group.pass"
 
-"$work/server" --port 0 --quiet --reply-rate 10000000 --max-members-per-ip "$members" >"$work/hub.out" 2>&1 &
+"$work/server" --port 0 --quiet --reply-rate 10000000 --max-members-per-ip "$members" --joins-per-minute 100000 >"$work/hub.out" 2>&1 &
 for _ in $(seq 50); do grep -q "ready on" "$work/hub.out" && break; sleep 0.1; done
 port=$(grep -o '127\.0\.0\.1:[0-9]*' "$work/hub.out" | head -n 1 | cut -d: -f2)
 
