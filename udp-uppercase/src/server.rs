@@ -103,8 +103,8 @@ impl Server {
     ///    go round again.
     /// 5. Uppercase the datagram's text (`String::from_utf8_lossy`, `to_uppercase`); ask
     ///    `self.replies.spend(client, reply.len())` whether that many bytes may go back (no
-    ///    amplification; if not, `log_refusal` and go round), and `send_to` the sender. Log it with `log_exchange`, or count and log a failed reply
-    ///    with `log_failed_reply`.
+    ///    amplification; if not, `log_refusal` and go round), and `send_to` the sender. Log
+    ///    it with `log_exchange`, or count and log a failed reply with `log_failed_reply`.
     /// 6. After the loop, return the summary, with `self.replies.refused()` in it.
     pub fn serve(&mut self, shutdown: &Shutdown) -> Result<Summary> {
         // BEGIN SOLUTION: receive with recv_from until shutdown, reply with send_to (the steps are in the doc comment)
