@@ -75,7 +75,8 @@ pub struct Server {
     log: Log,
     table: ClientTable,
     datagrams: u64,
-    /// Whom the server may answer (see `shared::reply`): no loops, no amplification, a rate per network.
+    /// Whom the server may answer (see `shared::reply`): no loops, no amplification, a
+    /// rate per network.
     replies: ReplyGuard,
 }
 

@@ -57,7 +57,8 @@ pub struct ServerArgs {
 pub struct Server {
     socket: UdpSocket,
     log: Log,
-    /// Whom the server may answer (see `shared::reply`): no loops, no amplification, a rate per network.
+    /// Whom the server may answer (see `shared::reply`): no loops, no amplification, a
+    /// rate per network.
     replies: ReplyGuard,
 }
 
