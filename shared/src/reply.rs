@@ -228,6 +228,9 @@ pub struct ReplyGuard {
     loops: LoopWatch,
     budgets: Budgets,
     refused: Refused,
+    /// The source and time of the datagram [`check`](Self::check) just passed: its reply's
+    /// [`spend`](Self::spend) counts at that time (one clock reading per datagram, not two).
+    just_checked: Option<(SocketAddr, Instant)>,
 }
 
 impl ReplyGuard {
@@ -241,6 +244,7 @@ impl ReplyGuard {
             loops: LoopWatch::new(args.loop_after, max_sources),
             budgets: Budgets::new(lengths, args.reply_rate, args.reply_allowance, max_sources),
             refused: Refused::default(),
+            just_checked: None,
         }
     }
 
@@ -248,7 +252,10 @@ impl ReplyGuard {
     /// (and it is counted). Call it for every datagram: the byte budget counts what
     /// arrived.
     pub fn check(&mut self, from: SocketAddr, datagram: &[u8]) -> Result<(), Refusal> {
-        self.check_at(from, datagram, Instant::now())
+        let now = Instant::now();
+        let verdict = self.check_at(from, datagram, now);
+        self.just_checked = verdict.is_ok().then_some((from, now));
+        verdict
     }
 
     /// [`check`](Self::check), at a given time (for tests).
@@ -268,7 +275,12 @@ impl ReplyGuard {
     /// A reply of `len` bytes is about to go to `to`: whether it may (`Ok`, and it is
     /// counted against `to`'s byte budget), or why not (and it is counted).
     pub fn spend(&mut self, to: SocketAddr, len: usize) -> Result<(), Refusal> {
-        self.spend_at(to, len, Instant::now())
+        let now = match self.just_checked.take() {
+            // The reply to the datagram just checked: as good as the same moment.
+            Some((from, checked_at)) if from == to => checked_at,
+            _ => Instant::now(),
+        };
+        self.spend_at(to, len, now)
     }
 
     /// [`spend`](Self::spend), at a given time (for tests).

@@ -112,7 +112,11 @@ impl Budgets {
     /// `ip`'s network's standing, brought up to `now` (made if new and there is room).
     fn standing_of(&mut self, ip: IpAddr, now: Instant) -> Result<&mut Standing, Over> {
         let network = network_of(ip, self.lengths);
-        if !self.standing.contains_key(&network) && !self.make_room(now) {
+        // Asking whether `network` is known costs a second lookup: only worth it when full.
+        if self.standing.len() >= self.max_sources
+            && !self.standing.contains_key(&network)
+            && !self.make_room(now)
+        {
             return Err(Over::TableFull);
         }
         let (rate, allowance) = (self.rate, self.allowance);
