@@ -12,28 +12,28 @@ use std::time::{Duration, Instant};
 use shared::report::Log;
 
 /// How many lines of one kind may print in one [`WINDOW`].
-pub const BURST: u32 = 3;
+pub const BURST: u64 = 3;
 /// The window [`BURST`] counts in.
 pub const WINDOW: Duration = Duration::from_secs(1);
 
-/// One kind of warning, rate-limited. Shared by threads (a mutex, taken only on the
-/// path that warns, never per forwarded datagram).
-#[derive(Debug, Default)]
+/// One kind of warning, rate-limited by `shared`'s [`Throttle`](shared::throttle::Throttle):
+/// [`BURST`] lines a [`WINDOW`]. Shared by threads (a mutex, taken only on the path that
+/// warns, never per forwarded datagram).
+#[derive(Debug)]
 pub struct Throttle {
-    state: Mutex<State>,
+    admission: Mutex<shared::throttle::Throttle>,
 }
 
-#[derive(Debug, Default)]
-struct State {
-    window_start: Option<Instant>,
-    printed_in_window: u32,
-    held_back: u64,
+impl Default for Throttle {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Throttle {
     /// A throttle that has printed nothing yet.
     pub fn new() -> Self {
-        Self::default()
+        Throttle { admission: Mutex::new(shared::throttle::Throttle::new(BURST, WINDOW)) }
     }
 
     /// Prints `line()` as a warning unless [`BURST`] lines of this kind were printed in the
@@ -56,19 +56,7 @@ impl Throttle {
 
     /// `Some(lines held back since the last printed one)` if a line may print now.
     fn admit(&self) -> Option<u64> {
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        let now = Instant::now();
-        if state.window_start.is_none_or(|start| now.duration_since(start) >= WINDOW) {
-            state.window_start = Some(now);
-            state.printed_in_window = 0;
-        }
-        if state.printed_in_window < BURST {
-            state.printed_in_window += 1;
-            Some(std::mem::take(&mut state.held_back))
-        } else {
-            state.held_back += 1;
-            None
-        }
+        self.admission.lock().unwrap_or_else(PoisonError::into_inner).admit(Instant::now())
     }
 }
 

@@ -17,6 +17,7 @@
 //! | [`prefix_args`] | `--ipv4-prefix`, `--ipv6-prefix`: how many bits of an address name one host |
 //! | [`reply`] | whom a UDP server may answer: no loops, no amplification (3x the bytes per network), a rate per network |
 //! | [`report`] | log lines, `--quiet`, and a captured log for tests |
+//! | [`throttle`] | "say it at most N times in a window", for every warning that could flood |
 //! | [`load`] | the clients' load mode (`--clients N --duration SECS`) and its summary |
 //! | [`testing`] | running a server on a thread in a test, with a deadline |
 
@@ -33,5 +34,6 @@ pub mod reply;
 pub mod report;
 pub mod shutdown;
 pub mod testing;
+pub mod throttle;
 
 pub use error::{Context, Error, Result};

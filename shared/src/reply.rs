@@ -34,6 +34,7 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use crate::prefix::PrefixLengths;
+use crate::report::Log;
 
 pub use budget::{AMPLIFICATION, MAX_SAVED};
 pub use loops::LOOP_GAP;
@@ -217,6 +218,12 @@ impl fmt::Display for Refused {
         }
         Ok(())
     }
+}
+
+/// The warning for a datagram the server does not answer, the same in every server (the
+/// log's throttle keeps a flood of them from flooding the log).
+pub fn warn_refusal(log: &Log, source: SocketAddr, refusal: Refusal) {
+    log.warn(format_args!("not answering {source}: {refusal}"));
 }
 
 /// Decides, datagram by datagram and reply by reply, whether the server may answer (see

@@ -32,6 +32,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::throttle::Throttle;
+
 /// At most this many warnings are printed in one [`WARN_WINDOW`]; the rest are counted.
 pub const WARN_BURST: u64 = 20;
 
@@ -58,7 +60,7 @@ pub struct QuietArg {
 pub struct Log {
     quiet: bool,
     sink: Sink,
-    warnings: Arc<Mutex<WarnWindow>>,
+    warnings: Arc<Mutex<Throttle>>,
 }
 
 #[derive(Clone)]
@@ -67,13 +69,6 @@ enum Sink {
     Terminal(Arc<Writer>),
     /// Everything into one buffer that a test can read.
     Memory(CapturedLog),
-}
-
-/// Warnings printed and held back in the current window.
-struct WarnWindow {
-    started: Instant,
-    printed: u64,
-    held_back: u64,
 }
 
 impl Log {
@@ -90,8 +85,8 @@ impl Log {
     }
 
     fn with_sink(quiet: bool, sink: Sink) -> Self {
-        let window = WarnWindow { started: Instant::now(), printed: 0, held_back: 0 };
-        Log { quiet, sink, warnings: Arc::new(Mutex::new(window)) }
+        let warnings = Throttle::new(WARN_BURST, WARN_WINDOW);
+        Log { quiet, sink, warnings: Arc::new(Mutex::new(warnings)) }
     }
 
     /// Whether per-message lines are silenced. Check it before building an expensive line.
@@ -114,21 +109,11 @@ impl Log {
     /// A problem with one message or client, which the server survives. Rate-limited: see
     /// [`WARN_BURST`].
     pub fn warn(&self, line: fmt::Arguments<'_>) {
-        // One look at the window decides, and counts the line, so that threads warning at
+        // One look at the throttle decides, and counts the line, so that threads warning at
         // once cannot print more than the burst between them.
-        let held_back = {
-            let mut window = self.warnings.lock().unwrap_or_else(PoisonError::into_inner);
-            let mut held_back = 0;
-            if window.started.elapsed() >= WARN_WINDOW {
-                held_back = window.held_back;
-                *window = WarnWindow { started: Instant::now(), printed: 0, held_back: 0 };
-            } else if window.printed >= WARN_BURST {
-                window.held_back += 1;
-                return;
-            }
-            window.printed += 1;
-            held_back
-        };
+        let admitted =
+            self.warnings.lock().unwrap_or_else(PoisonError::into_inner).admit(Instant::now());
+        let Some(held_back) = admitted else { return };
         if held_back > 0 {
             self.emit(
                 Stream::Err,
@@ -388,7 +373,7 @@ mod tests {
         );
         assert_eq!(lines[0], "warning: bad datagram 0");
         // The next window starts with the count of what was held back.
-        log.warnings.lock().unwrap().started -= WARN_WINDOW;
+        log.warnings.lock().unwrap().end_window();
         log.warn(format_args!("later"));
         let lines = captured.lines();
         assert_eq!(

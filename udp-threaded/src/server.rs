@@ -25,7 +25,7 @@ use shared::datagram::{RECV_BUFFER_SIZE, bind_udp, report_receive_error};
 
 use crate::RESPONSE;
 use shared::error::{Context, Result, describe_io_error};
-use shared::reply::{Refused, ReplyArgs, ReplyGuard};
+use shared::reply::{Refused, ReplyArgs, ReplyGuard, warn_refusal};
 use shared::report::{Log, QuietArg, plural};
 use shared::shutdown::{POLL_INTERVAL, Shutdown};
 
@@ -295,7 +295,7 @@ pub fn receive_loop(
                 .and_then(|()| replies.spend(client, RESPONSE.len()))
             {
                 Ok(()) => on_datagram(&buffer[..len], client),
-                Err(refusal) => log.warn(format_args!("not answering {client}: {refusal}")),
+                Err(refusal) => warn_refusal(log, client, refusal),
             },
             Err(error) => report_receive_error(log, &error),
         }

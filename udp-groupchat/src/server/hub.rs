@@ -40,9 +40,10 @@ use std::time::{Duration, Instant};
 
 use shared::datagram::{PREVIEW_CHARS, RECV_BUFFER_SIZE, is_harmless_receive_error, preview};
 use shared::error::{Context, Result, describe_io_error};
-use shared::reply::ReplyGuard;
+use shared::reply::{ReplyGuard, warn_refusal};
 use shared::report::Log;
 use shared::shutdown::{POLL_INTERVAL, Shutdown};
+use shared::throttle::Throttle;
 
 use super::join_throttle::{JoinThrottle, Verdict};
 use super::member_index::MemberIndex;
@@ -86,7 +87,7 @@ pub(super) fn run(server: &Server, shutdown: &Shutdown) -> Result<Summary> {
             Ok((len, from)) => match reply_guard.check(from, &buffer[..len]) {
                 Ok(()) => hub.handle(&buffer[..len], from),
                 // The log rate-limits this warning itself.
-                Err(refusal) => log.warn(format_args!("not answering {from}: {refusal}")),
+                Err(refusal) => warn_refusal(log, from, refusal),
             },
             // Nothing this interval, or Ctrl-C interrupted the wait: fall through.
             Err(error) if is_harmless_receive_error(&error) => {}
@@ -484,27 +485,22 @@ fn put_secret(datagram: &mut [u8], secret: u64) {
     }
 }
 
-/// A warning of one kind, printed at most once every [`WARN_EVERY`]; the next one printed
-/// says how many were held back in between.
-#[derive(Default)]
-struct Throttled {
-    last: Option<Instant>,
-    held_back: u64,
+/// A warning of one kind, printed at most once every [`WARN_EVERY`] (`shared`'s
+/// [`Throttle`]); the next one printed says how many were held back in between.
+struct Throttled(Throttle);
+
+impl Default for Throttled {
+    fn default() -> Self {
+        Throttled(Throttle::new(1, WARN_EVERY))
+    }
 }
 
 impl Throttled {
     fn warn(&mut self, log: &Log, line: fmt::Arguments<'_>) {
-        let now = Instant::now();
-        if self.last.is_some_and(|last| now.duration_since(last) < WARN_EVERY) {
-            self.held_back += 1;
-            return;
+        match self.0.admit(Instant::now()) {
+            None => {}
+            Some(0) => log.warn(line),
+            Some(held_back) => log.warn(format_args!("{line} (and {held_back} more like it)")),
         }
-        if self.held_back > 0 {
-            log.warn(format_args!("{line} (and {} more like it)", self.held_back));
-        } else {
-            log.warn(line);
-        }
-        self.last = Some(now);
-        self.held_back = 0;
     }
 }
