@@ -20,12 +20,19 @@
 //! the relay stops (Ctrl-C, SIGTERM), so a half-written file is never presented as whole.
 //! When `--capture-limit` bytes would be exceeded the capture stops, with one log line,
 //! and the relay goes on; the file still ends on a whole block, so it stays readable.
+//!
+//! Cheap for the relay: its threads only append finished blocks to a buffer in memory; a
+//! writer thread of the capture's own takes the buffer whole and writes it to the file, so
+//! no relay thread ever waits for the disk (only, if the disk falls [`MAX_PENDING`] bytes
+//! behind, for the writer to catch up: the capture never leaves a datagram out).
 
 use std::borrow::Cow;
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use byteorder_slice::LittleEndian;
@@ -43,9 +50,9 @@ use shared::report::Log;
 /// default, which the relay cannot read back; 64 is Linux's and macOS's).
 const TTL: u8 = 64;
 
-/// Bytes gathered before each write to the file: one system call per this many, not per
-/// packet.
-const WRITE_BUFFER: usize = 1 << 20;
+/// Most bytes of blocks waiting for the writer thread; a relay thread that would pass it
+/// waits for the writer (the disk is that far behind).
+pub const MAX_PENDING: usize = 8 << 20;
 
 /// pcap-file writes packet timestamps in nanoseconds: the interfaces must say so
 /// (`if_tsresol` 9 means 10^-9 s), or readers take them as microseconds.
@@ -69,36 +76,56 @@ impl Leg {
     }
 }
 
-/// An open capture file.
+/// An open capture file, written by its own thread. Shared by the relay's threads.
 pub struct Capture {
-    /// `None` once the capture has stopped (at its limit, or after a write error).
-    writer: Option<BufWriter<File>>,
     path: PathBuf,
     part: PathBuf,
     limit: u64,
-    written: u64,
+    shared: Arc<Shared>,
+    /// Taken by `finish`.
+    writer: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// What the relay's threads and the writer thread share.
+struct Shared {
+    state: Mutex<State>,
+    /// The writer waits on it for blocks; relay threads wait on it for room.
+    changed: Condvar,
+}
+
+struct State {
+    /// Whole blocks not yet taken by the writer thread.
+    pending: Vec<u8>,
+    /// Bytes accepted into the file so far (written or pending).
+    accepted: u64,
+    /// Packets accepted so far.
     packets: u64,
-    /// Why the capture stopped early, if it did.
+    /// Why the capture stopped early, if it did: nothing more is accepted.
     stopped: Option<String>,
-    /// Set after a write error: the `.part` file may end in a partial block.
+    /// A write failed: the `.part` file may end in a partial block.
     damaged: bool,
+    /// `finish` was called: the writer writes what is pending, and ends.
+    closing: bool,
 }
 
 impl Capture {
-    /// Creates `path.part` and writes the file's header and its two interfaces, named after
-    /// the relay's listening address and the server's. An unwritable path is an error here,
-    /// before the relay starts.
-    pub fn create(path: &Path, limit: u64, listen: SocketAddr, server: SocketAddr) -> Result<Self> {
+    /// Creates `path.part`, writes the file's header and its two interfaces (named after
+    /// the relay's listening address and the server's), and starts the writer thread. An
+    /// unwritable path is an error here, before the relay starts.
+    pub fn create(
+        path: &Path,
+        limit: u64,
+        (listen, server): (SocketAddr, SocketAddr),
+        log: Log,
+    ) -> Result<Self> {
         let part = part_path(path);
         let file = File::create(&part)
             .context(|| format!("cannot create the capture file {}", part.display()))?;
         let failed = |error: pcap_file::PcapError| {
             Error::msg(format!("cannot write the capture file {}: {error}", part.display()))
         };
-        let buffered = BufWriter::with_capacity(WRITE_BUFFER, file);
-        let mut writer =
-            PcapNgWriter::with_endianness(buffered, Endianness::Little).map_err(failed)?;
-        let mut written = 28; // the section header block
+        let mut writer = PcapNgWriter::with_endianness(file, Endianness::Little).map_err(failed)?;
+        let mut accepted = 28; // the section header block
         for (name, description) in [
             ("client side", format!("clients <-> lossy-link at {listen}")),
             ("server side", format!("lossy-link <-> the server at {server}")),
@@ -112,77 +139,87 @@ impl Capture {
                     InterfaceDescriptionOption::IfTsResol(NANOSECOND_RESOLUTION),
                 ],
             };
-            written += writer.write_pcapng_block(interface).map_err(failed)? as u64;
+            accepted += writer.write_pcapng_block(interface).map_err(failed)? as u64;
         }
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                pending: Vec::new(),
+                accepted,
+                packets: 0,
+                stopped: None,
+                damaged: false,
+                closing: false,
+            }),
+            changed: Condvar::new(),
+        });
+        // From here on, whole blocks that `encode` made go straight to the file.
+        let file = writer.into_inner();
+        let writer = {
+            let (shared, part) = (Arc::clone(&shared), part.clone());
+            thread::Builder::new()
+                .name("capture writer".into())
+                .spawn(move || shared.write_to(file, &part, &log))
+                .context(|| "cannot start the capture's writer thread")?
+        };
         Ok(Capture {
-            // From here on, whole blocks that `encode` made go straight to the file.
-            writer: Some(writer.into_inner()),
             path: path.to_path_buf(),
             part,
             limit,
-            written,
-            packets: 0,
-            stopped: None,
-            damaged: false,
+            shared,
+            writer: Mutex::new(Some(writer)),
         })
     }
 
-    /// Writes one block that [`encode`] made. At the size limit or on a write error the
-    /// capture stops (one log line) and later calls do nothing: the relay goes on either way.
-    pub fn write(&mut self, block: &[u8], log: &Log) {
-        let Some(writer) = self.writer.as_mut() else { return };
-        if self.written + block.len() as u64 > self.limit {
-            self.stop(
-                log,
-                format!(
-                    "capture stopped at --capture-limit {} bytes after {} packets; the relay \
-                     goes on",
-                    self.limit, self.packets
-                ),
-            );
+    /// Appends one block that [`encode`] made, for the writer thread. At the size limit
+    /// (or after a write error) the capture stops, with one log line, and later calls do
+    /// nothing: the relay goes on either way.
+    pub fn write(&self, block: &[u8], log: &Log) {
+        let mut state = self.shared.lock();
+        while state.stopped.is_none()
+            && !state.closing
+            && state.pending.len() + block.len() > MAX_PENDING
+        {
+            state = self.shared.wait(state);
+        }
+        if state.stopped.is_some() || state.closing {
             return;
         }
-        match writer.write_all(block) {
-            Ok(()) => {
-                self.written += block.len() as u64;
-                self.packets += 1;
-            }
-            Err(error) => {
-                self.damaged = true;
-                self.stop(
-                    log,
-                    format!("capture stopped: cannot write {}: {error}", self.part.display()),
-                );
-            }
+        if state.accepted + block.len() as u64 > self.limit {
+            let reason = format!(
+                "capture stopped at --capture-limit {} bytes after {} packets; the relay goes on",
+                self.limit, state.packets
+            );
+            log.warn(format_args!("{reason}"));
+            state.stopped = Some(reason);
+            return;
+        }
+        let was_empty = state.pending.is_empty();
+        state.pending.extend_from_slice(block);
+        state.accepted += block.len() as u64;
+        state.packets += 1;
+        if was_empty {
+            self.shared.changed.notify_all();
         }
     }
 
-    fn stop(&mut self, log: &Log, reason: String) {
-        log.warn(format_args!("{reason}"));
-        self.stopped = Some(reason);
-        if let Some(writer) = self.writer.take() {
-            // What was written so far is whole blocks: keep it for `finish`.
-            let mut file = writer;
-            if let Err(error) = file.flush() {
-                self.damaged = true;
-                log.warn(format_args!("capture: cannot write {}: {error}", self.part.display()));
-            }
-        }
-    }
-
-    /// Packets written so far.
+    /// Packets accepted so far (all of them are in the file once it is finished).
     pub fn packets(&self) -> u64 {
-        self.packets
+        self.shared.lock().packets
     }
 
-    /// Flushes the file and gives it its real name; returns what to tell the user. A file
-    /// that may end in a partial block (after a write error) keeps its `.part` name.
-    pub fn finish(mut self) -> Result<String> {
-        if let Some(mut file) = self.writer.take() {
-            file.flush()
-                .context(|| format!("cannot write the capture file {}", self.part.display()))?;
+    /// Lets the writer thread write what is pending, closes the file and gives it its real
+    /// name; returns what to tell the user (`None` if already finished). A file that may end
+    /// in a partial block (after a write error) keeps its `.part` name.
+    pub fn finish(&self) -> Result<Option<String>> {
+        let writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner).take();
+        let Some(writer) = writer else { return Ok(None) };
+        self.shared.lock().closing = true;
+        self.shared.changed.notify_all();
+        if writer.join().is_err() {
+            self.shared.lock().damaged = true;
         }
-        if self.damaged {
+        let state = self.shared.lock();
+        if state.damaged {
             return Err(Error::msg(format!(
                 "the capture file {} is incomplete (a write failed) and keeps its .part name",
                 self.part.display()
@@ -191,8 +228,54 @@ impl Capture {
         std::fs::rename(&self.part, &self.path).context(|| {
             format!("cannot rename {} to {}", self.part.display(), self.path.display())
         })?;
-        let cut = if self.stopped.is_some() { " (stopped at --capture-limit)" } else { "" };
-        Ok(format!("capture: {} packets written to {}{cut}", self.packets, self.path.display()))
+        let cut = if state.stopped.is_some() { " (stopped at --capture-limit)" } else { "" };
+        Ok(Some(format!(
+            "capture: {} packets written to {}{cut}",
+            state.packets,
+            self.path.display()
+        )))
+    }
+}
+
+impl Shared {
+    /// The writer thread: takes the pending blocks whole (the relay's threads go on filling
+    /// a fresh buffer) and writes them, until `finish` and nothing is left. A write error
+    /// stops the capture, with one log line.
+    fn write_to(&self, mut file: File, part: &Path, log: &Log) {
+        let mut taken = Vec::new();
+        loop {
+            {
+                let mut state = self.lock();
+                while state.pending.is_empty() && !state.closing {
+                    state = self.wait(state);
+                }
+                if state.pending.is_empty() {
+                    return; // closing, and everything is written
+                }
+                std::mem::swap(&mut state.pending, &mut taken);
+                // Room again for relay threads waiting on a full buffer.
+                self.changed.notify_all();
+            }
+            if let Err(error) = file.write_all(&taken) {
+                let reason = format!("capture stopped: cannot write {}: {error}", part.display());
+                log.warn(format_args!("{reason}"));
+                let mut state = self.lock();
+                state.damaged = true;
+                state.stopped = Some(reason);
+                state.pending = Vec::new();
+                self.changed.notify_all();
+                return;
+            }
+            taken.clear();
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn wait<'a>(&self, state: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+        self.changed.wait(state).unwrap_or_else(PoisonError::into_inner)
     }
 }
 
