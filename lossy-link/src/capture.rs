@@ -54,6 +54,13 @@ const TTL: u8 = 64;
 /// waits for the writer (the disk is that far behind).
 pub const MAX_PENDING: usize = 8 << 20;
 
+/// The writer thread writes when this many bytes are pending (one system call for
+/// thousands of packets)...
+const WRITE_AT: usize = 256 << 10;
+
+/// ...or when this long has passed with some pending, so a quiet run's file keeps up.
+const WRITE_EVERY: Duration = Duration::from_millis(100);
+
 /// pcap-file writes packet timestamps in nanoseconds: the interfaces must say so
 /// (`if_tsresol` 9 means 10^-9 s), or readers take them as microseconds.
 const NANOSECOND_RESOLUTION: u8 = 9;
@@ -193,11 +200,13 @@ impl Capture {
             state.stopped = Some(reason);
             return;
         }
-        let was_empty = state.pending.is_empty();
+        let was_short = state.pending.len() < WRITE_AT;
         state.pending.extend_from_slice(block);
         state.accepted += block.len() as u64;
         state.packets += 1;
-        if was_empty {
+        // Wake the writer once per WRITE_AT bytes, not per packet (it also looks every
+        // WRITE_EVERY by itself).
+        if was_short && state.pending.len() >= WRITE_AT {
             self.shared.changed.notify_all();
         }
     }
@@ -246,8 +255,15 @@ impl Shared {
         loop {
             {
                 let mut state = self.lock();
-                while state.pending.is_empty() && !state.closing {
-                    state = self.wait(state);
+                while state.pending.len() < WRITE_AT && !state.closing {
+                    let (next, waited) = self
+                        .changed
+                        .wait_timeout(state, WRITE_EVERY)
+                        .unwrap_or_else(PoisonError::into_inner);
+                    state = next;
+                    if waited.timed_out() && !state.pending.is_empty() {
+                        break;
+                    }
                 }
                 if state.pending.is_empty() {
                     return; // closing, and everything is written
