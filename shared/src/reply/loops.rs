@@ -15,6 +15,13 @@
 //! answered for `--loop-after` datagrams in a row; then one goes unanswered, the client
 //! waits its `--timeout` (longer than [`LOOP_GAP`]), and is answered again. A client that
 //! pauses, or numbers its messages (load mode does), never builds a streak.
+//!
+//! What it cannot see: a loop whose datagrams change every round (a peer that adds a
+//! counter or a timestamp to what it echoes). No program of this workspace does that, nor
+//! do the course's Python servers (lossy-link's `--tamper` flips a letter's case, which the
+//! uppercase server undoes: measured, such a loop still dies after `--loop-after`). Against
+//! such a peer the byte budget does not help either (each side receives as much as it
+//! sends); `--reply-rate` per network is the backstop.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
