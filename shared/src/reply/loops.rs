@@ -21,7 +21,8 @@
 //! do the course's Python servers (lossy-link's `--tamper` flips a letter's case, which the
 //! uppercase server undoes: measured, such a loop still dies after `--loop-after`). Against
 //! such a peer the byte budget does not help either (each side receives as much as it
-//! sends); `--reply-rate` per network is the backstop.
+//! sends), and `--reply-rate` only caps its speed (a loop between two hosts runs far below
+//! it): such a loop goes on until one side stops.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
