@@ -296,9 +296,10 @@ impl ReplyGuard {
     }
 
     /// Like [`spend`](Self::spend) for a reply of `len` bytes, taking `ahead` bytes of
-    /// `to`'s budget at once if it has them (else only `len`): a relay keeps the rest for
-    /// the next replies to the same client, so that its threads need not share this guard
-    /// for every datagram. Returns the bytes taken, or why not even `len`.
+    /// `to`'s budget at once if it has them and a reserve besides (else only `len`): a relay
+    /// keeps the rest for the next replies to the same client, so that its threads need not
+    /// share this guard for every datagram, and the reserve stays for the network's other
+    /// clients. Returns the bytes taken, or why not even `len`.
     pub fn spend_ahead(
         &mut self,
         to: SocketAddr,
@@ -308,7 +309,7 @@ impl ReplyGuard {
         self.spend_ahead_at(to, len, ahead, Instant::now())
     }
 
-    fn spend_ahead_at(
+    pub(crate) fn spend_ahead_at(
         &mut self,
         to: SocketAddr,
         len: usize,
@@ -581,5 +582,44 @@ mod tests {
         assert!(is_local_address("127.0.0.1".parse().unwrap()));
         assert!(is_local_address("::ffff:127.0.0.1".parse().unwrap()));
         assert!(!is_local_address("192.0.2.1".parse().unwrap()), "a documentation address");
+    }
+
+    #[test]
+    fn clients_of_one_network_taking_bytes_ahead_leave_each_other_enough() {
+        // A relay's reply threads, one per client, all of 127.0.0.0/24: each takes its
+        // client's byte budget 4 KiB ahead; requests and replies are 20 bytes (3x credit).
+        let mut guard = ReplyGuard::new("127.0.0.1:12000".parse().unwrap(), &ReplyArgs::default());
+        let clients: Vec<SocketAddr> =
+            (0..16u16).map(|n| SocketAddr::from(([127, 0, 0, 1], 40_000 + n))).collect();
+        let mut prepaid = [0usize; 16];
+        let (mut refused, mut sent) = (0, 0);
+        let mut now = Instant::now();
+        let mut seed: u64 = 7;
+        for round in 0..20_000u32 {
+            now += Duration::from_micros(100);
+            for (c, client) in clients.iter().enumerate() {
+                let request = format!("request {round} {c:2}");
+                assert_eq!(guard.check_at(*client, request.as_bytes(), now), Ok(()));
+            }
+            for _ in 0..16 {
+                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                let c = (seed >> 33) as usize % 16;
+                if prepaid[c] < 20 {
+                    match guard.spend_ahead_at(clients[c], 20, 4096, now) {
+                        Ok(taken) => prepaid[c] += taken,
+                        Err(_) => {
+                            refused += 1;
+                            continue;
+                        }
+                    }
+                }
+                prepaid[c] -= 20;
+                sent += 1;
+            }
+        }
+        assert_eq!(
+            refused, 0,
+            "replies refused though the network sent 3x their bytes ({sent} sent)"
+        );
     }
 }

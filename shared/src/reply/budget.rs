@@ -31,6 +31,10 @@ pub const AMPLIFICATION: f64 = 3.0;
 /// Most credit a network can save up: three of the largest datagrams.
 pub const MAX_SAVED: f64 = AMPLIFICATION * 65_536.0;
 
+/// Credit that taking bytes ahead (see `ReplyGuard::spend_ahead`) never takes: what the
+/// other clients of a network may still need for their next replies, one at a time.
+const RESERVE: f64 = 16.0 * 4096.0;
+
 /// How often, at most, a full table is swept for networks that owe nothing.
 const SWEEP_EVERY: Duration = Duration::from_millis(100);
 
@@ -102,9 +106,11 @@ impl Budgets {
         if standing.credit < least as f64 {
             return Err(Over::Bytes);
         }
-        // All of `want` if the credit has it, else only what is needed now.
+        // All of `want` if the credit has it and keeps RESERVE after, else only what is
+        // needed now: bytes taken ahead sit with one client, and must not leave too little
+        // for the other clients of the same network.
         let want = want.max(least);
-        let granted = if standing.credit >= want as f64 { want } else { least };
+        let granted = if standing.credit >= (want as f64) + RESERVE { want } else { least };
         standing.credit -= granted as f64;
         Ok(granted)
     }
