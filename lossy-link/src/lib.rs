@@ -70,7 +70,7 @@ pub use args::Args;
 pub use relay::{Relay, Summary};
 
 use shared::error::Result;
-use shared::report::Log;
+use shared::log::Log;
 use shared::shutdown::Shutdown;
 
 /// The whole program after parsing: bind, relay until `shutdown`, print the summary.

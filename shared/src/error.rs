@@ -122,7 +122,7 @@ pub fn exit_code(outcome: Result<()>) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) if error.is_stopped() => ExitCode::from(INTERRUPTED_EXIT_CODE),
         Err(error) => {
-            crate::report::print_error(&error);
+            crate::console::print_error(&error);
             ExitCode::FAILURE
         }
     }

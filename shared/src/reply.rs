@@ -33,8 +33,8 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::time::Instant;
 
+use crate::log::Log;
 use crate::prefix::PrefixLengths;
-use crate::report::Log;
 
 pub use budget::{AMPLIFICATION, MAX_SAVED};
 pub use loops::LOOP_GAP;

@@ -14,10 +14,11 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::datagram::{RECV_BUFFER_SIZE, as_text, connect_udp};
 use crate::error::Result;
-use crate::report::CapturedLog;
+use crate::log::CapturedLog;
 use crate::shutdown::Shutdown;
+use crate::text::as_text;
+use crate::udp::{RECV_BUFFER_SIZE, connect_udp};
 
 /// How long a server under test may take to stop: the workspace's promise to students.
 pub const STOP_LIMIT: Duration = Duration::from_secs(1);

@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::runner::Tally;
 use super::{Histogram, Strays};
 use crate::error::{Error, Result};
-use crate::report::plural;
+use crate::text::plural;
 
 /// The result of a load run; its `Display` is the one summary line.
 #[derive(Debug, Default, Clone)]
