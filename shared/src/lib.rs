@@ -24,7 +24,19 @@
 //! | [`prefix_args`] | `--ipv4-prefix`, `--ipv6-prefix`: how many bits of an address name one host |
 //! | [`reply`] | whom a UDP server may answer: no loops, no amplification (3x the bytes per network), a rate per network |
 //! | [`load`] | the clients' load mode (`--clients N --duration SECS`) and its summary |
-//! | `testing` | running a server on a thread in a test, with a deadline (only with the `testing` feature: see below) |
+//! | `testing` | running a server on a thread in a test, with a deadline (`testing` feature) |
+//!
+//! ## Test helpers: the `testing` feature
+//!
+//! `shared::testing` and the log a test reads (`Log::capture`, `CapturedLog`) exist only
+//! with the `testing` feature. They fail a test by panicking, which no program may do, so
+//! the library the binaries link does not have them: only test builds turn the feature on,
+//! through each crate's dev-dependency,
+//!
+//! ```toml
+//! [dev-dependencies]
+//! shared = { workspace = true, features = ["testing"] }
+//! ```
 
 pub mod address;
 pub mod client_errors;
@@ -41,6 +53,7 @@ pub mod prefix;
 pub mod prefix_args;
 pub mod reply;
 pub mod shutdown;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod text;
 pub mod throttle;

@@ -24,8 +24,9 @@
 //! the writer is given up to [`FLUSH_LIMIT`] to print what is queued, the summary included.
 //!
 //! A [`Log`] is cheap to clone and can be shared by many threads; each line is written whole.
-//! Tests read what a server logged through a captured log (`Log::capture`, in
-//! `log/capture.rs`).
+//! Tests read what a server logged through a captured log (`Log::capture` and
+//! `CapturedLog`, in `log/capture.rs`: only with the `testing` feature, which only
+//! dev-dependencies turn on).
 //!
 //! A UDP server's failed `recv_from` goes through [`report_receive_error`]: the one rule for
 //! which receive errors are worth a warning.
@@ -40,9 +41,11 @@ use crate::io_errors::is_harmless_receive_error;
 use crate::text::plural;
 use crate::throttle::Throttle;
 
+#[cfg(any(test, feature = "testing"))]
 mod capture;
 mod writer;
 
+#[cfg(any(test, feature = "testing"))]
 pub use capture::CapturedLog;
 
 use writer::{Stream, Writer};
@@ -80,7 +83,8 @@ pub struct Log {
 enum Sink {
     /// info and message lines on stdout, warnings on stderr, through the writer thread.
     Terminal(Arc<Writer>),
-    /// Everything into one buffer that a test can read.
+    /// Everything into one buffer that a test can read (`testing` feature).
+    #[cfg(any(test, feature = "testing"))]
     Memory(CapturedLog),
 }
 
@@ -91,7 +95,8 @@ impl Log {
         Log::with_sink(quiet, Sink::Terminal(Arc::new(Writer::start(QUEUED_LINES))))
     }
 
-    /// A log kept in memory, for tests: the [`CapturedLog`] reads it.
+    /// A log kept in memory, for tests: the [`CapturedLog`] reads it (`testing` feature).
+    #[cfg(any(test, feature = "testing"))]
     pub fn capture(quiet: bool) -> (Self, CapturedLog) {
         let captured = CapturedLog::default();
         (Log::with_sink(quiet, Sink::Memory(captured.clone())), captured)
@@ -143,6 +148,7 @@ impl Log {
     fn emit(&self, stream: Stream, line: fmt::Arguments<'_>) {
         match &self.sink {
             Sink::Terminal(writer) => writer.send(stream, line),
+            #[cfg(any(test, feature = "testing"))]
             Sink::Memory(captured) => captured.push(line),
         }
     }
