@@ -42,7 +42,7 @@ pub struct LoadSummary {
     /// and not in `requests`.
     pub unanswered: u64,
     /// Per tenth of a second, when `--csv` or `--chart` asked for it (else empty).
-    pub timeline: Vec<super::pictures::SlotCounts>,
+    pub timeline: Vec<super::SlotCounts>,
 }
 
 impl LoadSummary {
