@@ -1,9 +1,10 @@
 //! Ctrl-C wired to a [`Shutdown`]: the first press asks the program to stop, a second one
 //! (or, for a client, a stop that takes too long) ends it at once.
 //!
-//! The binaries call [`install_ctrl_c`] (servers) or [`install_ctrl_c_for_client`] once, in
-//! `main`; tests never do (a process may install only one Ctrl-C handler): they call
-//! [`Shutdown::request`] directly.
+//! SIGTERM (what `kill`, systemd and `docker stop` send) and SIGHUP do the same (the `ctrlc`
+//! crate's `termination` feature). The binaries call [`install_ctrl_c`] (servers) or
+//! [`install_ctrl_c_for_client`] once, in `main`; tests never do (a process may install
+//! only one Ctrl-C handler): they call [`Shutdown::request`] directly.
 
 use std::time::Duration;
 

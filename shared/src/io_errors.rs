@@ -3,9 +3,10 @@
 //!
 //! A socket with a read timeout returns an error when the timeout expires, a signal
 //! (Ctrl-C) can interrupt a wait, and over UDP an ICMP "port unreachable" comes back as an
-//! error on a later call. None of these is a failure of the program: each caller asks here
-//! which one it got (the kind differs from one system to the next) and carries on. UDP and
-//! TCP code both use these.
+//! error on a later call. None of these is a bug: each caller asks here which one it got (the
+//! kind differs from one system to the next) and decides. A server goes round its loop
+//! again; a client waits a little longer, or says what it means
+//! ([`crate::client_errors`]). UDP and TCP code both use these.
 
 use std::io;
 

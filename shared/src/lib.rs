@@ -2,7 +2,11 @@
 //!
 //! The course modules differ in their lesson (uppercase over UDP, one thread per TCP
 //! connection, a group chat...), but they all need the same plumbing. It lives here, written
-//! once, so each module's code can stay about its lesson:
+//! once, so each module's code can stay about its lesson. Each file holds one concern, named
+//! by what a reader would look it up by ("how big can a datagram be?" is [`udp`], "how is a
+//! datagram shown in a log?" is [`text`], "is this error a timeout?" is [`io_errors`]); a
+//! directory module (`load/`, `reply/`, `log/`, `testing/`) splits its concern the same way,
+//! and its `mod` file says which file holds what.
 //!
 //! | module | what it gives |
 //! |---|---|

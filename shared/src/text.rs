@@ -3,8 +3,8 @@
 //! Datagrams are bytes, not text. A server must cope with bytes that are not UTF-8, so the
 //! helpers here replace invalid sequences (lossy decoding) and never panic; and what a log
 //! shows of a datagram cannot move the cursor, recolour the terminal or hide text
-//! ([`preview`]). The clients show what they received as the course's notebooks do, as a
-//! Python bytes literal ([`bytes_literal`]), and every summary counts in words ([`plural`]).
+//! ([`preview`]). The echo clients show what came back as the course's notebooks do, as a
+//! Python bytes literal ([`bytes_literal`]), and the summaries count in words ([`plural`]).
 
 use std::borrow::Cow;
 

@@ -5,7 +5,7 @@
 //! not at all. The course's Python servers call `recvfrom(2048)`: a longer datagram is cut
 //! to 2048 bytes *silently*. Here every receive buffer is [`RECV_BUFFER_SIZE`] bytes, enough
 //! for the largest datagram UDP can carry, so nothing is ever cut; and every socket made here
-//! has send and receive buffers of at least [`SOCKET_BUFFER_SIZE`], so that the largest
+//! asks for send and receive buffers of at least [`SOCKET_BUFFER_SIZE`], so that the largest
 //! datagram can go out on every system.
 
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
