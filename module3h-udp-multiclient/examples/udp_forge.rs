@@ -21,7 +21,7 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (Some(from), Some(to)) = (parse(args.first()), parse(args.get(1))) else {
-        shared::console::print_error(
+        shared::error::print_error(
             &"usage: udp_forge FROM TO [TEXT] (IPv4 loopback addresses, e.g. 127.0.0.1:12000)",
         );
         return ExitCode::from(2);
@@ -36,7 +36,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(error) => {
-            shared::console::print_error(&format!(
+            shared::error::print_error(&format!(
                 "cannot send a forged datagram (root needed?): {error}"
             ));
             ExitCode::FAILURE

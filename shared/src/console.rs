@@ -1,9 +1,9 @@
-//! Lines to the terminal that never panic: the error that ends a program, a notice, and a
-//! client's output.
+//! Lines to the terminal that never panic: a notice, and a client's output.
 //!
 //! `println!` panics when stdout is a closed pipe (`client | head`); a program must not die
 //! because whoever read its output went away. A server's own lines go through its
-//! [`Log`](crate::log::Log); these are for the lines around it.
+//! [`Log`](crate::log::Log), and the error that ends a program through
+//! [`print_error`](crate::error::print_error); these are for the lines around them.
 
 use std::fmt;
 use std::io::{self, Write};
@@ -12,11 +12,6 @@ use std::io::{self, Write};
 /// dropped on purpose.
 pub(crate) fn write_line(out: &mut impl Write, line: fmt::Arguments<'_>) {
     let _ = writeln!(out, "{line}");
-}
-
-/// Prints `error: ...` on stderr: how every binary reports the error that ends it.
-pub fn print_error(error: &dyn fmt::Display) {
-    write_line(&mut io::stderr().lock(), format_args!("error: {error}"));
 }
 
 /// Writes a line on stdout, ignoring a closed stdout (a notice such as Ctrl-C's `Stopping...`).

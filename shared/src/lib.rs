@@ -17,7 +17,7 @@
 //! | [`udp`] | UDP datagram sizes, and sockets with room for the largest datagram |
 //! | [`client_errors`] | what a UDP client says when its server is not there or does not answer |
 //! | [`text`] | text shown to people: a datagram as safe text or a bytes literal, counts in words |
-//! | [`console`] | lines to the terminal that never panic: `error: ...`, notices, a client's output |
+//! | [`console`] | lines to the terminal that never panic: notices, a client's output |
 //! | [`log`] | a server's log: its lines, `--quiet`, rate-limited warnings, a writer thread |
 //! | [`throttle`] | "say it at most N times in a window", for every warning that could flood |
 //! | [`shutdown`] | a cloneable stop signal shared by a program's threads |

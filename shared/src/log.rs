@@ -48,6 +48,8 @@ mod writer;
 #[cfg(any(test, feature = "testing"))]
 pub use capture::CapturedLog;
 
+pub use writer::{FLUSH_LIMIT, QUEUED_LINES};
+
 use writer::{Stream, Writer};
 
 /// At most this many warnings are printed in one [`WARN_WINDOW`]; the rest are counted.
@@ -55,12 +57,6 @@ pub const WARN_BURST: u64 = 20;
 
 /// The window over which warnings are counted (see [`WARN_BURST`]).
 pub const WARN_WINDOW: Duration = Duration::from_secs(10);
-
-/// Lines the terminal writer may have queued; more are dropped and counted.
-pub const QUEUED_LINES: usize = 4096;
-
-/// How long a server's last log lines may take to be printed once it has stopped.
-pub const FLUSH_LIMIT: Duration = Duration::from_secs(1);
 
 /// The `--quiet` flag, shared by every server.
 #[derive(clap::Args, Debug, Clone, Default)]

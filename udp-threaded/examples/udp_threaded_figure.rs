@@ -13,7 +13,7 @@
 use std::io::Read;
 use std::process::ExitCode;
 
-use shared::console::print_error;
+use shared::error::print_error;
 use shared::load::{Sweep, sweep_chart};
 
 fn main() -> ExitCode {

@@ -9,9 +9,14 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 use std::time::Duration;
 
-use super::FLUSH_LIMIT;
 use crate::console::write_line;
 use crate::text::plural;
+
+/// Lines the terminal writer may have queued; more are dropped and counted.
+pub const QUEUED_LINES: usize = 4096;
+
+/// How long a server's last log lines may take to be printed once it has stopped.
+pub const FLUSH_LIMIT: Duration = Duration::from_secs(1);
 
 /// Which of the terminal's streams a line goes to.
 #[derive(Debug, Clone, Copy)]
