@@ -44,7 +44,7 @@ use pcap_file::pcapng::blocks::interface_description::{
 use pcap_file::pcapng::{Block, PcapNgWriter};
 use pcap_file::{DataLink, Endianness};
 use shared::error::{Context, Error, Result};
-use shared::report::Log;
+use shared::log::Log;
 
 /// The time-to-live written in every IP header (the relay's sockets use the system's
 /// default, which the relay cannot read back; 64 is Linux's and macOS's).

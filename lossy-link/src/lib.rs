@@ -40,7 +40,8 @@
 //! - [`rng`]: a seeded random number generator (SplitMix64), so `--seed` repeats a run.
 //! - [`units`]: `20%`, `50ms`, `64k`.
 //! - [`throttle`]: warnings that cannot flood the log when a queue is full.
-//! - [`testing`]: a relay for the modules' grading suites.
+//! - `testing`: a relay for the modules' grading suites (with the `testing` feature, which
+//!   only dev-dependencies turn on).
 //! - [`wire`], [`verdict`], [`capture`], [`diagram`]: `--capture FILE` (pcapng for Wireshark) and
 //!   `--diagram FILE.svg` (the run as a ladder diagram).
 //!
@@ -55,6 +56,7 @@ pub mod link;
 pub mod relay;
 pub mod rng;
 pub mod tamper;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod throttle;
 pub mod units;
@@ -70,7 +72,7 @@ pub use args::Args;
 pub use relay::{Relay, Summary};
 
 use shared::error::Result;
-use shared::report::Log;
+use shared::log::Log;
 use shared::shutdown::Shutdown;
 
 /// The whole program after parsing: bind, relay until `shutdown`, print the summary.

@@ -38,9 +38,10 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use shared::error::describe_io_error;
+use shared::log::Log;
 use shared::reply::ReplyGuard;
-use shared::report::{Log, plural};
 use shared::shutdown::{POLL_INTERVAL, Shutdown};
+use shared::text::plural;
 
 use crate::args::Impairment;
 use crate::relay::Client;

@@ -4,9 +4,10 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use shared::ctrl_c::install_ctrl_c;
 use shared::error::exit_code;
-use shared::report::Log;
-use shared::shutdown::{Shutdown, install_ctrl_c};
+use shared::log::Log;
+use shared::shutdown::Shutdown;
 
 fn main() -> ExitCode {
     // A bad flag is a usage error: clap prints it and exits with status 2.

@@ -44,11 +44,12 @@ use std::thread::{self, Scope};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use shared::address::prefer_ipv4;
-use shared::datagram::raise_buffers;
 use shared::error::{Context, Error, Result, describe_io_error};
+use shared::log::Log;
 use shared::reply::{ReplyGuard, own::reaches};
-use shared::report::{Log, plural};
 use shared::shutdown::{POLL_INTERVAL, Shutdown};
+use shared::text::plural;
+use shared::udp::raise_buffers;
 
 use crate::args::Args;
 use crate::link::{Bounds, Direction, DirectionSummary, Flow, Pipe};

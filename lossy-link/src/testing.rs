@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use clap::Parser;
 
-use shared::report::Log;
+use shared::log::Log;
 use shared::testing::TestServer;
 
 use crate::{Args, Relay, Summary};

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use clap::error::ErrorKind;
 use shared::error::Result;
-use shared::report::{CapturedLog, Log};
+use shared::log::{CapturedLog, Log};
 use shared::shutdown::Shutdown;
 
 use crate::args::{Args, Impairment};
@@ -86,7 +86,7 @@ fn start_relay(server: SocketAddr, flags: &[&str]) -> Running {
 
 fn bind_loopback() -> UdpSocket {
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-    shared::datagram::raise_buffers(&socket).unwrap();
+    shared::udp::raise_buffers(&socket).unwrap();
     socket.set_read_timeout(Some(PATIENCE)).unwrap();
     socket
 }
@@ -458,7 +458,7 @@ fn relays_the_largest_datagram_whole() {
         let sink = Sink::start(false);
         let relay = start_relay(sink.addr, flags);
         let client = client_of(&relay);
-        let largest = vec![b'z'; shared::datagram::MAX_UDP_PAYLOAD];
+        let largest = vec![b'z'; shared::udp::MAX_UDP_PAYLOAD];
         client.send(&largest).unwrap();
         sink.wait_for(1);
         relay.stop();

@@ -9,7 +9,7 @@
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use shared::report::Log;
+use shared::log::Log;
 
 /// How many lines of one kind may print in one [`WINDOW`].
 pub const BURST: u64 = 3;

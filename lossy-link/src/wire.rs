@@ -16,7 +16,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use shared::error::{Context, Result};
-use shared::report::Log;
+use shared::log::Log;
 
 use crate::capture::{Capture, Leg, encode, ip_udp_packet, part_path};
 use crate::diagram::Ladder;

@@ -17,7 +17,7 @@ use etherparse::{NetSlice, SlicedPacket, TransportSlice};
 use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketOption;
 use pcap_file::pcapng::{Block, PcapNgReader};
 use shared::error::Result;
-use shared::report::{CapturedLog, Log};
+use shared::log::{CapturedLog, Log};
 use shared::shutdown::Shutdown;
 
 use crate::args::Args;

@@ -16,7 +16,7 @@ use std::thread;
 fn main() -> std::io::Result<()> {
     let port: u16 = std::env::args().nth(1).and_then(|arg| arg.parse().ok()).unwrap_or(12354);
     let listener = TcpListener::bind(("127.0.0.1", port))?;
-    shared::report::print_line(format_args!("bare echo on {}", listener.local_addr()?));
+    shared::console::print_line(format_args!("bare echo on {}", listener.local_addr()?));
     for stream in listener.incoming().flatten() {
         // Same small stacks as the real server, so that the two compare fairly.
         let _ = thread::Builder::new().stack_size(128 * 1024).spawn(move || echo(stream));

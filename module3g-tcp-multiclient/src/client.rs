@@ -17,13 +17,14 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 use shared::address::AddressArgs;
-use shared::datagram::{as_text, is_timeout};
+use shared::console::output_line;
 use shared::echo::{Echo, EchoArgs, repeat_and_check};
 use shared::error::{Context, Error, Result};
 use shared::framing::{LineConnection, LineError, LineReader};
+use shared::io_errors::is_timeout;
 use shared::load::LoadArgs;
-use shared::report::output_line;
 use shared::shutdown::Shutdown;
+use shared::text::as_text;
 
 use crate::{Course, MAX_LINE};
 

@@ -39,8 +39,9 @@ use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use shared::datagram::{bytes_literal, is_timeout_or_interrupt};
-use shared::report::Log;
+use shared::io_errors::is_timeout_or_interrupt;
+use shared::log::Log;
+use shared::text::bytes_literal;
 
 use crate::pace::{OpenLine, Pace};
 use crate::server::OpenConnections;

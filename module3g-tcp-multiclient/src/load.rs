@@ -6,11 +6,11 @@ use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use shared::console::output_line;
 use shared::echo::Echo;
 use shared::error::{Context, Result};
 use shared::framing::LineConnection;
 use shared::load::{self, Exchange, Outcome};
-use shared::report::output_line;
 use shared::shutdown::Shutdown;
 
 use crate::MAX_LINE;

@@ -39,9 +39,10 @@ use std::time::Duration;
 use shared::address::AddressArgs;
 use shared::error::{Context, Result, describe_io_error};
 use shared::flags::parse_seconds;
+use shared::log::{Log, QuietArg};
 use shared::prefix_args::PrefixArgs;
-use shared::report::{Log, QuietArg, plural};
 use shared::shutdown::Shutdown;
+use shared::text::plural;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use crate::Course;

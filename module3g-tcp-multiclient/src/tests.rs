@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use shared::error::Result;
-use shared::report::Log;
+use shared::log::Log;
 use shared::shutdown::Shutdown;
 use shared::testing::{TestServer, client_deadline, patience, returns_within};
 

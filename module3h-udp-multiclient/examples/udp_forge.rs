@@ -21,7 +21,7 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (Some(from), Some(to)) = (parse(args.first()), parse(args.get(1))) else {
-        shared::report::print_error(
+        shared::error::print_error(
             &"usage: udp_forge FROM TO [TEXT] (IPv4 loopback addresses, e.g. 127.0.0.1:12000)",
         );
         return ExitCode::from(2);
@@ -29,14 +29,14 @@ fn main() -> ExitCode {
     let text = args.get(2).map_or("forged", String::as_str);
     match send_forged(from, to, text.as_bytes()) {
         Ok(()) => {
-            shared::report::print_line(format_args!(
+            shared::console::print_line(format_args!(
                 "sent {} bytes to {to}, forged from {from}",
                 text.len()
             ));
             ExitCode::SUCCESS
         }
         Err(error) => {
-            shared::report::print_error(&format!(
+            shared::error::print_error(&format!(
                 "cannot send a forged datagram (root needed?): {error}"
             ));
             ExitCode::FAILURE

@@ -12,7 +12,7 @@ use std::net::UdpSocket;
 fn main() -> std::io::Result<()> {
     let port: u16 = std::env::args().nth(1).and_then(|arg| arg.parse().ok()).unwrap_or(12354);
     let socket = UdpSocket::bind(("127.0.0.1", port))?;
-    shared::report::print_line(format_args!("bare echo loop on {}", socket.local_addr()?));
+    shared::console::print_line(format_args!("bare echo loop on {}", socket.local_addr()?));
     let mut buffer = vec![0u8; 65_536];
     loop {
         let (len, client) = socket.recv_from(&mut buffer)?;

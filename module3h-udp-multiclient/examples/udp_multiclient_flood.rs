@@ -31,7 +31,7 @@ fn main() -> std::io::Result<()> {
             echoed += 1;
         }
     }
-    shared::report::print_line(format_args!(
+    shared::console::print_line(format_args!(
         "flood: {sources} datagrams, each from a new socket, {echoed} echoed, in {:.1} s",
         started.elapsed().as_secs_f64()
     ));

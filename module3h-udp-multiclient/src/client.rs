@@ -14,13 +14,13 @@ use std::io::Write;
 use std::net::{SocketAddr, UdpSocket};
 
 use shared::address::AddressArgs;
-use shared::datagram::{
-    MAX_UDP_PAYLOAD, RECV_BUFFER_SIZE, connect_udp, is_timeout, udp_client_error,
-};
+use shared::client_errors::udp_client_error;
 use shared::echo::{Echo, EchoArgs, repeat_and_check};
 use shared::error::{Context, Error, Result};
+use shared::io_errors::is_timeout;
 use shared::load::LoadArgs;
 use shared::shutdown::Shutdown;
+use shared::udp::{MAX_UDP_PAYLOAD, RECV_BUFFER_SIZE, connect_udp};
 
 use crate::Course;
 

@@ -20,11 +20,14 @@ use std::net::{SocketAddr, UdpSocket};
 use std::time::Instant;
 
 use shared::address::AddressArgs;
-use shared::datagram::{RECV_BUFFER_SIZE, bind_udp, bytes_literal, report_receive_error};
 use shared::error::{Context, Result, describe_io_error};
+use shared::log::report_receive_error;
+use shared::log::{Log, QuietArg};
 use shared::reply::{Refusal, Refused, ReplyArgs, ReplyGuard};
-use shared::report::{Log, QuietArg, plural};
 use shared::shutdown::{POLL_INTERVAL, Shutdown};
+use shared::text::bytes_literal;
+use shared::text::plural;
+use shared::udp::{RECV_BUFFER_SIZE, bind_udp};
 
 use crate::Course;
 use crate::table::{ClientContext, ClientTable, Eviction};

@@ -16,11 +16,11 @@
 use std::io::Write;
 use std::time::Duration;
 
-use crate::datagram::bytes_literal;
+use crate::console::output_line;
 use crate::error::{Error, Result};
 use crate::flags::{parse_count, parse_seconds, parse_seconds_or_zero};
-use crate::report::{output_line, plural};
 use crate::shutdown::Shutdown;
+use crate::text::{bytes_literal, plural};
 
 /// How many messages an echo client sends when `--count` is not given.
 pub const DEFAULT_COUNT: u64 = 5;

@@ -14,7 +14,7 @@
 //! with 2 for a bad command line).
 
 use std::fmt;
-use std::io;
+use std::io::{self, Write};
 use std::process::ExitCode;
 
 /// The workspace's result type: an [`Error`] that is ready to show to the user.
@@ -122,10 +122,16 @@ pub fn exit_code(outcome: Result<()>) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) if error.is_stopped() => ExitCode::from(INTERRUPTED_EXIT_CODE),
         Err(error) => {
-            crate::report::print_error(&error);
+            print_error(&error);
             ExitCode::FAILURE
         }
     }
+}
+
+/// Prints `error: ...` on stderr: how every binary reports the error that ends it. A closed
+/// stderr is not worth a panic, so a failed write is dropped on purpose.
+pub fn print_error(error: &dyn fmt::Display) {
+    let _ = writeln!(io::stderr().lock(), "error: {error}");
 }
 
 #[cfg(test)]

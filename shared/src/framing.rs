@@ -23,7 +23,7 @@ use std::io::{self, BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use crate::datagram::is_timeout;
+use crate::io_errors::is_timeout;
 use crate::shutdown::{POLL_INTERVAL, Shutdown};
 
 /// Why [`LineReader::read_line`] could not return a line.
@@ -101,7 +101,7 @@ impl<R: BufRead> LineReader<R> {
     ///
     /// A last line with no `\n` before the end of the stream is still a line. Bytes are
     /// returned as they came (they may not be UTF-8): show them with
-    /// [`crate::datagram::as_text`].
+    /// [`crate::text::as_text`].
     pub fn read_line(&mut self) -> Result<Option<&[u8]>, LineError> {
         self.line.clear();
         // After an unusually long line, give the memory back: a server with thousands of

@@ -24,207 +24,34 @@
 //! Every limit is counted per network (`--source-prefix-v4`, `--source-prefix-v6`), not per
 //! port, and every table is bounded by `--max-sources`; a full table does not answer new
 //! sources rather than forget what an old one owes.
+//!
+//! | file | what it holds |
+//! |---|---|
+//! | `reply.rs` | [`ReplyGuard`]: the rule, datagram by datagram and reply by reply |
+//! | `reply/args.rs` | [`ReplyArgs`]: the rule's flags and their defaults |
+//! | `reply/refusal.rs` | [`Refusal`], [`Refused`] and [`warn_refusal`]: why not, how many, the warning |
+//! | [`own`], [`loops`], [`budget`] | the server's own addresses, loops, the byte and rate budgets |
 
+mod args;
 pub mod budget;
 pub mod loops;
 pub mod own;
+mod refusal;
 
-use std::fmt;
 use std::net::SocketAddr;
 use std::time::Instant;
 
 use crate::prefix::PrefixLengths;
-use crate::report::Log;
 
+pub use args::{DEFAULT_ALLOWANCE, DEFAULT_LOOP_AFTER, DEFAULT_REPLY_RATE, ReplyArgs};
 pub use budget::{AMPLIFICATION, MAX_SAVED};
 pub use loops::LOOP_GAP;
 pub use own::is_local_address;
+pub use refusal::{Refusal, Refused, warn_refusal};
 
 use budget::{Budgets, Over};
 use loops::{LoopWatch, Seen};
 use own::OwnAddresses;
-
-/// The reply rule's flags, for every UDP server.
-#[derive(clap::Args, Debug, Clone)]
-pub struct ReplyArgs {
-    /// Also answer source ports below 1024 (the well-known services: DNS, NTP, ...). Off by
-    /// default: a forged datagram from such a port could start an endless exchange.
-    #[arg(long)]
-    pub allow_low_ports: bool,
-
-    /// Most replies a second to any one network (see --source-prefix-v4/-v6), whatever its
-    /// ports; more are not sent, and counted. A backstop: loops and amplification have
-    /// rules of their own.
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_REPLY_RATE,
-          value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
-    pub reply_rate: u32,
-
-    /// Bytes a network may be sent beyond three times what it sent (they come back at that
-    /// many a second): room for a short request with a longer answer.
-    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_ALLOWANCE,
-          value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
-    pub reply_allowance: u32,
-
-    /// A source that sends the server's last reply back this many times in a row, each
-    /// within 100 ms, is taken for a loop between two servers and not answered until it
-    /// pauses.
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_LOOP_AFTER,
-          value_parser = clap::value_parser!(u32).range(2..=1_000_000))]
-    pub loop_after: u32,
-
-    /// Leading bits of an IPv4 address that make one network for the limits (24: a /24).
-    #[arg(long, value_name = "BITS", default_value_t = 24,
-          value_parser = clap::value_parser!(u8).range(1..=32))]
-    pub source_prefix_v4: u8,
-
-    /// Leading bits of an IPv6 address that make one network for the limits (56: a /56).
-    #[arg(long, value_name = "BITS", default_value_t = 56,
-          value_parser = clap::value_parser!(u8).range(1..=128))]
-    pub source_prefix_v6: u8,
-
-    /// Most networks (and, separately, most source sockets) tracked at once. When the
-    /// networks' table is full of ones that still owe, a new network is not answered until
-    /// room comes back.
-    #[arg(long, value_name = "N", default_value_t = 4096,
-          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
-    pub max_sources: u32,
-}
-
-/// `--reply-rate`'s default: above what the load clients on one machine send (about
-/// 120,000 a second on loopback, all from one address).
-pub const DEFAULT_REPLY_RATE: u32 = 250_000;
-
-/// `--reply-allowance`'s default, in bytes.
-pub const DEFAULT_ALLOWANCE: u32 = 512;
-
-/// `--loop-after`'s default.
-pub const DEFAULT_LOOP_AFTER: u32 = 1000;
-
-impl Default for ReplyArgs {
-    fn default() -> Self {
-        ReplyArgs {
-            allow_low_ports: false,
-            reply_rate: DEFAULT_REPLY_RATE,
-            reply_allowance: DEFAULT_ALLOWANCE,
-            loop_after: DEFAULT_LOOP_AFTER,
-            source_prefix_v4: 24,
-            source_prefix_v6: 56,
-            max_sources: 4096,
-        }
-    }
-}
-
-/// Why a server did not answer a datagram.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
-    /// The source is one of the server's own addresses: a reply would come straight back.
-    OwnAddress,
-    /// The source port is 0, which no socket sends from: a forged datagram.
-    PortZero,
-    /// The source port is a well-known service's (below 1024).
-    LowPort,
-    /// The source keeps sending the server's reply back: a loop.
-    Loop,
-    /// The reply would send the source's network more than 3x what it sent.
-    OverBudget,
-    /// The source's network has had its `--reply-rate` of replies this second.
-    RateLimited,
-    /// The tables are full of sources that still owe: a new one is not answered.
-    TableFull,
-}
-
-impl fmt::Display for Refusal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Refusal::OwnAddress => "it is this server's own address (a forged source)",
-            Refusal::PortZero => "its source port is 0 (a forged source)",
-            Refusal::LowPort => "its source port is below 1024 (see --allow-low-ports)",
-            Refusal::Loop => {
-                "it keeps sending this server's reply back (a loop between two servers, \
-                 see --loop-after)"
-            }
-            Refusal::OverBudget => {
-                "the reply would send its network more than 3x the bytes it sent (see \
-                 --reply-allowance)"
-            }
-            Refusal::RateLimited => "its network has had its --reply-rate of replies this second",
-            Refusal::TableFull => "the table of sources is full (see --max-sources)",
-        })
-    }
-}
-
-/// How many datagrams went unanswered, and why.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Refused {
-    /// From the server's own address.
-    pub own_address: u64,
-    /// From port 0.
-    pub port_zero: u64,
-    /// From a port below 1024.
-    pub low_port: u64,
-    /// Part of a loop.
-    pub looped: u64,
-    /// Replies over the byte budget.
-    pub over_budget: u64,
-    /// Over the reply rate.
-    pub rate_limited: u64,
-    /// From a new source while the tables were full.
-    pub table_full: u64,
-}
-
-impl Refused {
-    /// All of them.
-    pub fn total(&self) -> u64 {
-        self.forged() + self.looped + self.over_budget + self.rate_limited + self.table_full
-    }
-
-    /// From a source no real client has: own address, port 0, low port.
-    pub fn forged(&self) -> u64 {
-        self.own_address + self.port_zero + self.low_port
-    }
-
-    fn count(&mut self, refusal: Refusal) {
-        let counter = match refusal {
-            Refusal::OwnAddress => &mut self.own_address,
-            Refusal::PortZero => &mut self.port_zero,
-            Refusal::LowPort => &mut self.low_port,
-            Refusal::Loop => &mut self.looped,
-            Refusal::OverBudget => &mut self.over_budget,
-            Refusal::RateLimited => &mut self.rate_limited,
-            Refusal::TableFull => &mut self.table_full,
-        };
-        *counter += 1;
-    }
-}
-
-impl fmt::Display for Refused {
-    /// `3 from refused sources, 120 over the reply rate, 2 in a loop` (the last parts only
-    /// when not 0).
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} from refused sources, {} over the reply rate",
-            self.forged(),
-            self.rate_limited
-        )?;
-        for (count, what) in [
-            (self.looped, "in a loop"),
-            (self.over_budget, "over the byte budget"),
-            (self.table_full, "with the table of sources full"),
-        ] {
-            if count > 0 {
-                write!(f, ", {count} {what}")?;
-            }
-        }
-        Ok(())
-    }
-}
-
-/// The warning for a datagram the server does not answer, the same in every server (the
-/// log's throttle keeps a flood of them from flooding the log).
-pub fn warn_refusal(log: &Log, source: SocketAddr, refusal: Refusal) {
-    log.warn(format_args!("not answering {source}: {refusal}"));
-}
 
 /// Decides, datagram by datagram and reply by reply, whether the server may answer (see
 /// the module's doc).

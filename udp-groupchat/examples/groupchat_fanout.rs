@@ -15,8 +15,8 @@ use std::net::{SocketAddr, UdpSocket};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use shared::datagram::connect_udp;
 use shared::load::Histogram;
+use shared::udp::connect_udp;
 use udp_groupchat::client::{Session, join};
 use udp_groupchat::protocol::{ClientMessage, ServerMessage};
 
@@ -78,7 +78,7 @@ fn main() -> shared::Result<()> {
     }
     let seconds = elapsed.as_secs_f64();
     let millis = |d: Option<Duration>| d.map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0);
-    shared::report::print_line(format_args!(
+    shared::console::print_line(format_args!(
         "{members} members, {lines} lines in {seconds:.1} s: {:.0} lines/s relayed, {:.0} deliveries/s, {} of {} deliveries lost; to the last member: p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
         lines as f64 / seconds,
         delivered as f64 / seconds,

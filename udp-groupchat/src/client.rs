@@ -26,13 +26,15 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, bounded};
 use shared::address::AddressArgs;
-use shared::datagram::{RECV_BUFFER_SIZE, is_timeout_or_interrupt, udp_client_error};
+use shared::client_errors::udp_client_error;
+use shared::console::output_line;
 use shared::error::{Context, Error, Result};
 use shared::flags::parse_seconds;
 use shared::framing::{LineError, LineReader};
+use shared::io_errors::is_timeout_or_interrupt;
 use shared::load::LoadArgs;
-use shared::report::output_line;
 use shared::shutdown::{POLL_INTERVAL, Shutdown};
+use shared::udp::RECV_BUFFER_SIZE;
 
 use crate::protocol::{RELAY_MARKER, check_name, clean_text};
 use crate::{Course, bind_shared_port};

@@ -111,7 +111,7 @@ fn set_reuse_port(socket: &Socket) -> Result<()> {
     not(any(target_os = "solaris", target_os = "illumos", target_os = "cygwin"))
 )))]
 fn set_reuse_port(_: &Socket) -> Result<()> {
-    shared::report::print_line(format_args!(
+    shared::console::print_line(format_args!(
         "note: this system has no SO_REUSEPORT; relying on SO_REUSEADDR to share the chat port"
     ));
     Ok(())

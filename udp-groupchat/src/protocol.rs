@@ -23,7 +23,7 @@
 
 use std::fmt;
 
-use shared::datagram::is_invisible;
+use shared::text::is_invisible;
 use unicode_security::{GeneralSecurityProfile, MixedScript, skeleton};
 
 use crate::text::{MarkCap, looks_blank, marks_within_cap};

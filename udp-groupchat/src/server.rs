@@ -18,12 +18,14 @@ use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::time::Duration;
 
 use shared::address::AddressArgs;
-use shared::datagram::{RECV_BUFFER_SIZE, bind_udp, is_harmless_receive_error};
 use shared::error::{Context, Result, describe_io_error};
+use shared::io_errors::is_harmless_receive_error;
+use shared::log::{Log, QuietArg};
 use shared::prefix_args::PrefixArgs;
 use shared::reply::ReplyArgs;
-use shared::report::{Log, QuietArg, plural};
 use shared::shutdown::{POLL_INTERVAL, Shutdown};
+use shared::text::plural;
+use shared::udp::{RECV_BUFFER_SIZE, bind_udp};
 
 use crate::protocol::{RELAY_MARKER, clean_text};
 use crate::{Course, bind_broadcast_server};

@@ -13,10 +13,10 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use crossbeam_channel::{Receiver, Sender, unbounded};
-use shared::datagram::{RECV_BUFFER_SIZE, bind_udp, connect_udp};
-use shared::report::Log;
+use shared::log::Log;
 use shared::shutdown::Shutdown;
 use shared::testing::{TestServer, client_deadline, patience, returns_within};
+use shared::udp::{RECV_BUFFER_SIZE, bind_udp, connect_udp};
 
 use crate::client::{self, ClientArgs, Session, join};
 use crate::protocol::{ClientMessage, MIN_JOIN_BYTES, ServerMessage};

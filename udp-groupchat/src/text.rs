@@ -27,7 +27,7 @@ use unicode_normalization::char::is_combining_mark;
 pub const MAX_MARKS_PER_CHAR: usize = 4;
 
 /// Whether `c` draws as an empty cell although Unicode calls it neither a space
-/// (`White_Space`) nor default-ignorable ([`shared::datagram::is_invisible`] lists those).
+/// (`White_Space`) nor default-ignorable ([`shared::text::is_invisible`] lists those).
 /// The characters, from Unicode's data (they are symbols or letters whose glyph is blank):
 ///
 /// - U+2800 BRAILLE PATTERN BLANK (a Braille cell with no dots raised);

@@ -13,8 +13,8 @@
 use std::io::Read;
 use std::process::ExitCode;
 
+use shared::error::print_error;
 use shared::load::{Sweep, sweep_chart};
-use shared::report::print_error;
 
 fn main() -> ExitCode {
     match run() {

@@ -26,7 +26,7 @@ fn main() -> std::io::Result<()> {
         Ok(())
     })?;
     let each = started.elapsed().as_secs_f64() / f64::from(threads.max(1));
-    shared::report::print_line(format_args!(
+    shared::console::print_line(format_args!(
         "{threads} threads started and joined: {:.1} µs each, at most {:.0} threads/s",
         each * 1e6,
         1.0 / each

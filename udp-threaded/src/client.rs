@@ -15,14 +15,14 @@ use std::io::Write;
 use std::time::Duration;
 
 use shared::address::AddressArgs;
-use shared::datagram::{
-    MAX_UDP_PAYLOAD, RECV_BUFFER_SIZE, as_text, connect_udp, no_reply_error, udp_client_error,
-};
+use shared::client_errors::{no_reply_error, udp_client_error};
+use shared::console::output_line;
 use shared::error::{Context, Error, Result};
 use shared::flags::{parse_count, parse_seconds};
 use shared::load::LoadArgs;
-use shared::report::output_line;
 use shared::shutdown::Shutdown;
+use shared::text::as_text;
+use shared::udp::{MAX_UDP_PAYLOAD, RECV_BUFFER_SIZE, connect_udp};
 
 use crate::Seed;
 

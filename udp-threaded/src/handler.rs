@@ -15,10 +15,10 @@ use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use shared::datagram::{PREVIEW_CHARS, preview};
 use shared::error::describe_io_error;
-use shared::report::Log;
+use shared::log::Log;
 use shared::shutdown::Shutdown;
+use shared::text::{PREVIEW_CHARS, preview};
 
 use crate::RESPONSE;
 

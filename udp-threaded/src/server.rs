@@ -21,13 +21,15 @@ use std::thread::{self, ScopedJoinHandle};
 use std::time::{Duration, Instant};
 
 use shared::address::AddressArgs;
-use shared::datagram::{RECV_BUFFER_SIZE, bind_udp, report_receive_error};
+use shared::log::report_receive_error;
+use shared::udp::{RECV_BUFFER_SIZE, bind_udp};
 
 use crate::RESPONSE;
 use shared::error::{Context, Result, describe_io_error};
+use shared::log::{Log, QuietArg};
 use shared::reply::{Refused, ReplyArgs, ReplyGuard, warn_refusal};
-use shared::report::{Log, QuietArg, plural};
 use shared::shutdown::{POLL_INTERVAL, Shutdown};
+use shared::text::plural;
 
 use crate::Seed;
 use crate::handler::{Handler, Stats};

@@ -4,7 +4,7 @@
 //!
 //! | notebook | here |
 //! |---|---|
-//! | `clientSocket = socket(AF_INET, SOCK_DGRAM)` | [`shared::datagram::connect_udp`] in [`run`] |
+//! | `clientSocket = socket(AF_INET, SOCK_DGRAM)` | [`shared::udp::connect_udp`] in [`run`] |
 //! | `message = input("Input lowercase sentence:")` | the loop in [`run`] |
 //! | `clientSocket.sendto(message.encode(), (serverName, serverPort))` | `send` in [`ask`] |
 //! | `modifiedMessage, serverAddress = clientSocket.recvfrom(2048)` | `recv` in [`ask`], bounded by `--timeout` |
@@ -20,15 +20,15 @@ use std::net::{SocketAddr, UdpSocket};
 use std::time::Duration;
 
 use shared::address::AddressArgs;
-use shared::datagram::{
-    MAX_UDP_PAYLOAD, RECV_BUFFER_SIZE, as_text, connect_udp, no_reply_error, udp_client_error,
-};
+use shared::client_errors::{no_reply_error, udp_client_error};
+use shared::console::output_line;
 use shared::error::{Context, Error, Result};
 use shared::flags::{parse_count, parse_seconds};
 use shared::framing::{LineError, LineReader};
 use shared::load::LoadArgs;
-use shared::report::output_line;
 use shared::shutdown::Shutdown;
+use shared::text::as_text;
+use shared::udp::{MAX_UDP_PAYLOAD, RECV_BUFFER_SIZE, connect_udp};
 
 use crate::Textbook;
 

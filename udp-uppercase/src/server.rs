@@ -19,11 +19,14 @@ use std::io;
 use std::net::{SocketAddr, UdpSocket};
 
 use shared::address::AddressArgs;
-use shared::datagram::{PREVIEW_CHARS, RECV_BUFFER_SIZE, bind_udp, preview, report_receive_error};
 use shared::error::{Context, Result, describe_io_error};
+use shared::log::report_receive_error;
+use shared::log::{Log, QuietArg};
 use shared::reply::{Refusal, Refused, ReplyArgs, ReplyGuard};
-use shared::report::{Log, QuietArg, plural};
 use shared::shutdown::{POLL_INTERVAL, Shutdown};
+use shared::text::plural;
+use shared::text::{PREVIEW_CHARS, preview};
+use shared::udp::{RECV_BUFFER_SIZE, bind_udp};
 
 use crate::Textbook;
 

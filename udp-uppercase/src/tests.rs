@@ -10,13 +10,13 @@ use std::thread;
 use std::time::Duration;
 
 use clap::Parser;
-use shared::datagram::{MAX_UDP_PAYLOAD, bind_udp};
 use shared::error::Result;
-use shared::report::Log;
+use shared::log::Log;
 use shared::testing::{
     TestServer, bounce_for, client_deadline, patience, returns_within, service_port_socket,
     udp_client, udp_exchange,
 };
+use shared::udp::{MAX_UDP_PAYLOAD, bind_udp};
 
 use crate::client::{self, ClientArgs, PROMPT};
 use crate::server::{Server, ServerArgs, Summary};

@@ -56,9 +56,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Parser;
+use shared::console::print_line;
 use shared::error::{Error, Result};
 use shared::flags::parse_seconds;
-use shared::report::print_line;
 
 use crate::config::Options;
 use crate::reference::Reference;
@@ -341,7 +341,7 @@ pub fn run(command: Command) -> Result<()> {
                 print_line(format_args!(
                     "Graded {} in {:.0} s: report.html, grades.csv, gradebook.csv, grades.json \
                      and feedback/ in {}",
-                    shared::report::plural(submissions, "submission"),
+                    shared::text::plural(submissions, "submission"),
                     started.elapsed().as_secs_f64(),
                     out.display()
                 ));

@@ -11,7 +11,7 @@ use xtask::Command;
 fn main() -> ExitCode {
     match xtask::run(Command::parse()) {
         Err(error) if error.to_string().starts_with("usage: ") => {
-            shared::report::print_error(&error);
+            shared::error::print_error(&error);
             ExitCode::from(2)
         }
         outcome => shared::error::exit_code(outcome),

@@ -420,7 +420,7 @@ fn histogram(page: &mut String, module: &str, points: &[f64], max: u64, middle: 
             x + 1.0,
             height - bottom - bar,
             (step - 2.0).max(1.0),
-            shared::report::plural(*count as u64, "student"),
+            shared::text::plural(*count as u64, "student"),
             x + step / 2.0,
             height - bottom - bar - 4.0,
             escape(&format!("{module}/bin/{lo}-{hi}")),

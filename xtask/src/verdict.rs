@@ -243,7 +243,7 @@ fn students_output(text: &str, lines: usize) -> String {
     let shown = cap(&kept.join("\n"), lines, 1000);
     let more = kept.len().saturating_sub(lines);
     let mut out =
-        format!("your code printed ({}):\n", shared::report::plural(kept.len() as u64, "line"));
+        format!("your code printed ({}):\n", shared::text::plural(kept.len() as u64, "line"));
     out.push_str(&indent(&shown, "| "));
     if more > 0 {
         out.push_str(&format!("\n| ... ({more} more lines not shown)"));

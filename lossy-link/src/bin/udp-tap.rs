@@ -26,10 +26,13 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use shared::datagram::{RECV_BUFFER_SIZE, is_timeout_or_interrupt};
+use shared::console::output_line;
+use shared::ctrl_c::install_ctrl_c;
 use shared::error::{Context, Error, Result, exit_code};
-use shared::report::{output_line, plural};
-use shared::shutdown::{POLL_INTERVAL, Shutdown, install_ctrl_c};
+use shared::io_errors::is_timeout_or_interrupt;
+use shared::shutdown::{POLL_INTERVAL, Shutdown};
+use shared::text::plural;
+use shared::udp::RECV_BUFFER_SIZE;
 use socket2::{Domain, Protocol, Socket, Type};
 
 /// Command-line arguments of `udp-tap`.

@@ -6,8 +6,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use module3g_tcp_multiclient::client::{self, ClientArgs};
+use shared::ctrl_c::install_ctrl_c_for_client;
 use shared::error::{Result, exit_code};
-use shared::shutdown::{Shutdown, install_ctrl_c_for_client};
+use shared::shutdown::Shutdown;
 
 fn main() -> ExitCode {
     exit_code(talk(&ClientArgs::parse()))

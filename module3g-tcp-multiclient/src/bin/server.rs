@@ -6,9 +6,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use module3g_tcp_multiclient::server::{Server, ServerArgs};
+use shared::ctrl_c::install_ctrl_c;
 use shared::error::{Result, exit_code};
-use shared::report::Log;
-use shared::shutdown::{Shutdown, install_ctrl_c};
+use shared::log::Log;
+use shared::shutdown::Shutdown;
 
 fn main() -> ExitCode {
     let args = ServerArgs::parse();

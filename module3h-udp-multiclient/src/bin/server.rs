@@ -5,9 +5,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use module3h_udp_multiclient::server::{Server, ServerArgs};
+use shared::ctrl_c::install_ctrl_c;
 use shared::error::{Result, exit_code};
-use shared::report::Log;
-use shared::shutdown::{Shutdown, install_ctrl_c};
+use shared::log::Log;
+use shared::shutdown::Shutdown;
 
 fn main() -> ExitCode {
     let args = ServerArgs::parse();

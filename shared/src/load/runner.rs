@@ -6,11 +6,12 @@ use std::sync::{Condvar, Mutex, PoisonError};
 use std::thread;
 use std::time::Instant;
 
-use super::{
-    Exchange, Histogram, LoadPlan, LoadSummary, MAX_LOST_IN_A_ROW, Outcome, Strays, Timeline,
-};
+use super::{Exchange, Histogram, LoadPlan, LoadSummary, Outcome, Strays, Timeline};
 use crate::error::{Error, Result, describe_io_error};
 use crate::shutdown::Shutdown;
+
+/// A client gives up after this many lost replies in a row.
+pub const MAX_LOST_IN_A_ROW: u32 = 5;
 
 /// Stack size of a load client's thread: a client loop needs little, and small stacks let
 /// thousands of clients run at once.

@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::runner::Tally;
 use super::{Histogram, Strays};
 use crate::error::{Error, Result};
-use crate::report::plural;
+use crate::text::plural;
 
 /// The result of a load run; its `Display` is the one summary line.
 #[derive(Debug, Default, Clone)]
@@ -42,7 +42,7 @@ pub struct LoadSummary {
     /// and not in `requests`.
     pub unanswered: u64,
     /// Per tenth of a second, when `--csv` or `--chart` asked for it (else empty).
-    pub timeline: Vec<super::pictures::SlotCounts>,
+    pub timeline: Vec<super::SlotCounts>,
 }
 
 impl LoadSummary {

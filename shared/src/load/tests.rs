@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 
 use super::histogram::{bucket_of, highest_in_bucket};
 use super::*;
-use crate::datagram::bind_udp;
 use crate::error::Error;
 use crate::shutdown::Shutdown;
+use crate::udp::bind_udp;
 
 #[test]
 fn load_mode_is_off_unless_asked_for() {
@@ -408,7 +408,7 @@ fn udp_exchange_reports_a_missing_server_as_an_error() {
             .unwrap();
     let error = client.exchange(0).unwrap_err();
     assert!(
-        crate::datagram::is_port_unreachable(&error),
+        crate::io_errors::is_port_unreachable(&error),
         "expected the port-unreachable error, got {:?}: {error}",
         error.kind()
     );

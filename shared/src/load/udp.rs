@@ -6,9 +6,10 @@ use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
 use super::{Exchange, LoadPlan, Outcome, Strays, run_until_stopped};
-use crate::datagram::{RECV_BUFFER_SIZE, connect_udp, is_timeout_or_interrupt};
 use crate::error::{Error, Result};
+use crate::io_errors::{is_port_unreachable, is_timeout_or_interrupt};
 use crate::shutdown::{POLL_INTERVAL, Shutdown};
+use crate::udp::{RECV_BUFFER_SIZE, connect_udp};
 
 /// The whole load mode of a UDP request/reply client: runs `plan` with one [`UdpExchange`]
 /// per client against `server`, writes the summary line to `out`, and is `Ok` only if every
@@ -24,7 +25,7 @@ pub fn run_udp(
     let summary = run_until_stopped(plan, shutdown, |client, stop| {
         UdpExchange::connect(server, plan.timeout, stop, client, make_request)
     })?;
-    crate::report::output_line(out, format_args!("{summary}"))?;
+    crate::console::output_line(out, format_args!("{summary}"))?;
     summary.check()
 }
 
@@ -139,9 +140,9 @@ impl<F: FnMut(u32, u64) -> Request> Exchange for UdpExchange<F> {
 }
 
 /// "Connection refused" on a UDP socket means the server's port is unreachable: nothing
-/// listens there (see [`crate::datagram::udp_client_error`]). Say so in UDP's words.
+/// listens there (see [`crate::client_errors::udp_client_error`]). Say so in UDP's words.
 fn explain_refused(error: io::Error) -> io::Error {
-    if crate::datagram::is_port_unreachable(&error) {
+    if is_port_unreachable(&error) {
         io::Error::new(error.kind(), "no server is listening (its port is unreachable)")
     } else {
         error

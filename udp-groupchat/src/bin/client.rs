@@ -5,8 +5,9 @@ use std::io::{self, BufReader, IsTerminal};
 use std::process::ExitCode;
 
 use clap::Parser;
+use shared::ctrl_c::install_ctrl_c_for_client;
 use shared::error::{Result, exit_code};
-use shared::shutdown::{Shutdown, install_ctrl_c_for_client};
+use shared::shutdown::Shutdown;
 use udp_groupchat::client::{self, ClientArgs};
 
 fn main() -> ExitCode {

@@ -4,9 +4,10 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use shared::ctrl_c::install_ctrl_c;
 use shared::error::{Result, exit_code};
-use shared::report::Log;
-use shared::shutdown::{Shutdown, install_ctrl_c};
+use shared::log::Log;
+use shared::shutdown::Shutdown;
 use udp_groupchat::server::{Server, ServerArgs};
 
 fn main() -> ExitCode {

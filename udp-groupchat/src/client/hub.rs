@@ -15,10 +15,13 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvError, bounded, never, select, tick};
-use shared::datagram::{RECV_BUFFER_SIZE, connect_udp, is_timeout_or_interrupt, udp_client_error};
+use shared::client_errors::udp_client_error;
+use shared::console::output_line;
 use shared::error::{Context, Error, Result};
-use shared::report::{output_line, plural};
+use shared::io_errors::is_timeout_or_interrupt;
 use shared::shutdown::{POLL_INTERVAL, Shutdown};
+use shared::text::plural;
+use shared::udp::{RECV_BUFFER_SIZE, connect_udp};
 
 use super::sealed::SealedChat;
 use super::{ClientArgs, ERASE_TYPED_LINE, Input};

@@ -14,11 +14,12 @@ use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use shared::datagram::{RECV_BUFFER_SIZE, connect_udp, is_timeout_or_interrupt};
+use shared::console::output_line;
 use shared::error::{Context, Result};
+use shared::io_errors::is_timeout_or_interrupt;
 use shared::load::{Exchange, Outcome};
-use shared::report::output_line;
 use shared::shutdown::{POLL_INTERVAL, Shutdown};
+use shared::udp::{RECV_BUFFER_SIZE, connect_udp};
 
 use super::ClientArgs;
 use super::hub::{Session, join_session};

@@ -11,8 +11,9 @@ use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use shared::console::output_line;
 use shared::error::{Context, Error, Result};
-use shared::report::{output_line, plural};
+use shared::text::plural;
 
 use crate::protocol::clean_text;
 use crate::replay_window::{ReplayTable, Verdict};

@@ -38,12 +38,14 @@ use std::hash::{BuildHasher, RandomState};
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use shared::datagram::{PREVIEW_CHARS, RECV_BUFFER_SIZE, is_harmless_receive_error, preview};
 use shared::error::{Context, Result, describe_io_error};
+use shared::io_errors::is_harmless_receive_error;
+use shared::log::Log;
 use shared::reply::{ReplyGuard, warn_refusal};
-use shared::report::Log;
 use shared::shutdown::{POLL_INTERVAL, Shutdown};
+use shared::text::{PREVIEW_CHARS, preview};
 use shared::throttle::Throttle;
+use shared::udp::RECV_BUFFER_SIZE;
 
 use super::join_throttle::{JoinThrottle, Verdict};
 use super::member_index::MemberIndex;

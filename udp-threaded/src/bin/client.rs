@@ -5,8 +5,9 @@ use std::io;
 use std::process::ExitCode;
 
 use clap::Parser;
+use shared::ctrl_c::install_ctrl_c_for_client;
 use shared::error::{Result, exit_code};
-use shared::shutdown::{Shutdown, install_ctrl_c_for_client};
+use shared::shutdown::Shutdown;
 use udp_threaded::client::{self, ClientArgs};
 
 fn main() -> ExitCode {
