@@ -37,13 +37,13 @@
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use shared::datagram::{bytes_literal, is_timeout_or_interrupt};
 use shared::report::Log;
 
 use crate::pace::{OpenLine, Pace};
-use crate::server::OpenConnections;
 
 /// The read buffer of each connection: the notebook's `recv(1024)`, twice. Small, because
 /// there may be 10,000 connections; it lives on the thread's stack.
@@ -107,7 +107,8 @@ impl LineCount {
     }
 }
 
-/// What a connection thread knows: who it serves, what it is called, its limits, its log.
+/// What a connection thread knows: who it serves, what it is called, its limits, whether
+/// the server is stopping, its log.
 pub struct Connection<'a> {
     /// The client's address.
     pub peer: SocketAddr,
@@ -117,8 +118,8 @@ pub struct Connection<'a> {
     pub idle_timeout: Duration,
     /// The minimum pace of a line, and of an echo's reading.
     pub pace: Pace,
-    /// The server's open connections: closing once the server stops.
-    pub open: &'a OpenConnections,
+    /// Set when the server begins closing every connection: the thread then stops.
+    pub closing: &'a AtomicBool,
     /// Where to log.
     pub log: &'a Log,
 }
@@ -216,7 +217,7 @@ impl Connection<'_> {
 
     /// Whether the server has begun closing every connection.
     pub fn stopping(&self) -> bool {
-        self.open.is_closing()
+        self.closing.load(Ordering::SeqCst)
     }
 
     /// The notebook's two lines for each piece received.

@@ -27,17 +27,23 @@
 //! - **A clean stop.** Ctrl-C stops the accepting, closes every connection, waits for every
 //!   thread, and prints a summary.
 //!
-//! - [`server`]: the accept loop and the connection registry.
+//! - [`server`]: the listening socket, the accept loop and each connection's thread.
 //! - [`connection`]: one connection's echo loop, run on its own thread.
+//! - [`open_connections`]: the table of open connections, with its limits.
 //! - [`pace`]: the minimum pace a client must keep (a line, an echo read), against slow drips.
+//! - [`summary`]: what the server counts, and the summary it prints when it stops.
 //! - [`client`]: the notebook's `TCPSimpleClient.py`, and an interactive mode.
 //! - [`load`]: the client's load mode, for measuring the server.
+//! - [`args`]: the command line of both programs.
 
+pub mod args;
 pub mod client;
 pub mod connection;
 pub mod load;
+pub mod open_connections;
 pub mod pace;
 pub mod server;
+pub mod summary;
 
 #[cfg(test)]
 mod tests;
