@@ -17,7 +17,7 @@
 //! - **Lines, not `recv` calls.** TCP is a byte stream: one `recv` can return half a line
 //!   or three lines. The notebook counts `recv` calls as lines; here the server echoes
 //!   bytes as they come, as the notebook does, but counts lines by their `\n`
-//!   ([`connection::LineCount`]); the client reads whole lines with
+//!   ([`line_count::LineCount`]); the client reads whole lines with
 //!   [`shared::framing::LineConnection`].
 //! - **Limits.** At most `--max-clients` connections (one more gets a "busy" line and is
 //!   closed; at most `--max-per-ip` from one host), a client idle for `--idle-timeout`, or
@@ -29,6 +29,7 @@
 //!
 //! - [`server`]: the listening socket, the accept loop and each connection's thread.
 //! - [`connection`]: one connection's echo loop, run on its own thread.
+//! - [`line_count`]: lines counted by their `\n`, however the stream was cut into reads.
 //! - [`open_connections`]: the table of open connections, with its limits.
 //! - [`pace`]: the minimum pace a client must keep (a line, an echo read), against slow drips.
 //! - [`summary`]: what the server counts, and the summary it prints when it stops.
@@ -39,6 +40,7 @@
 pub mod args;
 pub mod client;
 pub mod connection;
+pub mod line_count;
 pub mod load;
 pub mod open_connections;
 pub mod pace;

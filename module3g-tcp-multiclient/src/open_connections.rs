@@ -99,8 +99,9 @@ impl OpenConnections {
         }
     }
 
-    /// Shuts every open connection down in both directions: each thread's blocked read
-    /// returns "end of data" (or a write fails), and the thread ends.
+    /// Sets the closing flag, then shuts every open connection down in both directions: on
+    /// Linux and macOS each thread's blocked read returns "end of data" (or its write fails)
+    /// at once; on Windows the thread sees the flag when its read or write times out.
     pub fn shut_all_down(&self) {
         self.closing.store(true, Ordering::SeqCst);
         let registry = self.registry.lock().unwrap_or_else(PoisonError::into_inner);

@@ -95,7 +95,8 @@ impl Server {
 
         thread::scope(|scope| {
             self.accept_loop(scope, shutdown);
-            // Stop every connection thread: their blocked reads and writes fail at once.
+            // Stop every connection thread: their blocked reads and writes fail at once (on
+            // Windows, within CHECK_INTERVAL).
             self.open.shut_all_down();
         }); // <- here the scope has waited for every connection thread to finish
         let summary = self.tally.summary();
