@@ -7,7 +7,7 @@
 //! - the **main thread** does nothing but `accept`: it waits for a connection, hands it to
 //!   a new thread, and goes back to waiting;
 //! - each **connection thread** serves one client: it reads what the client sends and
-//!   echoes it back, line by line, and keeps that client's context (its line count) in
+//!   echoes it back as it arrives, and keeps that client's context (its line count) in
 //!   its own local variables.
 //!
 //! Because every client has its own thread, a slow or silent client blocks only its own
@@ -19,8 +19,8 @@
 //!   bytes as they come, as the notebook does, but counts lines by their `\n`
 //!   ([`line_count::LineCount`]); the client reads whole lines with
 //!   [`shared::framing::LineConnection`].
-//! - **Limits.** At most `--max-clients` connections (one more gets a "busy" line and is
-//!   closed; at most `--max-per-ip` from one host), a client idle for `--idle-timeout`, or
+//! - **Limits.** At most `--max-clients` connections, and at most `--max-per-ip` from one
+//!   host (one more is told why in one line, and closed), a client idle for `--idle-timeout`, or
 //!   slower than a minimum pace ([`pace`]), is disconnected, bounded socket buffers, small
 //!   thread stacks so that 10,000 connections fit in memory, and a listen backlog
 //!   (`--backlog`) large enough for a burst.
