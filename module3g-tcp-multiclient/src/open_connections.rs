@@ -28,8 +28,8 @@ struct Registry {
     // The stream is shared with its thread (an `Arc`, not a second file descriptor from
     // `try_clone`: with 10,000 connections, descriptors run short).
     streams: HashMap<u64, Arc<TcpStream>>,
-    /// Open connections per client host (an IPv4 address, an IPv6 /64); a host with none
-    /// is removed.
+    /// Open connections per client host (by default an IPv4 address, an IPv6 /64); a host
+    /// with none is removed.
     per_ip: HashMap<IpAddr, usize>,
 }
 
@@ -38,7 +38,7 @@ struct Registry {
 pub enum Full {
     /// `--max-clients` are open.
     Server,
-    /// `--max-per-ip` are open from the same host (an IPv4 address, an IPv6 /64).
+    /// `--max-per-ip` are open from the same host (by default an IPv4 address, an IPv6 /64).
     ThisIp,
 }
 
@@ -56,7 +56,8 @@ impl OpenConnections {
     }
 
     /// Adds a connection from `ip`, or says which limit it meets (and adds nothing). It
-    /// counts against `ip`'s host: the address itself for IPv4, its /64 for IPv6.
+    /// counts against `ip`'s host, as `--ipv4-prefix` and `--ipv6-prefix` group addresses (by
+    /// default the address itself for IPv4, its /64 for IPv6).
     pub fn insert(&self, id: u64, stream: &Arc<TcpStream>, ip: IpAddr) -> Result<(), Full> {
         let ip = self.hosts.host_of(ip);
         let mut registry = self.registry.lock().unwrap_or_else(PoisonError::into_inner);

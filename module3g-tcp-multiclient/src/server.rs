@@ -20,12 +20,12 @@
 //! waits for every one of them before `run` returns: no thread outlives the server.
 //!
 //! **Limits.** The table of open connections ([`crate::open_connections`]) holds at most
-//! `--max-clients`, and at most `--max-per-ip` from one host (an IPv4 address, an IPv6 /64;
-//! a quarter of `--max-clients` by default); one more is told so and closed. A client silent
-//! for `--idle-timeout`, or that leaves its echoes unread that long, is disconnected, and so
-//! is one slower than the minimum pace ([`crate::pace`]). Each connection's kernel buffers
-//! are `--socket-buffer`. Connection threads get small stacks (most of a thread's default
-//! 2 MiB would go unused) so that 10,000 connections fit in memory.
+//! `--max-clients`, and at most `--max-per-ip` from one host (by default an IPv4 address or
+//! an IPv6 /64, and a quarter of `--max-clients`); one more is told so and closed. A client
+//! silent for `--idle-timeout`, or that leaves its echoes unread that long, is disconnected,
+//! and so is one slower than the minimum pace ([`crate::pace`]). Each connection's kernel
+//! buffers are `--socket-buffer`. Connection threads get small stacks (most of a thread's
+//! default 2 MiB would go unused) so that 10,000 connections fit in memory.
 
 use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
