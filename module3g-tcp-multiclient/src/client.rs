@@ -10,63 +10,31 @@
 //! Over TCP a line is only a line because both sides agree on the `\n` at its end: the
 //! client sends `message\n`, and reads bytes until a `\n` to get the echo, however the
 //! network splits them (a [`LineConnection`], from [`shared::framing`]). The load mode
-//! (`--clients`, `--duration`) is in [`crate::load`].
+//! (`--clients`, `--duration`) is in [`crate::load`], which uses this client's exchange; the
+//! binary chooses between the two.
 
 use std::io::{self, BufRead, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
-use shared::address::AddressArgs;
 use shared::console::output_line;
-use shared::echo::{Echo, EchoArgs, repeat_and_check};
+use shared::echo::{Echo, repeat_and_check};
 use shared::error::{Context, Error, Result};
 use shared::framing::{LineConnection, LineError, LineReader};
 use shared::io_errors::is_timeout;
-use shared::load::LoadArgs;
 use shared::shutdown::Shutdown;
 use shared::text::as_text;
 
-use crate::{Course, MAX_LINE};
+use crate::MAX_LINE;
+use crate::args::ClientArgs;
 
 /// The read buffer of the client's connection.
 const READ_BUFFER: usize = 8 * 1024;
 
-/// Command-line arguments of `client`.
-#[derive(clap::Parser, Debug, Clone)]
-#[command(
-    name = "client",
-    // `--version` says which module's client this is: every module's is called `client`.
-    display_name = "module3g-tcp-multiclient client",
-    version,
-    about = "TCP multi-client client (course module 3g): connects, sends 'Hello, world (<pid>)' \
-             a few times and checks each echo. Run it in several terminals at once.",
-    long_about = "TCP multi-client client (course module 3g): connects, sends 'Hello, world (<pid>)' \
-                  a few times and checks each echo. Run it in several terminals at once.\n\n\
-                  With --interactive it sends the lines you type instead. With --clients or \
-                  --duration it runs the load mode: many connections at once, every echo checked, \
-                  one summary line. The exit status is 0 only if every echo came back unchanged."
-)]
-pub struct ClientArgs {
-    /// Where the server is.
-    #[command(flatten)]
-    pub address: AddressArgs<Course>,
-
-    /// `--count`, `--interval`, `--timeout`, `--message`.
-    #[command(flatten)]
-    pub echo: EchoArgs,
-
-    /// Send the lines you type (until Ctrl-D) instead of the hello message; print each echo.
-    #[arg(long, short, conflicts_with_all = ["message", "count", "clients", "duration"])]
-    pub interactive: bool,
-
-    /// Load mode: `--clients` and `--duration`.
-    #[command(flatten)]
-    pub load: LoadArgs,
-}
-
-/// Runs the client, writing what it sees to `out`; `input` is read in `--interactive` mode,
-/// after a one-line hint if `hint` is set (the binary sets it when stdin is a terminal).
-/// `Ok` only if every echo came back unchanged.
+/// Runs the client (the hello lines, or `--interactive`), writing what it sees to `out`;
+/// `input` is read in `--interactive` mode, after a one-line hint if `hint` is set (the
+/// binary sets it when stdin is a terminal). `Ok` only if every echo came back unchanged.
+/// (Load mode is [`crate::load::run`]: the binary chooses.)
 pub fn run(
     args: &ClientArgs,
     shutdown: &Shutdown,
@@ -75,10 +43,6 @@ pub fn run(
     out: &mut impl Write,
 ) -> Result<()> {
     let server = args.address.resolve()?;
-    if args.load.is_requested() {
-        return crate::load::run(args, server, shutdown, out);
-    }
-
     if args.interactive {
         let session = Session { server, timeout: args.echo.timeout, keep_going: hint };
         return session.echo_input(input, out);

@@ -20,7 +20,7 @@
 //! The notebook counts every `recv` as a line. TCP does not keep the sender's boundaries:
 //! one `recv` may return half a line, or several lines at once, so that count is only right
 //! when the network happens to deliver one line per segment. Here lines are counted by
-//! their `\n`, across reads ([`LineCount`]); a last line without one counts when the
+//! their `\n`, across reads ([`crate::line_count`]); a last line without one counts when the
 //! client closes.
 //!
 //! The client's context, its line count, lives in this thread's local variables, exactly
@@ -37,14 +37,15 @@
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use shared::io_errors::is_timeout_or_interrupt;
 use shared::log::Log;
 use shared::text::bytes_literal;
 
+use crate::line_count::LineCount;
 use crate::pace::{OpenLine, Pace};
-use crate::server::OpenConnections;
 
 /// The read buffer of each connection: the notebook's `recv(1024)`, twice. Small, because
 /// there may be 10,000 connections; it lives on the thread's stack.
@@ -83,32 +84,8 @@ impl fmt::Display for Ending {
     }
 }
 
-/// Lines counted by their `\n`, however the stream was cut into reads.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct LineCount {
-    /// Complete lines (each ended by a `\n`).
-    pub lines: u64,
-    /// Whether bytes have come since the last `\n`: a line still open.
-    pub open_line: bool,
-}
-
-impl LineCount {
-    /// Counts the lines that `bytes`, the next piece of the stream, completes.
-    pub fn add(&mut self, bytes: &[u8]) {
-        let newlines = bytes.iter().filter(|&&b| b == b'\n').count() as u64;
-        self.lines += newlines;
-        if let Some(&last) = bytes.last() {
-            self.open_line = last != b'\n';
-        }
-    }
-
-    /// The lines of a stream that has ended: a last line without its `\n` counts too.
-    pub fn at_end(&self) -> u64 {
-        self.lines + u64::from(self.open_line)
-    }
-}
-
-/// What a connection thread knows: who it serves, what it is called, its limits, its log.
+/// What a connection thread knows: who it serves, what it is called, its limits, whether
+/// the server is stopping, its log.
 pub struct Connection<'a> {
     /// The client's address.
     pub peer: SocketAddr,
@@ -118,8 +95,8 @@ pub struct Connection<'a> {
     pub idle_timeout: Duration,
     /// The minimum pace of a line, and of an echo's reading.
     pub pace: Pace,
-    /// The server's open connections: closing once the server stops.
-    pub open: &'a OpenConnections,
+    /// Set when the server begins closing every connection: the thread then stops.
+    pub closing: &'a AtomicBool,
     /// Where to log.
     pub log: &'a Log,
 }
@@ -217,7 +194,7 @@ impl Connection<'_> {
 
     /// Whether the server has begun closing every connection.
     pub fn stopping(&self) -> bool {
-        self.open.is_closing()
+        self.closing.load(Ordering::SeqCst)
     }
 
     /// The notebook's two lines for each piece received.
@@ -230,32 +207,5 @@ impl Connection<'_> {
                 bytes_literal(data, SHOWN_BYTES)
             ));
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lines_are_counted_by_their_newlines_across_reads() {
-        let mut count = LineCount::default();
-        count.add(b"hel");
-        assert_eq!(count.lines, 0, "half a line is no line yet");
-        count.add(b"lo\nwor");
-        assert_eq!(count.lines, 1);
-        count.add(b"ld\none\ntwo\n");
-        assert_eq!(count.lines, 4, "three lines in one read are three lines");
-        assert_eq!(count.at_end(), 4);
-    }
-
-    #[test]
-    fn a_last_line_without_a_newline_counts_at_the_end() {
-        let mut count = LineCount::default();
-        count.add(b"Hello, world (27556)");
-        count.add(b"Hello, world (27556)");
-        assert_eq!(count.lines, 0);
-        assert_eq!(count.at_end(), 1, "text with no newline at all is one line");
-        assert_eq!(LineCount::default().at_end(), 0, "no bytes, no line");
     }
 }

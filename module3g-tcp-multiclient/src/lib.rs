@@ -7,7 +7,7 @@
 //! - the **main thread** does nothing but `accept`: it waits for a connection, hands it to
 //!   a new thread, and goes back to waiting;
 //! - each **connection thread** serves one client: it reads what the client sends and
-//!   echoes it back, line by line, and keeps that client's context (its line count) in
+//!   echoes it back as it arrives, and keeps that client's context (its line count) in
 //!   its own local variables.
 //!
 //! Because every client has its own thread, a slow or silent client blocks only its own
@@ -17,27 +17,35 @@
 //! - **Lines, not `recv` calls.** TCP is a byte stream: one `recv` can return half a line
 //!   or three lines. The notebook counts `recv` calls as lines; here the server echoes
 //!   bytes as they come, as the notebook does, but counts lines by their `\n`
-//!   ([`connection::LineCount`]); the client reads whole lines with
+//!   ([`line_count::LineCount`]); the client reads whole lines with
 //!   [`shared::framing::LineConnection`].
-//! - **Limits.** At most `--max-clients` connections (one more gets a "busy" line and is
-//!   closed; at most `--max-per-ip` from one host), a client idle for `--idle-timeout`, or
+//! - **Limits.** At most `--max-clients` connections, and at most `--max-per-ip` from one
+//!   host (one more is told why in one line, and closed), a client idle for `--idle-timeout`, or
 //!   slower than a minimum pace ([`pace`]), is disconnected, bounded socket buffers, small
 //!   thread stacks so that 10,000 connections fit in memory, and a listen backlog
 //!   (`--backlog`) large enough for a burst.
 //! - **A clean stop.** Ctrl-C stops the accepting, closes every connection, waits for every
 //!   thread, and prints a summary.
 //!
-//! - [`server`]: the accept loop and the connection registry.
+//! - [`server`]: the listening socket, the accept loop and each connection's thread.
 //! - [`connection`]: one connection's echo loop, run on its own thread.
+//! - [`line_count`]: lines counted by their `\n`, however the stream was cut into reads.
+//! - [`open_connections`]: the table of open connections, with its limits.
 //! - [`pace`]: the minimum pace a client must keep (a line, an echo read), against slow drips.
+//! - [`summary`]: what the server counts, and the summary it prints when it stops.
 //! - [`client`]: the notebook's `TCPSimpleClient.py`, and an interactive mode.
 //! - [`load`]: the client's load mode, for measuring the server.
+//! - [`args`]: the command line of both programs.
 
+pub mod args;
 pub mod client;
 pub mod connection;
+pub mod line_count;
 pub mod load;
+pub mod open_connections;
 pub mod pace;
 pub mod server;
+pub mod summary;
 
 #[cfg(test)]
 mod tests;

@@ -14,19 +14,16 @@ use shared::load::{self, Exchange, Outcome};
 use shared::shutdown::Shutdown;
 
 use crate::MAX_LINE;
-use crate::client::{ClientArgs, connect, send_line_and_check};
+use crate::args::ClientArgs;
+use crate::client::{connect, send_line_and_check};
 
 /// Read buffer of each load client: small, since there may be 10,000 of them.
 const READ_BUFFER: usize = 1024;
 
 /// Runs `--clients` connections that send numbered lines and check every echo, and writes
-/// the summary line to `out`.
-pub fn run(
-    args: &ClientArgs,
-    server: SocketAddr,
-    shutdown: &Shutdown,
-    out: &mut impl Write,
-) -> Result<()> {
+/// the summary line to `out`. `Ok` only if every echo came back unchanged.
+pub fn run(args: &ClientArgs, shutdown: &Shutdown, out: &mut impl Write) -> Result<()> {
+    let server = args.address.resolve()?;
     let timeout = args.echo.timeout;
     let plan = args.load.plan(args.echo.count, timeout);
     // Each connection's reads wait on the run's stop, so that the run ends at its --duration.

@@ -4,7 +4,7 @@
 //!
 //! | notebook | here |
 //! |---|---|
-//! | `s = socket.socket(AF_INET, SOCK_STREAM)`, `s.bind(...)`, `s.listen()` | [`listen`] (with a backlog you choose) |
+//! | `s = socket.socket(AF_INET, SOCK_STREAM)`, `s.bind(...)`, `s.listen()` | [`Server::bind`] (with a backlog you choose) |
 //! | `while True:` / `print("Main thread waiting for connections")` | `Server::accept_loop`, called by [`Server::run`] |
 //! | `srvConn, addr = s.accept()` | `accept` on the listener, in `Server::accept_loop` |
 //! | `eThread = EchoThread(srvConn)`, `eThread.start()` | `Server::spawn_echo_thread` |
@@ -19,168 +19,66 @@
 //! [`CHECK_INTERVAL`]), and the [`std::thread::scope`] in which all connection threads run
 //! waits for every one of them before `run` returns: no thread outlives the server.
 //!
-//! **Limits.** The registry of open connections holds at most `--max-clients`, and at most
-//! `--max-per-ip` from one host (an IPv4 address, an IPv6 /64; a quarter of `--max-clients`
-//! by default); one more is told so and closed. A client silent for `--idle-timeout`, or
-//! that leaves its echoes unread that long, is disconnected, and so is one slower than the
-//! minimum pace ([`crate::pace`]). Each connection's kernel buffers are `--socket-buffer`.
-//! Connection threads get small stacks (most of a thread's default 2 MiB would go unused) so
-//! that 10,000 connections fit in memory.
+//! **Limits.** The table of open connections ([`crate::open_connections`]) holds at most
+//! `--max-clients`, and at most `--max-per-ip` from one host (by default an IPv4 address or
+//! an IPv6 /64, and a quarter of `--max-clients`); one more is told so and closed. A client
+//! silent for `--idle-timeout`, or that leaves its echoes unread that long, is disconnected,
+//! and so is one slower than the minimum pace ([`crate::pace`]). Each connection's kernel
+//! buffers are `--socket-buffer`. Connection threads get small stacks (most of a thread's
+//! default 2 MiB would go unused) so that 10,000 connections fit in memory.
 
-use std::collections::HashMap;
-use std::fmt;
 use std::io::{self, Write};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown as Both, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
 use std::thread::{self, Scope};
 use std::time::Duration;
 
-use shared::address::AddressArgs;
 use shared::error::{Context, Result, describe_io_error};
-use shared::flags::parse_seconds;
-use shared::log::{Log, QuietArg};
+use shared::log::Log;
 use shared::prefix_args::PrefixArgs;
 use shared::shutdown::Shutdown;
 use shared::text::plural;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
-use crate::Course;
 use crate::connection::{CHECK_INTERVAL, Connection, Ending};
+use crate::open_connections::{Full, OpenConnections};
 use crate::pace::Pace;
-
-/// Stack size of a connection thread. The echo loop needs a few KiB; 128 KiB leaves a wide
-/// margin, and only the pages a thread touches cost memory.
-const ECHO_THREAD_STACK: usize = 128 * 1024;
-
-/// How long the main thread pauses after a failed `accept` (e.g. out of file descriptors),
-/// so that a lasting failure does not spin.
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
-
-/// Command-line arguments of `server`.
-#[derive(clap::Parser, Debug, Clone)]
-#[command(
-    name = "server",
-    // `--version` says which module's server this is: every module's is called `server`.
-    display_name = "module3g-tcp-multiclient server",
-    version,
-    about = "TCP echo server for many clients (course module 3g): the main thread accepts \
-             connections, and each one gets its own thread that echoes what it sends.",
-    long_about = "TCP echo server for many clients (course module 3g): the main thread accepts \
-                  connections, and each one gets its own thread that echoes what it sends.\n\n\
-                  It logs what the notebook logs: each connection, what it sends with its line count, and \
-                  how many lines each connection sent. On Ctrl-C it closes every connection and \
-                  prints a summary. Type to it with the client's --interactive (or nc 127.0.0.1 12354)."
-)]
-pub struct ServerArgs {
-    /// Where to listen.
-    #[command(flatten)]
-    pub address: AddressArgs<Course>,
-
-    /// `--quiet`.
-    #[command(flatten)]
-    pub output: QuietArg,
-
-    /// Most connections served at once; one more gets a line saying the server is busy and
-    /// is closed.
-    #[arg(long, value_name = "N", default_value_t = 10_000,
-          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
-    pub max_clients: u32,
-
-    /// Most connections from any one host (an IPv4 address, an IPv6 /64: see
-    /// --ipv4-prefix, --ipv6-prefix); one more gets a line saying so and is closed. Keeps one
-    /// host (an attacker holding idle connections open) from taking every place. Default: a
-    /// quarter of --max-clients.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
-    pub max_per_ip: Option<u32>,
-
-    /// Which addresses count as one host for --max-per-ip.
-    #[command(flatten)]
-    pub hosts: PrefixArgs,
-
-    /// Seconds a client may stay silent, or leave its echoes unread, before it is
-    /// disconnected (a client that never reads would otherwise hold its thread forever).
-    #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_seconds,
-          allow_negative_numbers = true)]
-    pub idle_timeout: Duration,
-
-    /// Seconds a line may take to arrive once begun (until its newline), and an echo to be
-    /// read, plus one second for every --min-rate bytes of it: a client that sends (or
-    /// reads) a byte now and then, to stay clear of --idle-timeout, is disconnected.
-    #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_seconds,
-          allow_negative_numbers = true)]
-    pub line_timeout: Duration,
-
-    /// Bytes a second that earn a line (or an echo) one more second past --line-timeout;
-    /// 0 gives every line --line-timeout, whatever its size.
-    #[arg(long, value_name = "BYTES", default_value_t = 16,
-          value_parser = clap::value_parser!(u32).range(0..=1_000_000_000))]
-    pub min_rate: u32,
-
-    /// Bytes of kernel buffer for each direction of each connection (SO_RCVBUF,
-    /// SO_SNDBUF; Linux doubles the figure for its bookkeeping). Without a bound, the kernel
-    /// grows them to megabytes for a client that sends fast and reads slowly.
-    #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024,
-          value_parser = clap::value_parser!(u32).range(4096..=64 * 1024 * 1024))]
-    pub socket_buffer: u32,
-
-    /// Connections the kernel may queue before the main thread accepts them. std's
-    /// TcpListener uses 128, too few for a burst of thousands (they would wait seconds for
-    /// retries). Linux caps it at net.core.somaxconn.
-    #[arg(long, value_name = "N", default_value_t = 1024,
-          value_parser = clap::value_parser!(i32).range(1..=65_535))]
-    pub backlog: i32,
-}
-
-impl ServerArgs {
-    /// `--max-per-ip`, or by default a quarter of `--max-clients` (at least 1), so that one
-    /// host never takes every place.
-    pub fn per_host_limit(&self) -> u32 {
-        self.max_per_ip.unwrap_or((self.max_clients / 4).max(1))
-    }
-}
-
-/// Binds and listens on `addr` with the given backlog: what `TcpListener::bind` does, but
-/// with a backlog of our choosing (through socket2, since std has no such option). Every
-/// connection accepted gets socket buffers of `buffer` bytes each way: set on the listener,
-/// before `listen`, so that the TCP handshake already offers a window that fits.
-pub fn listen(addr: SocketAddr, backlog: i32, buffer: usize) -> Result<TcpListener> {
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
-        .context(|| "cannot create a TCP socket")?;
-    // As std does on Unix: a restarted server may bind its port at once, even while
-    // connections of its previous run linger in TIME_WAIT.
-    #[cfg(unix)]
-    socket.set_reuse_address(true).context(|| "cannot set SO_REUSEADDR")?;
-    socket.set_recv_buffer_size(buffer).context(|| "cannot set SO_RCVBUF")?;
-    socket.set_send_buffer_size(buffer).context(|| "cannot set SO_SNDBUF")?;
-    socket.bind(&addr.into()).context(|| format!("cannot bind {addr}"))?;
-    socket.listen(backlog).context(|| format!("cannot listen on {addr}"))?;
-    Ok(socket.into())
-}
+use crate::summary::{Summary, Tally};
 
 /// A listening server, ready to [`run`](Server::run).
 pub struct Server {
     listener: TcpListener,
     log: Log,
-    max_clients: usize,
-    max_per_ip: usize,
-    hosts: PrefixArgs,
-    idle_timeout: Duration,
-    pace: Pace,
+    config: Config,
+    open: OpenConnections,
+    tally: Tally,
 }
 
 impl Server {
-    /// Binds and listens on the address `args` name (with `--port 0`, any free port).
-    pub fn bind(args: &ServerArgs, log: Log) -> Result<Server> {
-        let listener = listen(args.address.resolve()?, args.backlog, args.socket_buffer as usize)?;
+    /// Binds and listens on `address` (port 0: any free port), as `config` says.
+    ///
+    /// What `TcpListener::bind` does (socket, bind, listen), written out with the socket2
+    /// crate: std's `bind` has no way to choose the backlog (it always asks for 128), nor to
+    /// size the buffers before `listen`.
+    pub fn bind(address: SocketAddr, config: Config, log: Log) -> Result<Server> {
+        let socket = Socket::new(Domain::for_address(address), Type::STREAM, Some(Protocol::TCP))
+            .context(|| "cannot create a TCP socket")?;
+        // As std does on Unix: a restarted server may bind its port at once, even while
+        // connections of its previous run linger in TIME_WAIT.
+        #[cfg(unix)]
+        socket.set_reuse_address(true).context(|| "cannot set SO_REUSEADDR")?;
+        // Set on the listener, before `listen`, so that every connection accepted has them
+        // and the TCP handshake already offers a window that fits.
+        socket.set_recv_buffer_size(config.socket_buffer).context(|| "cannot set SO_RCVBUF")?;
+        socket.set_send_buffer_size(config.socket_buffer).context(|| "cannot set SO_SNDBUF")?;
+        socket.bind(&address.into()).context(|| format!("cannot bind {address}"))?;
+        socket.listen(config.backlog).context(|| format!("cannot listen on {address}"))?;
         Ok(Server {
-            listener,
+            listener: socket.into(),
             log,
-            max_clients: args.max_clients as usize,
-            max_per_ip: args.per_host_limit() as usize,
-            hosts: args.hosts,
-            idle_timeout: args.idle_timeout,
-            pace: Pace { allowance: args.line_timeout, min_rate: args.min_rate },
+            open: OpenConnections::new(config.max_clients, config.max_per_ip, config.hosts),
+            config,
+            tally: Tally::default(),
         })
     }
 
@@ -196,14 +94,13 @@ impl Server {
         wake_accept_on_shutdown(shutdown, addr)?;
         self.log.info(format_args!("TCP echo server listening on {addr}; press Ctrl-C to stop."));
 
-        let open = OpenConnections::new(self.max_clients, self.max_per_ip, self.hosts);
-        let tally = Tally::default();
         thread::scope(|scope| {
-            self.accept_loop(scope, shutdown, &open, &tally);
-            // Stop every connection thread: their blocked reads and writes fail at once.
-            open.shut_all_down();
+            self.accept_loop(scope, shutdown);
+            // Stop every connection thread: their blocked reads and writes fail at once (on
+            // Windows, within CHECK_INTERVAL).
+            self.open.shut_all_down();
         }); // <- here the scope has waited for every connection thread to finish
-        let summary = tally.summary();
+        let summary = self.tally.summary();
         self.log.info(format_args!("{summary}"));
         Ok(summary)
     }
@@ -219,13 +116,7 @@ impl Server {
     /// 4. An error: [`is_client_gone`] ones (the client reset before we accepted) and
     ///    interrupts are nothing; any other (out of file descriptors, say) is a warning, and
     ///    the loop pauses [`ACCEPT_BACKOFF`] so that a lasting failure does not spin.
-    fn accept_loop<'scope>(
-        &'scope self,
-        scope: &'scope Scope<'scope, '_>,
-        shutdown: &Shutdown,
-        open: &'scope OpenConnections,
-        tally: &'scope Tally,
-    ) {
+    fn accept_loop<'scope>(&'scope self, scope: &'scope Scope<'scope, '_>, shutdown: &Shutdown) {
         // BEGIN SOLUTION: accept connections and hand each to spawn_echo_thread, until shutdown (the steps are in the doc comment)
         loop {
             self.log.message(format_args!("Main thread waiting for connections"));
@@ -234,9 +125,7 @@ impl Server {
                 return;
             }
             match accepted {
-                Ok((stream, peer)) => {
-                    self.spawn_echo_thread(scope, stream, peer, open, tally, shutdown);
-                }
+                Ok((stream, peer)) => self.spawn_echo_thread(scope, stream, peer, shutdown),
                 Err(error) if is_client_gone(&error) => {}
                 Err(error) => {
                     // Out of file descriptors, say. The connection waits in the backlog.
@@ -248,14 +137,13 @@ impl Server {
         // END SOLUTION
     }
 
-    /// Registers the connection and starts its thread, or refuses it when the server is full.
+    /// Registers the connection and starts its thread (which runs
+    /// [`echo_thread`](Self::echo_thread)), or refuses it when the server is full.
     fn spawn_echo_thread<'scope>(
         &'scope self,
         scope: &'scope Scope<'scope, '_>,
         stream: TcpStream,
         peer: SocketAddr,
-        open: &'scope OpenConnections,
-        tally: &'scope Tally,
         shutdown: &Shutdown,
     ) {
         if shutdown.is_requested() {
@@ -263,10 +151,9 @@ impl Server {
             // `wake_accept_on_shutdown`), and in any case not a client to serve now.
             return;
         }
-        let id = tally.accepted.fetch_add(1, Ordering::Relaxed) + 1;
+        let id = self.tally.accepted();
         let stream = Arc::new(stream);
-        if let Err(full) = open.insert(id, &stream, peer.ip()) {
-            tally.refused.fetch_add(1, Ordering::Relaxed);
+        if let Err(full) = self.open.insert(id, &stream, peer.ip()) {
             self.refuse(&stream, peer, full);
             return;
         }
@@ -275,7 +162,7 @@ impl Server {
             .set_read_timeout(Some(CHECK_INTERVAL))
             .and_then(|()| stream.set_write_timeout(Some(CHECK_INTERVAL)))
         {
-            open.remove(id, peer.ip());
+            self.open.remove(id, peer.ip());
             self.log.warn(format_args!(
                 "cannot set timeouts for {peer}: {}",
                 describe_io_error(&error)
@@ -287,30 +174,9 @@ impl Server {
         let spawned = thread::Builder::new()
             .name(name.clone())
             .stack_size(ECHO_THREAD_STACK)
-            .spawn_scoped(scope, move || {
-                let connection = Connection {
-                    peer,
-                    name: &name,
-                    idle_timeout: self.idle_timeout,
-                    pace: self.pace,
-                    open,
-                    log: &self.log,
-                };
-                let (lines, mut ending) = connection.serve(&stream);
-                if open.is_closing() {
-                    // Our own shutdown ended the read or write, not the client.
-                    ending = Ending::ServerStopping;
-                }
-                if !open.is_closing() {
-                    // While closing, the registry is being emptied anyway: skipping the lock
-                    // keeps thousands of threads from queueing for it at shutdown.
-                    open.remove(id, peer.ip());
-                }
-                tally.record(lines, &ending);
-                self.log_ending(&name, peer, lines, &ending);
-            });
+            .spawn_scoped(scope, move || self.echo_thread(id, &name, &stream, peer));
         if let Err(error) = spawned {
-            open.remove(id, peer.ip());
+            self.open.remove(id, peer.ip());
             self.log.warn(format_args!(
                 "cannot start a thread for {peer}: {}",
                 describe_io_error(&error)
@@ -318,20 +184,45 @@ impl Server {
         }
     }
 
-    /// Tells a connection over `--max-clients` (or `--max-per-ip`) that the server is busy,
-    /// and closes it.
+    /// A connection's thread: serves it, then takes it off the table, counts it and logs how
+    /// it ended.
+    fn echo_thread(&self, id: u64, name: &str, stream: &TcpStream, peer: SocketAddr) {
+        let connection = Connection {
+            peer,
+            name,
+            idle_timeout: self.config.idle_timeout,
+            pace: self.config.pace,
+            closing: self.open.closing(),
+            log: &self.log,
+        };
+        let (lines, mut ending) = connection.serve(stream);
+        if self.open.is_closing() {
+            // Our own shutdown ended the read or write, not the client.
+            ending = Ending::ServerStopping;
+        } else {
+            // While closing, the table is being emptied anyway: skipping the lock keeps
+            // thousands of threads from queueing for it at shutdown.
+            self.open.remove(id, peer.ip());
+        }
+        self.tally.record(lines, &ending);
+        self.log_ending(name, peer, lines, &ending);
+    }
+
+    /// Tells a connection over `--max-clients` (or `--max-per-ip`) that the server is busy
+    /// (or that its host has too many), closes it, and counts it.
     fn refuse(&self, stream: &TcpStream, peer: SocketAddr, full: Full) {
+        self.tally.refused();
         let (line, why) = match full {
             Full::Server => {
-                let connected = plural(self.max_clients as u64, "client");
+                let connected = plural(self.config.max_clients as u64, "client");
                 (
                     format!("error: server busy ({connected} connected); try again later\n"),
                     format!("{connected} already connected"),
                 )
             }
             Full::ThisIp => {
-                let connected = plural(self.max_per_ip as u64, "connection");
-                let host = self.hosts.describe_host(peer.ip());
+                let connected = plural(self.config.max_per_ip as u64, "connection");
+                let host = self.config.hosts.describe_host(peer.ip());
                 let yours = if host.contains('/') { "network" } else { "address" };
                 (
                     format!(
@@ -361,8 +252,37 @@ impl Server {
     }
 }
 
+/// What the server needs of its command line, besides the address it binds (built by
+/// [`ServerArgs::config`](crate::args::ServerArgs::config)).
+#[derive(Debug, Clone, Copy)]
+pub struct Config {
+    /// `--max-clients`: most connections served at once.
+    pub max_clients: usize,
+    /// `--max-per-ip`: most connections from one host.
+    pub max_per_ip: usize,
+    /// Which addresses count as one host (`--ipv4-prefix`, `--ipv6-prefix`).
+    pub hosts: PrefixArgs,
+    /// `--idle-timeout`: how long a client may stay silent, or leave its echoes unread.
+    pub idle_timeout: Duration,
+    /// `--line-timeout` and `--min-rate`: the minimum pace of a line, and of an echo's reading.
+    pub pace: Pace,
+    /// `--socket-buffer`: bytes of kernel buffer each way, for each connection.
+    pub socket_buffer: usize,
+    /// `--backlog`: connections the kernel may queue before the main thread accepts them.
+    pub backlog: i32,
+}
+
+/// Stack size of a connection thread. The echo loop needs a few KiB; 128 KiB leaves a wide
+/// margin, and only the pages a thread touches cost memory.
+const ECHO_THREAD_STACK: usize = 128 * 1024;
+
+/// How long the main thread pauses after a failed `accept` (e.g. out of file descriptors),
+/// so that a lasting failure does not spin.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
 /// Whether a failed `accept` only says that one client gave up before it was accepted (it
-/// reset the connection: Windows reports it, as WSAECONNRESET). Nothing to warn about.
+/// reset the connection: Windows reports it, as WSAECONNRESET), or that the call was
+/// interrupted. Nothing to warn about.
 pub fn is_client_gone(error: &io::Error) -> bool {
     matches!(
         error.kind(),
@@ -393,189 +313,4 @@ fn wake_accept_on_shutdown(shutdown: &Shutdown, listening: SocketAddr) -> Result
         let _ = waker.connect_timeout(&wake, Duration::from_secs(1));
     });
     Ok(())
-}
-
-/// The open connections, so that a shutdown can close them all. Bounded by `max`, and by
-/// `max_per_ip` from any one host.
-pub struct OpenConnections {
-    /// Set when the server starts closing every connection.
-    closing: AtomicBool,
-    registry: Mutex<Registry>,
-    max: usize,
-    max_per_ip: usize,
-    hosts: PrefixArgs,
-}
-
-#[derive(Default)]
-struct Registry {
-    // The stream is shared with its thread (an `Arc`, not a second file descriptor from
-    // `try_clone`: with 10,000 connections, descriptors run short).
-    streams: HashMap<u64, Arc<TcpStream>>,
-    /// Open connections per client host (an IPv4 address, an IPv6 /64); a host with none
-    /// is removed.
-    per_ip: HashMap<IpAddr, usize>,
-}
-
-/// Which limit a refused connection met.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Full {
-    /// `--max-clients` are open.
-    Server,
-    /// `--max-per-ip` are open from the same address.
-    ThisIp,
-}
-
-impl OpenConnections {
-    fn new(max: usize, max_per_ip: usize, hosts: PrefixArgs) -> Self {
-        OpenConnections {
-            closing: AtomicBool::new(false),
-            registry: Mutex::new(Registry::default()),
-            max,
-            max_per_ip,
-            hosts,
-        }
-    }
-
-    /// Adds a connection from `ip`, or says which limit it meets (and adds nothing). It
-    /// counts against `ip`'s host: the address itself for IPv4, its /64 for IPv6.
-    fn insert(&self, id: u64, stream: &Arc<TcpStream>, ip: IpAddr) -> Result<(), Full> {
-        let ip = self.hosts.host_of(ip);
-        let mut registry = self.registry.lock().unwrap_or_else(PoisonError::into_inner);
-        if registry.streams.len() >= self.max {
-            return Err(Full::Server);
-        }
-        let from_ip = registry.per_ip.entry(ip).or_insert(0);
-        if *from_ip >= self.max_per_ip {
-            return Err(Full::ThisIp);
-        }
-        *from_ip += 1;
-        registry.streams.insert(id, Arc::clone(stream));
-        Ok(())
-    }
-
-    /// Whether the server has begun closing every connection.
-    pub fn is_closing(&self) -> bool {
-        self.closing.load(Ordering::SeqCst)
-    }
-
-    fn remove(&self, id: u64, ip: IpAddr) {
-        let ip = self.hosts.host_of(ip);
-        let mut registry = self.registry.lock().unwrap_or_else(PoisonError::into_inner);
-        if registry.streams.remove(&id).is_none() {
-            return;
-        }
-        if let Some(from_ip) = registry.per_ip.get_mut(&ip) {
-            *from_ip -= 1;
-            if *from_ip == 0 {
-                registry.per_ip.remove(&ip);
-            }
-        }
-    }
-
-    /// Shuts every open connection down in both directions: each thread's blocked read
-    /// returns "end of data" (or a write fails), and the thread ends.
-    fn shut_all_down(&self) {
-        self.closing.store(true, Ordering::SeqCst);
-        let registry = self.registry.lock().unwrap_or_else(PoisonError::into_inner);
-        for stream in registry.streams.values() {
-            // Already closed by the client? Then there is nothing left to do.
-            let _ = stream.shutdown(Both::Both);
-        }
-    }
-}
-
-/// Counters shared by all threads.
-#[derive(Default)]
-struct Tally {
-    accepted: AtomicU64,
-    refused: AtomicU64,
-    served: AtomicU64,
-    lines: AtomicU64,
-    idle: AtomicU64,
-    too_slow: AtomicU64,
-}
-
-impl Tally {
-    fn record(&self, lines: u64, ending: &Ending) {
-        self.served.fetch_add(1, Ordering::Relaxed);
-        self.lines.fetch_add(lines, Ordering::Relaxed);
-        if matches!(ending, Ending::Idle) {
-            self.idle.fetch_add(1, Ordering::Relaxed);
-        }
-        if matches!(ending, Ending::TooSlow) {
-            self.too_slow.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-
-    fn summary(&self) -> Summary {
-        Summary {
-            connections: self.served.load(Ordering::Relaxed),
-            lines: self.lines.load(Ordering::Relaxed),
-            refused_busy: self.refused.load(Ordering::Relaxed),
-            idle: self.idle.load(Ordering::Relaxed),
-            too_slow: self.too_slow.load(Ordering::Relaxed),
-        }
-    }
-}
-
-/// What the server did, printed when it stops.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Summary {
-    /// Connections served (each by its own thread).
-    pub connections: u64,
-    /// Lines echoed, over all connections.
-    pub lines: u64,
-    /// Connections refused because `--max-clients` were open.
-    pub refused_busy: u64,
-    /// Connections closed for being idle past `--idle-timeout`.
-    pub idle: u64,
-    /// Connections closed for sending a line, or reading an echo, too slowly
-    /// (`--line-timeout`, `--min-rate`).
-    pub too_slow: u64,
-}
-
-impl fmt::Display for Summary {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "Served {}, echoed {}",
-            plural(self.connections, "connection"),
-            plural(self.lines, "line")
-        )?;
-        if self.refused_busy > 0 {
-            write!(f, "; refused {} (busy)", plural(self.refused_busy, "connection"))?;
-        }
-        if self.idle > 0 {
-            write!(f, "; closed {} for being idle", plural(self.idle, "connection"))?;
-        }
-        if self.too_slow > 0 {
-            write!(f, "; closed {} for being too slow", plural(self.too_slow, "connection"))?;
-        }
-        f.write_str(".")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn connections_from_one_ipv6_slash_64_count_against_one_host() {
-        // Loopback has only ::1, so the /64 grouping is checked on the registry itself, with
-        // one real stream registered under made-up addresses.
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let stream = Arc::new(TcpStream::connect(listener.local_addr().unwrap()).unwrap());
-        let open = OpenConnections::new(100, 2, PrefixArgs::default());
-        let ip = |text: &str| text.parse::<IpAddr>().unwrap();
-        open.insert(1, &stream, ip("2001:db8:1:2::1")).expect("the /64's first connection");
-        open.insert(2, &stream, ip("2001:db8:1:2:ffff::2")).expect("the /64's second");
-        assert_eq!(
-            open.insert(3, &stream, ip("2001:db8:1:2:abcd::3")),
-            Err(Full::ThisIp),
-            "a third address of the same /64 is the same host, over --max-per-ip 2"
-        );
-        open.insert(4, &stream, ip("2001:db8:1:3::1")).expect("the next /64 is another host");
-        open.remove(1, ip("2001:db8:1:2::1"));
-        open.insert(5, &stream, ip("2001:db8:1:2::5")).expect("a place freed in the /64");
-    }
 }

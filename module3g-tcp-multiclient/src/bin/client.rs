@@ -1,11 +1,13 @@
-//! `cargo run -p module3g-tcp-multiclient --bin client`: the notebook's `TCPSimpleClient.py`.
-//! Everything it does is in the library (`module3g_tcp_multiclient::client`).
+//! `cargo run -p module3g-tcp-multiclient --bin client`: the notebook's `TCPSimpleClient.py`
+//! (`module3g_tcp_multiclient::client`), or, with `--clients` or `--duration`, the load mode
+//! (`module3g_tcp_multiclient::load`).
 
 use std::io::{self, IsTerminal};
 use std::process::ExitCode;
 
 use clap::Parser;
-use module3g_tcp_multiclient::client::{self, ClientArgs};
+use module3g_tcp_multiclient::args::ClientArgs;
+use module3g_tcp_multiclient::{client, load};
 use shared::ctrl_c::install_ctrl_c_for_client;
 use shared::error::{Result, exit_code};
 use shared::shutdown::Shutdown;
@@ -21,6 +23,9 @@ fn talk(args: &ClientArgs) -> Result<()> {
     // exit status is 130.
     if !args.interactive {
         install_ctrl_c_for_client(&shutdown)?;
+    }
+    if args.load.is_requested() {
+        return load::run(args, &shutdown, &mut io::stdout());
     }
     let stdin = io::stdin();
     let hint = stdin.is_terminal();
