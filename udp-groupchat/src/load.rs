@@ -3,7 +3,7 @@
 //! again and again. Every member also counts the lines it receives from the others, so the
 //! summary shows the hub's fan-out: with N members, every line is N deliveries.
 //!
-//! This is not the lesson (that is [`super::hub`]): it is how a student sees what one
+//! This is not the lesson (that is the hub's client, `src/client/hub.rs`): it is how a student sees what one
 //! hub can carry, and what its limits (members per address, replies per second) do. Each
 //! member says its next line as soon as the last one came back, faster than the hub's
 //! default `--reply-rate` lets one network go on for long: for a load run, start the hub with
@@ -20,9 +20,9 @@ use shared::load::{Exchange, Outcome};
 use shared::report::output_line;
 use shared::shutdown::{POLL_INTERVAL, Shutdown};
 
-use super::ClientArgs;
-use super::hub::{Session, join_session};
-use super::sealed::SealedChat;
+use crate::args::ClientArgs;
+use crate::client::sealed::SealedChat;
+use crate::client::{Session, join_session};
 use crate::protocol::{ClientMessage, ServerMessage};
 
 /// The receive queue each load member asks for.
@@ -31,14 +31,15 @@ const RECEIVE_QUEUE_BYTES: usize = 1 << 20;
 /// How long a member keeps counting deliveries after its last line, before it leaves.
 const DRAIN: Duration = Duration::from_millis(300);
 
-/// Runs load mode against the hub at `server` and prints one summary line to `out`; `Ok`
-/// only if every line came back.
-pub(super) fn run(
-    args: &ClientArgs,
-    server: SocketAddr,
-    shutdown: &Shutdown,
-    out: &mut impl Write,
-) -> Result<()> {
+/// Runs load mode against the hub `args` name and prints one summary line to `out`; `Ok`
+/// only if every line came back. An error without the hub (`--broadcast`).
+pub fn run(args: &ClientArgs, shutdown: &Shutdown, out: &mut impl Write) -> Result<()> {
+    let server = args.address.resolve()?;
+    if args.broadcast {
+        return Err(shared::Error::msg(
+            "load mode (--clients, --duration) needs the hub: drop --broadcast",
+        ));
+    }
     let plan = args.load.plan(None, args.timeout);
     let deliveries = AtomicU64::new(0);
     // Sealed (--passphrase-file): the key is derived once for all members; each member
