@@ -588,7 +588,8 @@ fn in_broadcast_mode_a_listener_reads_only_base64_and_a_forged_plain_line_is_dro
     let running = start_server(&["--broadcast", "127.255.255.255"]);
     let port = running.addr.port();
     let group = PassphraseFile::new("correct horse");
-    let eavesdropper = crate::bind_shared_port((Ipv4Addr::UNSPECIFIED, port).into()).unwrap();
+    let eavesdropper =
+        crate::port_sharing::bind_shared_port((Ipv4Addr::UNSPECIFIED, port).into()).unwrap();
     eavesdropper.set_read_timeout(Some(patience())).unwrap();
     let bob = start_member(running.addr, "bob", Some(&group), &["--broadcast"]);
     let alice = start_member(running.addr, "alice", Some(&group), &["--broadcast"]);
