@@ -32,8 +32,10 @@ use shared::report::output_line;
 use shared::shutdown::{POLL_INTERVAL, Shutdown};
 
 use crate::args::ClientArgs;
+use crate::names::check_name;
 use crate::port_sharing::bind_shared_port;
-use crate::protocol::{RELAY_MARKER, check_name, clean_text};
+use crate::protocol::RELAY_MARKER;
+use crate::text::clean_text;
 use keyboard::{ERASE_TYPED_LINE, Input, read_lines_on_a_thread};
 use sealed::SealedChat;
 

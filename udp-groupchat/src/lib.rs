@@ -20,7 +20,9 @@
 //! - [`server`]: the server's socket code (`src/server.rs`): the seed's broadcaster, then
 //!   the hub's loop; the hub's reactions to each datagram are in `src/server/hub.rs`.
 //! - [`protocol`]: the hub's text protocol, one message per datagram.
-//! - [`text`]: what chat text may not contain: blank-looking characters, stacked marks.
+//! - [`names`]: what a name may be, and when two names look the same.
+//! - [`text`]: what chat text may hold: no control or invisible characters, no runs of
+//!   spaces, blank-looking characters or stacked marks.
 //! - [`seal`] and [`replay_window`]: the sealed chat (`--passphrase-file`), lines encrypted
 //!   and authenticated end to end, replays dropped; the hub relays what it cannot read.
 //! - [`client`]: the seed's broadcast client (`src/client.rs`), then the hub's client
@@ -32,6 +34,7 @@
 pub mod args;
 pub mod client;
 pub mod load;
+pub mod names;
 pub mod port_sharing;
 pub mod protocol;
 pub mod replay_window;

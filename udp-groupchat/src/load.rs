@@ -3,11 +3,12 @@
 //! again and again. Every member also counts the lines it receives from the others, so the
 //! summary shows the hub's fan-out: with N members, every line is N deliveries.
 //!
-//! This is not the lesson (that is the hub's client, `src/client/hub.rs`): it is how a student sees what one
-//! hub can carry, and what its limits (members per address, replies per second) do. Each
-//! member says its next line as soon as the last one came back, faster than the hub's
-//! default `--reply-rate` lets one network go on for long: for a load run, start the hub with
-//! `--reply-rate 10000000 --max-members-per-ip N`.
+//! This is not the lesson (that is the hub's client, `src/client/hub.rs`, whose join and
+//! session it uses): it is how a student sees what one hub can carry, and what its limits
+//! (members per address, replies per second) do. `src/bin/client.rs` runs it instead of the
+//! chat when `--clients` is given. Each member says its next line as soon as the last one
+//! came back, faster than the hub's default `--reply-rate` lets one network go on for long:
+//! for a load run, start the hub with `--reply-rate 10000000 --max-members-per-ip N`.
 
 use std::io::{self, Write};
 use std::net::{SocketAddr, UdpSocket};

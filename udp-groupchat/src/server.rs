@@ -27,7 +27,8 @@ use shared::shutdown::{POLL_INTERVAL, Shutdown};
 
 use crate::args::ServerConfig;
 use crate::port_sharing::bind_broadcast_server;
-use crate::protocol::{RELAY_MARKER, clean_text};
+use crate::protocol::RELAY_MARKER;
+use crate::text::clean_text;
 use hub::Hub;
 
 /// A bound chat server, ready to [`run`](Server::run).

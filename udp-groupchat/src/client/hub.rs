@@ -23,7 +23,8 @@ use shared::shutdown::{POLL_INTERVAL, Shutdown};
 use super::keyboard::{ERASE_TYPED_LINE, Input};
 use super::sealed::SealedChat;
 use crate::args::ClientArgs;
-use crate::protocol::{ClientMessage, NOT_JOINED, ServerMessage, clean_text};
+use crate::protocol::{ClientMessage, NOT_JOINED, ServerMessage};
+use crate::text::clean_text;
 
 /// Keep-alives missed before the server counts as gone.
 const MISSED_KEEPALIVES: u32 = 3;

@@ -1,8 +1,9 @@
 //! What the user types: the keyboard thread, and erasing a typed line from the terminal.
 //!
-//! The seed's client blocks in `input()` on a thread of its own; here too the keyboard gets
-//! its own thread ([`read_lines_on_a_thread`]), which only passes each line into a channel,
-//! so that the chat loop can wait for the keyboard and the network at once.
+//! The seed's client waits in `input()` on one thread and in `recvfrom` on another; here
+//! the keyboard gets its own thread too ([`read_lines_on_a_thread`]), which only passes
+//! each line into a channel, so that the chat loop can wait for the keyboard and the
+//! network at once.
 
 use std::io::BufRead;
 use std::thread;

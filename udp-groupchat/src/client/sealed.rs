@@ -14,9 +14,9 @@ use shared::error::{Context, Error, Result};
 use shared::report::{output_line, plural};
 
 use crate::args::SealArgs;
-use crate::protocol::clean_text;
 use crate::replay_window::{ReplayTable, Verdict};
 use crate::seal::{GroupKey, KdfParams, OpenError, Opened, Sealer, open_line};
+use crate::text::clean_text;
 
 /// The largest passphrase file read: a passphrase is a line, not a document.
 const MAX_PASSPHRASE_FILE: u64 = 4096;

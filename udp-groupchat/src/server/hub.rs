@@ -26,9 +26,9 @@
 //!
 //! And what every server here does about a hostile network: `shared::reply::ReplyGuard`
 //! (never answer the hub's own address, port 0 or the well-known ports; a per-source rate),
-//! a limit of members per source address, and no answer at all to what looks like another
-//! server's reply, so that two servers tricked into talking to each other do not ping-pong
-//! forever.
+//! checked by the loop before a datagram reaches the hub; and, here, a limit of members per
+//! host, joins throttled per host, and no answer at all to what looks like another server's
+//! reply, so that two servers tricked into talking to each other do not ping-pong forever.
 //!
 //! The loop that feeds the hub is `Server::serve_hub`, in `src/server.rs`: `recv_from` →
 //! [`Hub::handle`] → `send_to`, as the seed's. This file holds the hub's reactions.
@@ -47,10 +47,9 @@ use super::limit_warning::LimitWarning;
 use super::member_index::MemberIndex;
 use super::summary::Summary;
 use crate::args::ServerConfig;
-use crate::protocol::{
-    BadMessage, ClientMessage, MIN_JOIN_BYTES, NOT_JOINED, ServerMessage, check_name, clean_text,
-    name_skeleton,
-};
+use crate::names::{check_name, name_skeleton};
+use crate::protocol::{BadMessage, ClientMessage, MIN_JOIN_BYTES, NOT_JOINED, ServerMessage};
+use crate::text::clean_text;
 
 /// How long a challenge's cookie stays valid: it is accepted in its own half-minute and the
 /// next one.

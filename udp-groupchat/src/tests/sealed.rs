@@ -12,12 +12,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::*;
 use crate::client::sealed::SealedChat;
-use crate::protocol::clean_text;
 use crate::replay_window::{ReplayTable, ReplayWindow, Verdict, WINDOW};
 use crate::seal::{
     EXHAUSTED, GroupKey, HEADER_LEN, KdfParams, MAX_SEALED_CHARS, OpenError, Opened, SealError,
     Sealer, SenderId, TAG_LEN, VERSION, open_line, seal_line,
 };
+use crate::text::clean_text;
 
 fn key(byte: u8) -> GroupKey {
     GroupKey::from_bytes([byte; 32])
