@@ -3,9 +3,9 @@
 //! **The seed's server** (`--broadcast ADDR`) receives every datagram and sends it, as it
 //! is, to the broadcast address: every host on the network gets it, member or not, and
 //! whatever name a sender writes in front of the text is believed. Its whole loop is
-//! [`Server::serve_broadcast`], the seed's `while True: recvfrom ... sendto` in Rust.
+//! `Server::serve_broadcast`, the seed's `while True: recvfrom ... sendto` in Rust.
 //!
-//! **The hub** (the default) runs the same loop, [`Server::serve_hub`], but hands each
+//! **The hub** (the default) runs the same loop, `Server::serve_hub`, but hands each
 //! datagram to the hub, which keeps a member table and relays each line to the members only
 //! (its reactions are in `src/server/hub.rs`, with what it does and why).
 
