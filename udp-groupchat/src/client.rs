@@ -1,109 +1,48 @@
 //! The chat client, in the seed's order: first the seed's broadcast client (this file,
 //! `broadcast_chat`), then the hub's client (`hub`, in `src/client/hub.rs`), the default.
+//! (Load mode, `--clients N`, is not this file's: `src/bin/client.rs` runs `crate::load`
+//! instead.)
 //!
 //! The seed's client has two threads: one blocks in `input()` waiting for the user, the other
 //! blocks in `recvfrom` waiting for the network. Neither can wait for both. Here the keyboard
-//! gets its own thread too (`read_lines_on_a_thread`), which only passes each line into a
-//! channel; the broadcast client then looks at that channel between two short `recv_from`
-//! waits, and the hub's client waits on the keyboard and the network at once with
-//! crossbeam-channel's `select!`.
+//! gets its own thread too (`read_lines_on_a_thread`, in `src/client/keyboard.rs`), which
+//! only passes each line into a channel; the broadcast client then looks at that channel
+//! between two short `recv_from` waits, and the hub's client waits on the keyboard and the
+//! network at once with crossbeam-channel's `select!`.
 //!
 //! When stdin is a terminal, the line the user typed is erased after sending (`\x1b[F`, as in
 //! the seed, then "clear line"), because the server sends it back as `alice: ...` and it
 //! would otherwise show twice. When stdin is a pipe, nothing is erased.
 
 mod hub;
-mod load;
+mod keyboard;
 pub(crate) mod sealed;
 
+pub(crate) use hub::join_session;
 pub use hub::{Session, join};
-pub use sealed::SealArgs;
 
 use std::io::{self, BufRead, Write};
 use std::net::SocketAddr;
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, bounded};
-use shared::address::AddressArgs;
+use crossbeam_channel::{Receiver, RecvTimeoutError};
 use shared::client_errors::udp_client_error;
 use shared::console::output_line;
 use shared::error::{Context, Error, Result};
-use shared::flags::parse_seconds;
-use shared::framing::{LineError, LineReader};
 use shared::io_errors::is_timeout_or_interrupt;
-use shared::load::LoadArgs;
 use shared::shutdown::{POLL_INTERVAL, Shutdown};
 use shared::udp::RECV_BUFFER_SIZE;
 
-use crate::protocol::{RELAY_MARKER, check_name, clean_text};
-use crate::{Course, bind_shared_port};
+use crate::args::ClientArgs;
+use crate::names::check_name;
+use crate::port_sharing::bind_shared_port;
+use crate::protocol::RELAY_MARKER;
+use crate::text::clean_text;
+use keyboard::{ERASE_TYPED_LINE, Input, read_lines_on_a_thread};
 use sealed::SealedChat;
 
 /// The prompt, as the seed's `input()` shows it.
 pub const PROMPT: &str = "Input username: ";
-
-/// Longest line read from the keyboard.
-const MAX_INPUT_LINE: usize = 4096;
-
-/// Erases the line the user just typed: cursor up one line, then clear that line.
-pub(crate) const ERASE_TYPED_LINE: &str = "\x1b[F\x1b[2K";
-
-/// Command-line arguments of `client`.
-#[derive(clap::Parser, Debug, Clone)]
-#[command(
-    name = "client",
-    // `--version` says which module's client this is: every module's is called `client`.
-    display_name = "udp-groupchat client",
-    version,
-    about = "Group chat client over UDP: type lines to send them to everyone; /quit or Ctrl-D leaves.",
-    long_about = "Group chat client over UDP: type lines to send them to everyone; /quit or Ctrl-D leaves.\n\n\
-                  It asks for a username, joins the hub (the server answers a challenge first), \
-                  and prints what everyone says. With --broadcast it joins the seed's broadcast \
-                  chat instead: it listens on the chat port itself, with every other client on \
-                  this host, and the server broadcasts to all of them."
-)]
-pub struct ClientArgs {
-    /// Where the server is.
-    #[command(flatten)]
-    pub address: AddressArgs<Course>,
-
-    /// Your name in the chat; without it you are asked, as in the seed.
-    #[arg(long, short, value_name = "NAME")]
-    pub username: Option<String>,
-
-    /// Seconds to wait for the server to answer the join.
-    #[arg(long, value_name = "SECS", default_value = "3", value_parser = parse_seconds,
-          allow_negative_numbers = true)]
-    pub timeout: Duration,
-
-    /// Seconds between keep-alives (the hub drops members that stay silent too long; three
-    /// unanswered keep-alives mean the server is gone).
-    #[arg(long, value_name = "SECS", default_value = "5", value_parser = parse_seconds,
-          allow_negative_numbers = true)]
-    pub keepalive: Duration,
-
-    /// Load mode (hub only): `--clients N` members join and post for `--duration SECS`.
-    #[command(flatten)]
-    pub load: LoadArgs,
-
-    /// Broadcast mode (the seed's design): listen on 0.0.0.0 at the chat port, shared with
-    /// the other clients on this host, and send lines as 'username: text' to the server.
-    #[arg(long)]
-    pub broadcast: bool,
-
-    /// The sealed chat: `--passphrase-file` and the key derivation's settings.
-    #[command(flatten)]
-    pub seal: SealArgs,
-}
-
-/// What the main loop waits for besides the network.
-pub(crate) enum Input {
-    Line(String),
-    /// A line too long for the chat was skipped.
-    Skipped,
-    End,
-}
 
 /// Runs the client: asks for the name (from `input`), joins, then chats until `/quit`, the
 /// end of `input`, Ctrl-C (`shutdown`: the client leaves politely, then returns
@@ -117,14 +56,6 @@ pub fn run(
     out: &mut impl Write,
 ) -> Result<()> {
     let server = args.address.resolve()?;
-    if args.load.is_requested() {
-        if args.broadcast {
-            return Err(Error::msg(
-                "load mode (--clients, --duration) needs the hub: drop --broadcast",
-            ));
-        }
-        return load::run(args, server, shutdown, out);
-    }
     let lines = read_lines_on_a_thread(input);
     let name = match &args.username {
         Some(name) => name.clone(),
@@ -150,33 +81,6 @@ pub fn run(
         return broadcast_chat(args, server, &name, &lines, terminal, shutdown, out);
     }
     hub::chat(args, server, &name, &lines, terminal, shutdown, out)
-}
-
-/// Starts the keyboard thread: it passes each line of `input` into the returned channel,
-/// then `Input::End`. It may block in a read forever (a terminal), so nobody joins it: it
-/// ends with the process.
-fn read_lines_on_a_thread(input: impl BufRead + Send + 'static) -> Receiver<Input> {
-    let (sender, lines) = bounded(64);
-    // If the thread cannot start, `sender` is dropped with its closure, the channel closes,
-    // and the client takes that as the end of input.
-    let _ = thread::Builder::new().name("keyboard".into()).spawn(move || {
-        let mut reader = LineReader::new(input, MAX_INPUT_LINE);
-        loop {
-            let line = match reader.read_line() {
-                Ok(Some(line)) => Input::Line(String::from_utf8_lossy(line).into_owned()),
-                Ok(None) | Err(LineError::Io(_)) => Input::End,
-                Err(LineError::TooLong { .. }) => match reader.skip_rest_of_line() {
-                    Ok(()) => Input::Skipped,
-                    Err(_) => Input::End,
-                },
-            };
-            let end = matches!(line, Input::End);
-            if sender.send(line).is_err() || end {
-                return;
-            }
-        }
-    });
-    lines
 }
 
 /// The seed's broadcast chat: listen on the shared chat port, send `name: text` to the

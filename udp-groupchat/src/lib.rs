@@ -16,16 +16,26 @@
 //!   the member carries, refuses look-alike names, and bounds names, messages, members and
 //!   the rate of any one source. See [`server`].
 //!
+//! - [`args`]: the command line of both programs.
+//! - [`server`]: the server's socket code (`src/server.rs`): the seed's broadcaster, then
+//!   the hub's loop; the hub's reactions to each datagram are in `src/server/hub.rs`.
 //! - [`protocol`]: the hub's text protocol, one message per datagram.
-//! - [`server`]: the seed's broadcaster (`src/server.rs`), then the hub (`src/server/hub.rs`).
-//! - [`text`]: what chat text may not contain: blank-looking characters, stacked marks.
+//! - [`names`]: what a name may be, and when two names look the same.
+//! - [`text`]: what chat text may hold: no control or invisible characters, no runs of
+//!   spaces, blank-looking characters or stacked marks.
 //! - [`seal`] and [`replay_window`]: the sealed chat (`--passphrase-file`), lines encrypted
 //!   and authenticated end to end, replays dropped; the hub relays what it cannot read.
 //! - [`client`]: the seed's broadcast client (`src/client.rs`), then the hub's client
 //!   (`src/client/hub.rs`), which reads the keyboard and the network at once (two threads,
 //!   merged with crossbeam-channel's `select!`).
+//! - [`load`]: load mode (`--clients N`), members that post and count the hub's fan-out.
+//! - [`port_sharing`]: the sockets of the broadcast chat, which share the chat port.
 
+pub mod args;
 pub mod client;
+pub mod load;
+pub mod names;
+pub mod port_sharing;
 pub mod protocol;
 pub mod replay_window;
 pub mod seal;
@@ -35,11 +45,7 @@ pub mod text;
 #[cfg(test)]
 mod tests;
 
-use std::net::{SocketAddr, UdpSocket};
-
 use shared::address::AddressDefaults;
-use shared::error::{Context, Result};
-use socket2::{Domain, Protocol, Socket, Type};
 
 /// The seed's address: `UDP_IP_ADDRESS = '127.0.0.1'`, `UDP_PORT_NO = 2410`.
 #[derive(Debug, Clone, Copy)]
@@ -48,71 +54,4 @@ pub struct Course;
 impl AddressDefaults for Course {
     const HOST: &'static str = "127.0.0.1";
     const PORT: u16 = 2410;
-}
-
-/// A UDP socket bound to `addr` that shares its port with other sockets and may send
-/// broadcasts: what the seed's broadcast chat needs, since every client on a host binds the
-/// same chat port to receive the broadcasts.
-///
-/// `SO_REUSEADDR` and `SO_REUSEPORT` let several sockets bind the same address and port (on
-/// Linux, each of them then gets a copy of every broadcast datagram); `SO_BROADCAST` allows
-/// sending to a broadcast address. std's `UdpSocket` cannot set the first two, so the socket
-/// is made with socket2.
-pub fn bind_shared_port(addr: SocketAddr) -> Result<UdpSocket> {
-    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))
-        .context(|| "cannot create a UDP socket")?;
-    socket.set_reuse_address(true).context(|| "cannot set SO_REUSEADDR")?;
-    set_reuse_port(&socket)?;
-    socket.set_broadcast(true).context(|| "cannot set SO_BROADCAST")?;
-    socket.bind(&addr.into()).context(|| format!("cannot bind {addr}"))?;
-    Ok(socket.into())
-}
-
-/// The broadcast server's own socket: it may send broadcasts, and it shares its port only
-/// with sockets of the same user.
-///
-/// The clients must share the chat port (each binds it to hear the broadcasts), but the
-/// server need not let anyone share *its* socket: with `SO_REUSEADDR` on it, any program,
-/// of any user, could bind the same address and port and be handed the datagrams meant for
-/// the server. So the server sets only `SO_REUSEPORT`, which Linux grants to sockets of the
-/// same user alone (the clients, started by the same user, can still bind the port); another
-/// user's bind fails. Where there is no `SO_REUSEPORT`, it sets nothing.
-pub fn bind_broadcast_server(addr: SocketAddr) -> Result<UdpSocket> {
-    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))
-        .context(|| "cannot create a UDP socket")?;
-    set_reuse_port_quietly(&socket)?;
-    socket.set_broadcast(true).context(|| "cannot set SO_BROADCAST")?;
-    socket.bind(&addr.into()).context(|| format!("cannot bind {addr}"))?;
-    Ok(socket.into())
-}
-
-#[cfg(all(unix, not(any(target_os = "solaris", target_os = "illumos", target_os = "cygwin"))))]
-fn set_reuse_port_quietly(socket: &Socket) -> Result<()> {
-    socket.set_reuse_port(true).context(|| "cannot set SO_REUSEPORT")
-}
-
-#[cfg(not(all(
-    unix,
-    not(any(target_os = "solaris", target_os = "illumos", target_os = "cygwin"))
-)))]
-fn set_reuse_port_quietly(_: &Socket) -> Result<()> {
-    Ok(())
-}
-
-#[cfg(all(unix, not(any(target_os = "solaris", target_os = "illumos", target_os = "cygwin"))))]
-fn set_reuse_port(socket: &Socket) -> Result<()> {
-    socket.set_reuse_port(true).context(|| "cannot set SO_REUSEPORT")
-}
-
-/// Without `SO_REUSEPORT` (Windows, for one), `SO_REUSEADDR` is all there is: on Windows it
-/// lets several sockets share the port too.
-#[cfg(not(all(
-    unix,
-    not(any(target_os = "solaris", target_os = "illumos", target_os = "cygwin"))
-)))]
-fn set_reuse_port(_: &Socket) -> Result<()> {
-    shared::console::print_line(format_args!(
-        "note: this system has no SO_REUSEPORT; relying on SO_REUSEADDR to share the chat port"
-    ));
-    Ok(())
 }

@@ -16,17 +16,9 @@
 //! ([`seal`], [`open`]): a datagram forged with the hub's address as its source, by someone
 //! who cannot see the hub's traffic, lacks it and is ignored.
 //!
-//! A name is 1 to 32 letters or digits of one script, or `_`, `-`, `.` ([`check_name`]).
-//! Chat text may be anything but control characters and invisible characters: they are
-//! replaced by `�`, so that nobody can send escape sequences to other members' terminals or
-//! hide text in a line ([`clean_text`]).
+//! What a name may be is in [`crate::names`], what chat text may hold in [`crate::text`].
 
 use std::fmt;
-
-use shared::text::is_invisible;
-use unicode_security::{GeneralSecurityProfile, MixedScript, skeleton};
-
-use crate::text::{MarkCap, looks_blank, marks_within_cap};
 
 /// Broadcast mode: what a broadcast server puts in front of every datagram it relays. A
 /// broadcast server never relays a datagram that starts with it: so two broadcast servers
@@ -34,9 +26,6 @@ use crate::text::{MarkCap, looks_blank, marks_within_cap};
 /// forever, and neither can one server that hears its own. Clients print only what starts
 /// with it, without it.
 pub const RELAY_MARKER: &str = "RELAY ";
-
-/// The longest name, in characters.
-pub const MAX_NAME_CHARS: usize = 32;
 
 /// Every other client message is padded to at least this many bytes, so that the shortest
 /// refusal, [`NOT_JOINED`], always fits in the size of the request it answers.
@@ -207,95 +196,6 @@ pub fn open(secret: u64, datagram: &[u8]) -> Option<ServerMessage> {
     ServerMessage::parse(datagram.strip_prefix(prefix.as_bytes())?)
 }
 
-/// Checks a name: 1 to [`MAX_NAME_CHARS`] letters or digits, `_`, `-` or `.`. Nothing else:
-/// no spaces or punctuation that the protocol uses, no control characters. And, after
-/// Unicode's security rules (UTS #39, with the `unicode-security` crate):
-///
-/// - every letter and digit is one that the General Security Profile allows in identifiers:
-///   no fullwidth or mathematical look-alikes of ASCII (`ａｌｉｃｅ`, `𝐚𝐥𝐢𝐜𝐞`), no invisible
-///   fillers that pass for letters (U+3164 `ㅤ`, U+115F, U+FFA0), no obsolete or combining
-///   oddities (U+0345);
-/// - no default-ignorable code point (invisible by definition: [`is_invisible`]);
-/// - one script (digits and `_-.` go with any): `аlice` with a Cyrillic `а` is refused.
-///
-/// Names that are each fine but look alike (`alice` and an all-Cyrillic `аӏісе`, `corn` and
-/// `com`) are told apart by the hub with [`same_name`].
-pub fn check_name(name: &str) -> Result<(), &'static str> {
-    let chars = name.chars().count();
-    if chars == 0 {
-        return Err("the name is empty");
-    }
-    if chars > MAX_NAME_CHARS {
-        return Err("the name is longer than 32 characters");
-    }
-    if !name.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.')) {
-        return Err("names are letters, digits, _ - . only");
-    }
-    if name.chars().any(|c| is_invisible(c) || (c.is_alphanumeric() && !c.identifier_allowed())) {
-        return Err(
-            "names are plain letters and digits: no look-alike, invisible or unusual characters",
-        );
-    }
-    if !marks_within_cap(name) {
-        return Err("names have at most 4 marks on a letter");
-    }
-    if !name.is_single_script() {
-        return Err("a name is in one script: no mixing of, say, Latin and Cyrillic letters");
-    }
-    Ok(())
-}
-
-/// Whether two names would pass for each other: the same without regard to case, or with the
-/// same confusable skeleton (UTS #39: `rn` looks like `m`, Cyrillic `а` like Latin `a`,
-/// `1` like `l`).
-pub fn same_name(a: &str, b: &str) -> bool {
-    name_skeleton(a) == name_skeleton(b)
-}
-
-/// What a name looks like: lower-cased, then reduced to its confusable skeleton.
-pub fn name_skeleton(name: &str) -> String {
-    skeleton(&name.to_lowercase()).collect()
-}
-
-/// The longest run of spaces a chat line keeps: enough for any sentence, too few to push a
-/// fake `bob: ...` to the start of the next row of someone's terminal.
-pub const MAX_SPACE_RUN: usize = 4;
-
-/// Chat text made safe to print on anyone's terminal:
-///
-/// - control characters (escape sequences, backspaces, bells, newlines), the line and
-///   paragraph separators U+2028/U+2029, and invisible characters ([`is_invisible`]: those
-///   that reverse the direction of text, soft hyphens, word joiners, fillers, tag
-///   characters that can hide text) become `�`, except the two that emoji are built with
-///   (the zero-width joiner U+200D and the variation selectors U+FE00-U+FE0F);
-/// - any other kind of space, and what draws as one without being one (U+2800 Braille blank:
-///   [`looks_blank`]), becomes a plain space, and a run of spaces is cut to [`MAX_SPACE_RUN`];
-/// - a character keeps at most [`MAX_MARKS_PER_CHAR`](crate::text::MAX_MARKS_PER_CHAR) combining marks ([`MarkCap`]).
-pub fn clean_text(text: &str) -> String {
-    let mut cleaned = String::with_capacity(text.len());
-    let mut spaces = 0;
-    let mut marks = MarkCap::default();
-    for c in text.chars().filter(|&c| marks.keep(c)) {
-        let c = if is_unsafe(c) {
-            char::REPLACEMENT_CHARACTER
-        } else if c.is_whitespace() || looks_blank(c) {
-            ' '
-        } else {
-            c
-        };
-        spaces = if c == ' ' { spaces + 1 } else { 0 };
-        if spaces <= MAX_SPACE_RUN {
-            cleaned.push(c);
-        }
-    }
-    cleaned
-}
-
-fn is_unsafe(c: char) -> bool {
-    let emoji_part = c == '\u{200D}' || ('\u{FE00}'..='\u{FE0F}').contains(&c);
-    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') || (is_invisible(c) && !emoji_part)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -397,45 +297,6 @@ mod tests {
             ServerMessage::parse(b"CHALLENGE not-hex"),
             None,
             "a challenge whose cookie is not hex should not parse"
-        );
-    }
-
-    #[test]
-    fn names_are_short_and_plain() {
-        assert!(check_name("alice_99").is_ok(), "alice_99 should be a valid name");
-        assert!(check_name("Zoë").is_ok(), "Zoë should be a valid name");
-        assert!(check_name("j.doe-2_x").is_ok(), "j.doe-2_x should be a valid name");
-        for bad in [
-            "",
-            "a b",
-            "tab\there",
-            "esc\x1b[31m",
-            "x:y",
-            "a,b",
-            &"n".repeat(33),
-            "alice\u{200B}",
-            "x\u{202E}gnp",
-        ] {
-            assert!(check_name(bad).is_err(), "{bad:?} should be refused");
-        }
-    }
-
-    #[test]
-    fn control_characters_in_text_are_neutralised() {
-        assert_eq!(
-            clean_text("red \x1b[31m alert\x07\n"),
-            "red �[31m alert��",
-            "escape, bell and newline should become U+FFFD"
-        );
-        assert_eq!(
-            clean_text("abc\u{202E}fed"),
-            "abc�fed",
-            "a right-to-left override should become U+FFFD"
-        );
-        assert_eq!(
-            clean_text("plain text: ok"),
-            "plain text: ok",
-            "plain text should pass unchanged"
         );
     }
 }

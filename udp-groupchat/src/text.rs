@@ -1,9 +1,11 @@
-//! Text that cannot fake a line: characters that draw nothing but are not spaces, and
-//! combining marks stacked without limit.
+//! What chat text may hold: text made safe to print on anyone's terminal ([`clean_text`]),
+//! which the hub applies to every line it relays and the client to every line it prints.
 //!
-//! [`crate::protocol::clean_text`] already turns every kind of space into a plain space and
-//! cuts a run of spaces short, so that a line cannot push a fake `bob: ...` to the start of
-//! the next row of a member's terminal. Two kinds of character slip past that rule:
+//! Control and invisible characters become `�`, so that nobody can send escape sequences
+//! to other members' terminals or hide text in a line. Every kind of space becomes a plain
+//! space and a run of spaces is cut short, so that a line cannot push a fake `bob: ...` to
+//! the start of the next row of a member's terminal. Two kinds of character would slip past
+//! that rule:
 //!
 //! - **Blank-looking characters.** U+2800 BRAILLE PATTERN BLANK is a symbol, not a space
 //!   (Unicode gives it no `White_Space` property) and not default-ignorable either, yet every
@@ -20,6 +22,7 @@
 //! look blank, so a reader sees the junk; a client that wants more marks its continuation
 //! rows itself.
 
+use shared::text::is_invisible;
 use unicode_normalization::char::is_combining_mark;
 
 /// The most combining marks kept on one character. Vietnamese writes at most two on a letter,
@@ -66,6 +69,45 @@ pub fn marks_within_cap(text: &str) -> bool {
     text.chars().all(|c| cap.keep(c))
 }
 
+/// The longest run of spaces a chat line keeps: enough for any sentence, too few to push a
+/// fake `bob: ...` to the start of the next row of someone's terminal.
+pub const MAX_SPACE_RUN: usize = 4;
+
+/// Chat text made safe to print on anyone's terminal:
+///
+/// - control characters (escape sequences, backspaces, bells, newlines), the line and
+///   paragraph separators U+2028/U+2029, and invisible characters ([`is_invisible`]: those
+///   that reverse the direction of text, soft hyphens, word joiners, fillers, tag
+///   characters that can hide text) become `�`, except the two that emoji are built with
+///   (the zero-width joiner U+200D and the variation selectors U+FE00-U+FE0F);
+/// - any other kind of space, and what draws as one without being one (U+2800 Braille blank:
+///   [`looks_blank`]), becomes a plain space, and a run of spaces is cut to [`MAX_SPACE_RUN`];
+/// - a character keeps at most [`MAX_MARKS_PER_CHAR`] combining marks ([`MarkCap`]).
+pub fn clean_text(text: &str) -> String {
+    let mut cleaned = String::with_capacity(text.len());
+    let mut spaces = 0;
+    let mut marks = MarkCap::default();
+    for c in text.chars().filter(|&c| marks.keep(c)) {
+        let c = if is_unsafe(c) {
+            char::REPLACEMENT_CHARACTER
+        } else if c.is_whitespace() || looks_blank(c) {
+            ' '
+        } else {
+            c
+        };
+        spaces = if c == ' ' { spaces + 1 } else { 0 };
+        if spaces <= MAX_SPACE_RUN {
+            cleaned.push(c);
+        }
+    }
+    cleaned
+}
+
+fn is_unsafe(c: char) -> bool {
+    let emoji_part = c == '\u{200D}' || ('\u{FE00}'..='\u{FE0F}').contains(&c);
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') || (is_invisible(c) && !emoji_part)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,5 +136,24 @@ mod tests {
         );
         assert!(marks_within_cap("Vie\u{302}\u{301}t"), "Vietnamese's two marks are fine");
         assert!(!marks_within_cap(&format!("a{}", "\u{301}".repeat(400))), "400 marks are not");
+    }
+
+    #[test]
+    fn control_characters_in_text_are_neutralised() {
+        assert_eq!(
+            clean_text("red \x1b[31m alert\x07\n"),
+            "red �[31m alert��",
+            "escape, bell and newline should become U+FFFD"
+        );
+        assert_eq!(
+            clean_text("abc\u{202E}fed"),
+            "abc�fed",
+            "a right-to-left override should become U+FFFD"
+        );
+        assert_eq!(
+            clean_text("plain text: ok"),
+            "plain text: ok",
+            "plain text should pass unchanged"
+        );
     }
 }

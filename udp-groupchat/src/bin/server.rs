@@ -1,5 +1,5 @@
 //! `cargo run -p udp-groupchat --bin server`: the chat server's life, from the
-//! command line to the exit status. The socket code is in `src/server.rs` (and `server/hub.rs`).
+//! command line to the exit status. The socket code is in `src/server.rs`.
 
 use std::process::ExitCode;
 
@@ -8,7 +8,8 @@ use shared::ctrl_c::install_ctrl_c;
 use shared::error::{Result, exit_code};
 use shared::log::Log;
 use shared::shutdown::Shutdown;
-use udp_groupchat::server::{Server, ServerArgs};
+use udp_groupchat::args::ServerArgs;
+use udp_groupchat::server::Server;
 
 fn main() -> ExitCode {
     let args = ServerArgs::parse();
@@ -19,7 +20,8 @@ fn main() -> ExitCode {
 fn serve(args: &ServerArgs) -> Result<()> {
     let shutdown = Shutdown::new();
     install_ctrl_c(&shutdown)?;
-    let server = Server::bind(args, Log::stdout(args.output.quiet))?;
+    let addr = args.address.resolve()?;
+    let server = Server::bind(addr, &args.config, Log::stdout(args.output.quiet))?;
     server.run(&shutdown)?;
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! The hub's client: join with a challenge, then merge the keyboard and the network.
 //!
-//! Two threads feed channels: the keyboard thread (see [`super::read_lines_on_a_thread`])
+//! Two threads feed channels: the keyboard thread (see [`super::keyboard`])
 //! sends each typed line, the network thread ([`Chat::listen_on_a_thread`]) each datagram.
 //! The main thread waits on both at once, plus a ticker for keep-alives, with
 //! crossbeam-channel's `select!` ([`Chat::run`]), and each arm calls one method:
@@ -23,9 +23,11 @@ use shared::shutdown::{POLL_INTERVAL, Shutdown};
 use shared::text::plural;
 use shared::udp::{RECV_BUFFER_SIZE, connect_udp};
 
+use super::keyboard::{ERASE_TYPED_LINE, Input};
 use super::sealed::SealedChat;
-use super::{ClientArgs, ERASE_TYPED_LINE, Input};
-use crate::protocol::{ClientMessage, NOT_JOINED, ServerMessage, clean_text};
+use crate::args::ClientArgs;
+use crate::protocol::{ClientMessage, NOT_JOINED, ServerMessage};
+use crate::text::clean_text;
 
 /// Keep-alives missed before the server counts as gone.
 const MISSED_KEEPALIVES: u32 = 3;
@@ -122,7 +124,7 @@ pub fn join(
 }
 
 /// [`join`], giving up with an error when `shutdown` is requested.
-pub(super) fn join_session(
+pub(crate) fn join_session(
     socket: &UdpSocket,
     server: SocketAddr,
     name: &str,

@@ -8,16 +8,16 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{Read, Write};
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use shared::console::output_line;
 use shared::error::{Context, Error, Result};
 use shared::text::plural;
 
-use crate::protocol::clean_text;
+use crate::args::SealArgs;
 use crate::replay_window::{ReplayTable, Verdict};
 use crate::seal::{GroupKey, KdfParams, OpenError, Opened, Sealer, open_line};
+use crate::text::clean_text;
 
 /// The largest passphrase file read: a passphrase is a line, not a document.
 const MAX_PASSPHRASE_FILE: u64 = 4096;
@@ -25,42 +25,7 @@ const MAX_PASSPHRASE_FILE: u64 = 4096;
 /// At most one note per kind of trouble this often (plus the totals at the end).
 const NOTE_EVERY: Duration = Duration::from_secs(10);
 
-/// The sealed chat's flags.
-#[derive(clap::Args, Debug, Clone)]
-pub struct SealArgs {
-    /// Seal the chat: the group's passphrase is the first line of this file (every member
-    /// uses the same). Lines are then encrypted and authenticated end to end; the hub
-    /// relays them without being able to read them. Not a flag value: a command line is
-    /// visible to every user of the machine (`ps`); a file can be yours alone (chmod 600).
-    #[arg(long, value_name = "FILE")]
-    pub passphrase_file: Option<PathBuf>,
-
-    /// Sealed chat: memory the key derivation (Argon2id) uses, in MiB. Every member must
-    /// use the same value (it is part of the key). More makes each guess of an attacker who
-    /// captured a line dearer, and each start slower.
-    #[arg(long, value_name = "MIB", default_value_t = KdfParams::DEFAULT.memory_kib / 1024,
-          value_parser = clap::value_parser!(u32).range(1..=4096))]
-    pub kdf_memory: u32,
-
-    /// Sealed chat: passes of the key derivation over its memory (same for every member).
-    #[arg(long, value_name = "N", default_value_t = KdfParams::DEFAULT.passes,
-          value_parser = clap::value_parser!(u32).range(1..=16))]
-    pub kdf_passes: u32,
-
-    /// Sealed chat: senders whose replay windows are remembered; when full, a new sender
-    /// takes the place of the one heard from least recently.
-    #[arg(long, value_name = "N", default_value_t = 1024,
-          value_parser = clap::value_parser!(u32).range(1..=100_000))]
-    pub max_senders: u32,
-
-    /// Sealed load mode: each member opens only its own lines, not every line delivered.
-    /// All the members of a load run share this machine's cores with the hub, so opening
-    /// every line costs this machine what N machines would share; with this flag a run
-    /// measures what sealing costs the hub and the network alone.
-    #[arg(long)]
-    pub open_only_own: bool,
-}
-
+/// The sealed chat's flags (in `src/args.rs`), turned into the key.
 impl SealArgs {
     /// The group key from the passphrase file, or `None` without `--passphrase-file`; and
     /// how long the derivation took.

@@ -26,37 +26,30 @@
 //!
 //! And what every server here does about a hostile network: `shared::reply::ReplyGuard`
 //! (never answer the hub's own address, port 0 or the well-known ports; a per-source rate),
-//! a limit of members per source address, and no answer at all to what looks like another
-//! server's reply, so that two servers tricked into talking to each other do not ping-pong
-//! forever.
+//! checked by the loop before a datagram reaches the hub; and, here, a limit of members per
+//! host, joins throttled per host, and no answer at all to what looks like another server's
+//! reply, so that two servers tricked into talking to each other do not ping-pong forever.
 //!
-//! Read [`run`] first: the loop, `recv_from` → [`Hub::handle`] → `send_to`, as the seed's.
+//! The loop that feeds the hub is `Server::serve_hub`, in `src/server.rs`: `recv_from` →
+//! [`Hub::handle`] → `send_to`, as the seed's. This file holds the hub's reactions.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::hash::{BuildHasher, RandomState};
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use shared::error::{Context, Result, describe_io_error};
-use shared::io_errors::is_harmless_receive_error;
+use shared::error::describe_io_error;
 use shared::log::Log;
-use shared::reply::{ReplyGuard, warn_refusal};
-use shared::shutdown::{POLL_INTERVAL, Shutdown};
 use shared::text::{PREVIEW_CHARS, preview};
-use shared::throttle::Throttle;
-use shared::udp::RECV_BUFFER_SIZE;
 
 use super::join_throttle::{JoinThrottle, Verdict};
+use super::limit_warning::LimitWarning;
 use super::member_index::MemberIndex;
-use super::{Server, ServerArgs, Summary};
-use crate::protocol::{
-    BadMessage, ClientMessage, MIN_JOIN_BYTES, NOT_JOINED, ServerMessage, check_name, clean_text,
-    name_skeleton,
-};
-
-/// How often a warning of one kind may be printed; the ones held back are counted.
-const WARN_EVERY: Duration = Duration::from_secs(10);
+use super::summary::Summary;
+use crate::args::ServerConfig;
+use crate::names::{check_name, name_skeleton};
+use crate::protocol::{BadMessage, ClientMessage, MIN_JOIN_BYTES, NOT_JOINED, ServerMessage};
+use crate::text::clean_text;
 
 /// How long a challenge's cookie stays valid: it is accepted in its own half-minute and the
 /// next one.
@@ -68,41 +61,6 @@ const MAX_NAMES_LISTED: usize = 50;
 /// How often the hub looks for members who have gone silent.
 const IDLE_CHECK: Duration = Duration::from_secs(1);
 
-/// The hub's loop: receive a datagram, react to it (which sends the replies), and between
-/// datagrams drop the members who went silent. Returns what it did when `shutdown` comes.
-pub(super) fn run(server: &Server, shutdown: &Shutdown) -> Result<Summary> {
-    let (socket, log) = (&server.socket, &server.log);
-    let addr = server.local_addr()?;
-    log.info(format_args!("Chat hub ready on {addr}; press Ctrl-C to stop."));
-    let mut hub = Hub::new(server);
-    // Whom the hub never answers (its own address, port 0, ports below 1024), and how
-    // often one source may make it answer: shared by every UDP server of the course.
-    let mut reply_guard = ReplyGuard::new(addr, &server.args.replies);
-    // std cannot interrupt a blocked recv_from, so it wakes every POLL_INTERVAL to check for Ctrl-C.
-    socket.set_read_timeout(Some(POLL_INTERVAL)).context(|| "cannot set the read timeout")?;
-    // Big enough for any datagram, so none is ever cut short.
-    let mut buffer = vec![0u8; RECV_BUFFER_SIZE];
-    while !shutdown.is_requested() {
-        match socket.recv_from(&mut buffer) {
-            // Replies to non-members are no bigger than what came in (`send_at_most`), so
-            // the hub needs the check only, not `ReplyGuard::spend`.
-            Ok((len, from)) => match reply_guard.check(from, &buffer[..len]) {
-                Ok(()) => hub.handle(&buffer[..len], from),
-                // The log rate-limits this warning itself.
-                Err(refusal) => warn_refusal(log, from, refusal),
-            },
-            // Nothing this interval, or Ctrl-C interrupted the wait: fall through.
-            Err(error) if is_harmless_receive_error(&error) => {}
-            Err(error) => log.warn(format_args!("receive failed: {}", describe_io_error(&error))),
-        }
-        // Quiet or busy, silent members must go (checked at most once a second).
-        hub.drop_idle_members();
-    }
-    hub.close();
-    hub.summary.not_answered = reply_guard.refused().total();
-    Ok(hub.summary)
-}
-
 /// One member of the chat.
 struct Member {
     name: String,
@@ -112,10 +70,10 @@ struct Member {
 }
 
 /// The hub's state: its members, the cookie key, what it has done.
-struct Hub<'a> {
+pub(super) struct Hub<'a> {
     socket: &'a UdpSocket,
     log: &'a Log,
-    args: &'a ServerArgs,
+    config: &'a ServerConfig,
     members: HashMap<SocketAddr, Member>,
     /// The members' name skeletons and their addresses per host, noted as they join (and
     /// checked against `members`), so that a join costs lookups, not a walk over every
@@ -127,29 +85,31 @@ struct Hub<'a> {
     /// Draws the members' session secrets (a second key: a secret must not be computable
     /// from anything a cookie reveals).
     secret_key: RandomState,
-    /// Warnings about the member limits, at most one every [`WARN_EVERY`].
-    limit_warning: Throttled,
+    /// Warnings about the member limits, at most one every 10 s.
+    limit_warning: LimitWarning,
     started: Instant,
     last_idle_check: Instant,
     summary: Summary,
 }
 
 impl<'a> Hub<'a> {
-    fn new(server: &'a Server) -> Self {
+    /// A hub with no members yet, that answers through `socket` and logs to `log`, within
+    /// the limits of `config`.
+    pub(super) fn new(socket: &'a UdpSocket, log: &'a Log, config: &'a ServerConfig) -> Self {
         Hub {
-            socket: &server.socket,
-            log: &server.log,
-            args: &server.args,
+            socket,
+            log,
+            config,
             members: HashMap::new(),
             index: MemberIndex::default(),
             join_throttle: JoinThrottle::new(
-                server.args.max_members_per_ip,
-                server.args.joins_per_minute,
-                server.args.max_join_hosts as usize,
+                config.max_members_per_ip,
+                config.joins_per_minute,
+                config.max_join_hosts as usize,
             ),
             cookie_key: RandomState::new(),
             secret_key: RandomState::new(),
-            limit_warning: Throttled::default(),
+            limit_warning: LimitWarning::default(),
             started: Instant::now(),
             last_idle_check: Instant::now(),
             summary: Summary::default(),
@@ -172,7 +132,7 @@ impl<'a> Hub<'a> {
     /// 5. `PING` from a member: send it a `PONG` (`self.tell`); from anyone else: refuse with
     ///    [`NOT_JOINED`].
     /// 6. `LEAVE`: remove the member, and `announce` that it left.
-    fn handle(&mut self, datagram: &[u8], from: SocketAddr) {
+    pub(super) fn handle(&mut self, datagram: &[u8], from: SocketAddr) {
         // BEGIN SOLUTION: follow the numbered steps in this function's doc comment
         if let Some(member) = self.members.get_mut(&from) {
             member.last_heard = Instant::now();
@@ -185,7 +145,7 @@ impl<'a> Hub<'a> {
             ClientMessage::Join(name) => self.challenge(from, name, datagram.len()),
             ClientMessage::Hello { cookie, name } => self.admit(from, name, cookie, datagram.len()),
             ClientMessage::Say(text) => match self.members.get(&from) {
-                Some(member) if text.len() <= self.args.max_message as usize => {
+                Some(member) if text.len() <= self.config.max_message as usize => {
                     let chat =
                         ServerMessage::Chat { from: member.name.clone(), text: clean_text(text) };
                     self.log.message(format_args!(
@@ -243,7 +203,7 @@ impl<'a> Hub<'a> {
         }
         // From here on the address is proven (it received the cookie): a refusal may be
         // longer than the HELLO, so it can say why in full.
-        let host = self.args.hosts.host_of(from.ip());
+        let host = self.config.hosts.host_of(from.ip());
         if let Some(member) = self.members.get(&from) {
             if member.name != name {
                 let why = format!("already joined as {}", member.name);
@@ -259,9 +219,9 @@ impl<'a> Hub<'a> {
         }
         // One host must not take the whole table: checked before "full", so that a
         // table filled from one host tells the next one there why.
-        let limit = self.args.max_members_per_ip as usize;
+        let limit = self.config.max_members_per_ip as usize;
         if self.index.members_of(host, |addr| self.members.contains_key(addr)) >= limit {
-            let host = self.args.hosts.describe_host(from.ip());
+            let host = self.config.hosts.describe_host(from.ip());
             self.limit_warning.warn(
                 self.log,
                 format_args!("refused a member from {host}: it has {limit} (--max-members-per-ip)"),
@@ -285,8 +245,8 @@ impl<'a> Hub<'a> {
             };
             return self.refuse_handshake(from, usize::MAX, &why);
         }
-        if self.members.len() >= self.args.max_members as usize {
-            let max = self.args.max_members;
+        if self.members.len() >= self.config.max_members as usize {
+            let max = self.config.max_members;
             self.limit_warning.warn(
                 self.log,
                 format_args!("refused a member: the chat is full (--max-members {max})"),
@@ -311,7 +271,7 @@ impl<'a> Hub<'a> {
         match self.join_throttle.check(host, Instant::now()) {
             Verdict::Allowed => return true,
             Verdict::TooOften => {
-                let per_minute = self.args.joins_per_minute;
+                let per_minute = self.config.joins_per_minute;
                 self.limit_warning.warn(
                     self.log,
                     format_args!(
@@ -320,7 +280,7 @@ impl<'a> Hub<'a> {
                 );
             }
             Verdict::TableFull => {
-                let max = self.args.max_join_hosts;
+                let max = self.config.max_join_hosts;
                 self.limit_warning.warn(
                     self.log,
                     format_args!(
@@ -349,7 +309,7 @@ impl<'a> Hub<'a> {
 
     /// Drops members who have been silent longer than `--idle-timeout` (checked once a
     /// second; keep-alives keep a quiet member in).
-    fn drop_idle_members(&mut self) {
+    pub(super) fn drop_idle_members(&mut self) {
         if self.last_idle_check.elapsed() < IDLE_CHECK {
             return;
         }
@@ -357,7 +317,7 @@ impl<'a> Hub<'a> {
         // Whatever removed a member (a LEAVE, say), the index forgets it too.
         let members = &self.members;
         self.index.retain(|addr| members.contains_key(addr));
-        let timeout = self.args.idle_timeout;
+        let timeout = self.config.idle_timeout;
         let gone: Vec<SocketAddr> = self
             .members
             .iter()
@@ -471,11 +431,15 @@ impl<'a> Hub<'a> {
         }
     }
 
-    /// Tells every member the server is closing.
-    fn close(&mut self) {
+    /// Tells every member the server is closing, and returns what the hub did;
+    /// `not_answered` is what the reply rule kept from it (counted by the loop's
+    /// `ReplyGuard`).
+    pub(super) fn close(mut self, not_answered: u64) -> Summary {
         self.tell_everyone(&ServerMessage::Closing);
         self.members.clear();
         self.index.clear();
+        self.summary.not_answered = not_answered;
+        self.summary
     }
 }
 
@@ -484,25 +448,5 @@ fn put_secret(datagram: &mut [u8], secret: u64) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     for (i, byte) in datagram.iter_mut().take(16).enumerate() {
         *byte = HEX[((secret >> (60 - 4 * i)) & 0xf) as usize];
-    }
-}
-
-/// A warning of one kind, printed at most once every [`WARN_EVERY`] (`shared`'s
-/// [`Throttle`]); the next one printed says how many were held back in between.
-struct Throttled(Throttle);
-
-impl Default for Throttled {
-    fn default() -> Self {
-        Throttled(Throttle::new(1, WARN_EVERY))
-    }
-}
-
-impl Throttled {
-    fn warn(&mut self, log: &Log, line: fmt::Arguments<'_>) {
-        match self.0.admit(Instant::now()) {
-            None => {}
-            Some(0) => log.warn(line),
-            Some(held_back) => log.warn(format_args!("{line} (and {held_back} more like it)")),
-        }
     }
 }

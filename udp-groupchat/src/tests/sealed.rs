@@ -12,12 +12,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::*;
 use crate::client::sealed::SealedChat;
-use crate::protocol::clean_text;
 use crate::replay_window::{ReplayTable, ReplayWindow, Verdict, WINDOW};
 use crate::seal::{
     EXHAUSTED, GroupKey, HEADER_LEN, KdfParams, MAX_SEALED_CHARS, OpenError, Opened, SealError,
     Sealer, SenderId, TAG_LEN, VERSION, open_line, seal_line,
 };
+use crate::text::clean_text;
 
 fn key(byte: u8) -> GroupKey {
     GroupKey::from_bytes([byte; 32])
@@ -588,7 +588,8 @@ fn in_broadcast_mode_a_listener_reads_only_base64_and_a_forged_plain_line_is_dro
     let running = start_server(&["--broadcast", "127.255.255.255"]);
     let port = running.addr.port();
     let group = PassphraseFile::new("correct horse");
-    let eavesdropper = crate::bind_shared_port((Ipv4Addr::UNSPECIFIED, port).into()).unwrap();
+    let eavesdropper =
+        crate::port_sharing::bind_shared_port((Ipv4Addr::UNSPECIFIED, port).into()).unwrap();
     eavesdropper.set_read_timeout(Some(patience())).unwrap();
     let bob = start_member(running.addr, "bob", Some(&group), &["--broadcast"]);
     let alice = start_member(running.addr, "alice", Some(&group), &["--broadcast"]);

@@ -3,11 +3,12 @@
 //! again and again. Every member also counts the lines it receives from the others, so the
 //! summary shows the hub's fan-out: with N members, every line is N deliveries.
 //!
-//! This is not the lesson (that is [`super::hub`]): it is how a student sees what one
-//! hub can carry, and what its limits (members per address, replies per second) do. Each
-//! member says its next line as soon as the last one came back, faster than the hub's
-//! default `--reply-rate` lets one network go on for long: for a load run, start the hub with
-//! `--reply-rate 10000000 --max-members-per-ip N`.
+//! This is not the lesson (that is the hub's client, `src/client/hub.rs`, whose join and
+//! session it uses): it is how a student sees what one hub can carry, and what its limits
+//! (members per address, replies per second) do. `src/bin/client.rs` runs it instead of the
+//! chat when `--clients` is given. Each member says its next line as soon as the last one
+//! came back, faster than the hub's default `--reply-rate` lets one network go on for long:
+//! for a load run, start the hub with `--reply-rate 10000000 --max-members-per-ip N`.
 
 use std::io::{self, Write};
 use std::net::{SocketAddr, UdpSocket};
@@ -21,9 +22,9 @@ use shared::load::{Exchange, Outcome};
 use shared::shutdown::{POLL_INTERVAL, Shutdown};
 use shared::udp::{RECV_BUFFER_SIZE, connect_udp};
 
-use super::ClientArgs;
-use super::hub::{Session, join_session};
-use super::sealed::SealedChat;
+use crate::args::ClientArgs;
+use crate::client::sealed::SealedChat;
+use crate::client::{Session, join_session};
 use crate::protocol::{ClientMessage, ServerMessage};
 
 /// The receive queue each load member asks for.
@@ -32,14 +33,15 @@ const RECEIVE_QUEUE_BYTES: usize = 1 << 20;
 /// How long a member keeps counting deliveries after its last line, before it leaves.
 const DRAIN: Duration = Duration::from_millis(300);
 
-/// Runs load mode against the hub at `server` and prints one summary line to `out`; `Ok`
-/// only if every line came back.
-pub(super) fn run(
-    args: &ClientArgs,
-    server: SocketAddr,
-    shutdown: &Shutdown,
-    out: &mut impl Write,
-) -> Result<()> {
+/// Runs load mode against the hub `args` name and prints one summary line to `out`; `Ok`
+/// only if every line came back. An error without the hub (`--broadcast`).
+pub fn run(args: &ClientArgs, shutdown: &Shutdown, out: &mut impl Write) -> Result<()> {
+    let server = args.address.resolve()?;
+    if args.broadcast {
+        return Err(shared::Error::msg(
+            "load mode (--clients, --duration) needs the hub: drop --broadcast",
+        ));
+    }
     let plan = args.load.plan(None, args.timeout);
     let deliveries = AtomicU64::new(0);
     // Sealed (--passphrase-file): the key is derived once for all members; each member
