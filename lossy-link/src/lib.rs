@@ -49,11 +49,18 @@
 //! loopback sockets.
 
 pub mod args;
+pub mod budget;
 pub mod capture;
+pub mod client;
 pub mod diagram;
+pub mod direction;
+pub mod flow;
 pub mod link;
+pub mod queue;
 pub mod relay;
 pub mod rng;
+pub mod sockets;
+pub mod summary;
 pub mod tamper;
 pub mod testing;
 pub mod throttle;
@@ -67,7 +74,8 @@ mod tests;
 mod wire_tests;
 
 pub use args::Args;
-pub use relay::{Relay, Summary};
+pub use relay::Relay;
+pub use summary::Summary;
 
 use shared::error::Result;
 use shared::report::Log;

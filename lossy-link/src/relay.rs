@@ -34,24 +34,28 @@
 //! `--duplicate`) what the server refuses, and play the other half of a loop.
 
 use std::collections::HashMap;
-use std::fmt;
-use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::thread::{self, Scope};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use shared::address::prefer_ipv4;
 use shared::datagram::raise_buffers;
 use shared::error::{Context, Error, Result, describe_io_error};
 use shared::reply::{ReplyGuard, own::reaches};
-use shared::report::{Log, plural};
+use shared::report::Log;
 use shared::shutdown::{POLL_INTERVAL, Shutdown};
 
 use crate::args::Args;
-use crate::link::{Bounds, Direction, DirectionSummary, Flow, Pipe};
+use crate::client::Client;
+use crate::direction::Direction;
+use crate::flow::Flow;
+use crate::link::Pipe;
+use crate::queue::Bounds;
+use crate::rng;
+use crate::sockets::{is_harmless, is_port_unreachable, is_same_socket, resolve};
+use crate::summary::{DirectionSummary, Summary};
 use crate::throttle::Throttle;
 use crate::wire::Wire;
 
@@ -64,93 +68,6 @@ const SWEEP_INTERVAL: Duration = Duration::from_millis(250);
 /// Stack size of a client's reply thread: it only receives and hands over (its buffer is on
 /// the heap), so a small stack lets many clients fit.
 const CLIENT_THREAD_STACK: usize = 256 * 1024;
-
-/// One client, as the relay knows it.
-#[derive(Debug)]
-pub struct Client {
-    /// The client's address: where its replies go.
-    pub addr: SocketAddr,
-    /// The client's own socket towards the server, connected to it.
-    pub upstream: UdpSocket,
-    /// That socket's address (where the server sees the client come from).
-    pub upstream_addr: SocketAddr,
-    /// Milliseconds since the relay started when it was last heard from (either direction).
-    last_heard_ms: AtomicU64,
-    /// Set when the client is dropped from the table: its reply thread ends.
-    dropped: AtomicBool,
-    /// Per direction, the highest sequence number sent so far (see `link`).
-    pub(crate) highest_sent: [AtomicU64; 2],
-    /// How many clients exist (in the table, or kept alive by their thread or queued
-    /// datagrams): this one counts until it is dropped.
-    live: Arc<AtomicUsize>,
-    /// Bytes of the client's reply budget taken ahead of time (see `link::PREPAID_BYTES`).
-    pub(crate) prepaid: AtomicU64,
-}
-
-impl Drop for Client {
-    fn drop(&mut self) {
-        self.live.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
-impl Client {
-    fn heard(&self, ms: u64) {
-        self.last_heard_ms.store(ms, Ordering::Relaxed);
-    }
-
-    fn last_heard(&self) -> u64 {
-        self.last_heard_ms.load(Ordering::Relaxed)
-    }
-
-    fn drop_from_table(&self) {
-        self.dropped.store(true, Ordering::Relaxed);
-    }
-
-    fn is_dropped(&self) -> bool {
-        self.dropped.load(Ordering::Relaxed)
-    }
-}
-
-/// What the relay did, printed when it stops.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Summary {
-    /// Client → server.
-    pub up: DirectionSummary,
-    /// Server → client.
-    pub down: DirectionSummary,
-    /// Clients seen (each got an upstream socket; a client that came back after being
-    /// dropped counts again).
-    pub clients: u64,
-    /// Clients dropped from a full table to make room.
-    pub evicted: u64,
-    /// Clients dropped after `--idle-timeout` of silence.
-    pub idle_dropped: u64,
-    /// Datagrams not relayed at all: from port 0, from the server or the relay itself, or
-    /// when no upstream socket could be made.
-    pub refused: u64,
-    /// The seed the dice used.
-    pub seed: u64,
-    /// How long the relay ran.
-    pub elapsed: Duration,
-}
-
-impl fmt::Display for Summary {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "Relay stopped after {:.1} s (seed {}): {} ({} evicted from a full table, {} idle), \
-             {} refused.",
-            self.elapsed.as_secs_f64(),
-            self.seed,
-            plural(self.clients, "client"),
-            self.evicted,
-            self.idle_dropped,
-            plural(self.refused, "datagram"),
-        )?;
-        writeln!(f, "{}: {}", Direction::Up.label(), self.up)?;
-        write!(f, "{}: {}", Direction::Down.label(), self.down)
-    }
-}
 
 #[derive(Debug, Default)]
 struct Tally {
@@ -247,7 +164,7 @@ impl Relay {
             max_delayed_bytes: args.max_delayed_bytes,
             reorder_hold: args.reorder_hold,
         };
-        let seed = args.seed.unwrap_or_else(fresh_seed);
+        let seed = args.seed.unwrap_or_else(rng::fresh_seed);
         let title = vec![
             format!("lossy-link {listen_addr} -> {server}, seed {seed}"),
             format!("{}: {}", Direction::Up.label(), args.up()),
@@ -462,17 +379,7 @@ impl Relay {
         let upstream = upstream_socket(self.server)?;
         let upstream_addr = upstream.local_addr().context(|| "cannot read the upstream address")?;
         let number = self.tally.clients.load(Ordering::Relaxed);
-        let client = Arc::new(Client {
-            addr,
-            upstream,
-            upstream_addr,
-            last_heard_ms: AtomicU64::new(now_ms),
-            dropped: AtomicBool::new(false),
-            highest_sent: [AtomicU64::new(0), AtomicU64::new(0)],
-            live: Arc::clone(&self.tally.live),
-            prepaid: AtomicU64::new(0),
-        });
-        self.tally.live.fetch_add(1, Ordering::Relaxed);
+        let client = Arc::new(Client::new(addr, upstream, upstream_addr, now_ms, &self.tally.live));
         let replies = Arc::clone(&client);
         thread::Builder::new()
             .name(format!("replies for {addr}"))
@@ -581,12 +488,6 @@ struct Entry {
     upstream_addr: SocketAddr,
 }
 
-/// Whether a datagram from `from` could come from the socket bound to `local` (bound to
-/// an unspecified address, a socket sends from whichever address the route picks).
-fn is_same_socket(local: SocketAddr, from: SocketAddr) -> bool {
-    local.port() == from.port() && (local.ip().is_unspecified() || local.ip() == from.ip())
-}
-
 /// A new socket towards `server`: on loopback if the server is, else on any address of its
 /// family, with a free port, connected to the server.
 fn upstream_socket(server: SocketAddr) -> Result<UdpSocket> {
@@ -603,44 +504,10 @@ fn upstream_socket(server: SocketAddr) -> Result<UdpSocket> {
     Ok(socket)
 }
 
-/// `HOST:PORT` (a name, an IPv4 address, or `[IPv6]:PORT`) to one address, IPv4 preferred
-/// (as the workspace's `--host` flags do).
-pub fn resolve(flag: &str, text: &str) -> Result<SocketAddr> {
-    let candidates = text.to_socket_addrs().map_err(|e| {
-        Error::msg(format!(
-            "cannot resolve {flag} '{text}' (give HOST:PORT, e.g. 127.0.0.1:12001): {}",
-            describe_io_error(&e)
-        ))
-    })?;
-    prefer_ipv4(candidates).ok_or_else(|| Error::msg(format!("{flag} '{text}' has no addresses")))
-}
-
-/// A seed for a run without `--seed`: the clock, mixed with the process id.
-fn fresh_seed() -> u64 {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-    let low = u64::try_from(nanos & u128::from(u64::MAX)).unwrap_or(0);
-    crate::rng::stream_seed(low, u64::from(std::process::id())) % 1_000_000
-}
-
 fn millis_since(start: Instant) -> u64 {
     u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
 fn to_usize(value: u64) -> usize {
     usize::try_from(value).unwrap_or(usize::MAX)
-}
-
-/// A receive that came back empty for a harmless reason: its timeout (`WouldBlock` on Unix,
-/// `TimedOut` on Windows), or a signal (Ctrl-C) interrupting it.
-fn is_harmless(error: &io::Error) -> bool {
-    matches!(
-        error.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
-    )
-}
-
-/// The ICMP "port unreachable" for an earlier datagram, as the OS reports it on the next
-/// call: `ConnectionRefused` on Linux and macOS, `ConnectionReset` on Windows.
-fn is_port_unreachable(error: &io::Error) -> bool {
-    matches!(error.kind(), io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionReset)
 }

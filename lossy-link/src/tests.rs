@@ -24,7 +24,8 @@ use shared::report::{CapturedLog, Log};
 use shared::shutdown::Shutdown;
 
 use crate::args::{Args, Impairment};
-use crate::relay::{Probe, Relay, Summary};
+use crate::relay::{Probe, Relay};
+use crate::summary::Summary;
 use crate::units::{Rate, parse_duration, parse_percent, parse_rate};
 
 /// How long any single wait may take before the test fails: generous, for a loaded
@@ -887,12 +888,12 @@ fn tamper_flips_a_bit_of_a_payload_without_letters_and_leaves_an_empty_one_alone
 #[test]
 fn without_tamper_the_same_seed_gives_the_same_fates_as_before() {
     // --tamper draws its dice only when it is on: every older seeded run still repeats.
-    let mut with = crate::link::Flow::new(7, 0, crate::link::Direction::Up);
-    let mut without = crate::link::Flow::new(7, 0, crate::link::Direction::Up);
+    let mut with = crate::flow::Flow::new(7, 0, crate::direction::Direction::Up);
+    let mut without = crate::flow::Flow::new(7, 0, crate::direction::Direction::Up);
     let lossy = Args::try_parse_from(["lossy-link", "--loss", "50%"]).unwrap().up();
     let tampering =
         Args::try_parse_from(["lossy-link", "--loss", "50%", "--tamper", "0%"]).unwrap().up();
-    let fates = |flow: &mut crate::link::Flow, imp: &Impairment| -> Vec<bool> {
+    let fates = |flow: &mut crate::flow::Flow, imp: &Impairment| -> Vec<bool> {
         (0..200).map(|_| flow.roll(imp).lost).collect()
     };
     assert_eq!(

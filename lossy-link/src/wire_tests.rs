@@ -22,7 +22,8 @@ use shared::shutdown::Shutdown;
 
 use crate::args::Args;
 use crate::capture::part_path;
-use crate::relay::{Relay, Summary};
+use crate::relay::Relay;
+use crate::summary::Summary;
 
 const PATIENCE: Duration = Duration::from_secs(10);
 
