@@ -22,21 +22,21 @@
 //!
 //! Bounded everywhere: `--max-clients` entries in the client table (a new client beyond it
 //! replaces the one heard from least recently), idle clients dropped after `--idle-timeout`,
-//! and the queues of [`crate::link`]. A replaced client's socket and thread live on while
+//! and the queues of each direction ([`crate::queue`]). A replaced client's socket and thread live on while
 //! datagrams for it are queued (and for up to [`POLL_INTERVAL`] after): every [`Client`]
 //! is counted while it exists, and past twice `--max-clients` a new client is refused, so
 //! sockets and threads stay bounded however many datagrams are queued.
 //!
 //! And the relay answers only whom a server would: the reply rule of `shared::reply`
 //! (its own addresses, port 0, low ports, loops, the rate per network) on what comes from
-//! the clients, and its byte budget on what goes back to them. Otherwise a relay in front
+//! the clients, and its byte budget on what goes back to them ([`crate::budget`]). Otherwise a relay in front
 //! of a careful server is a careless server: it would reflect and amplify (with
 //! `--duplicate`) what the server refuses, and play the other half of a loop.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Mutex, PoisonError};
 use std::thread::{self, Scope};
 use std::time::{Duration, Instant};
@@ -52,10 +52,11 @@ use crate::client::Client;
 use crate::direction::Direction;
 use crate::flow::Flow;
 use crate::link::Pipe;
+use crate::probe::Probe;
 use crate::queue::Bounds;
 use crate::rng;
 use crate::sockets::{is_harmless, is_port_unreachable, is_same_socket, resolve};
-use crate::summary::{DirectionSummary, Summary};
+use crate::summary::{Summary, Tally};
 use crate::throttle::Throttle;
 use crate::wire::Wire;
 
@@ -68,47 +69,6 @@ const SWEEP_INTERVAL: Duration = Duration::from_millis(250);
 /// Stack size of a client's reply thread: it only receives and hands over (its buffer is on
 /// the heap), so a small stack lets many clients fit.
 const CLIENT_THREAD_STACK: usize = 256 * 1024;
-
-#[derive(Debug, Default)]
-struct Tally {
-    clients: AtomicU64,
-    evicted: AtomicU64,
-    idle_dropped: AtomicU64,
-    refused: AtomicU64,
-    /// Clients (sockets, threads) that exist now: see [`Client::live`].
-    live: Arc<AtomicUsize>,
-}
-
-/// Live counts of a running relay, for tests and anyone watching.
-#[derive(Clone)]
-pub struct Probe {
-    up: Arc<Pipe>,
-    down: Arc<Pipe>,
-    tally: Arc<Tally>,
-}
-
-impl Probe {
-    /// Client → server so far.
-    pub fn up(&self) -> DirectionSummary {
-        self.up.summary()
-    }
-
-    /// Server → client so far.
-    pub fn down(&self) -> DirectionSummary {
-        self.down.summary()
-    }
-
-    /// Clients seen so far.
-    pub fn clients(&self) -> u64 {
-        self.tally.clients.load(Ordering::Relaxed)
-    }
-
-    /// Clients that exist now (each with a socket and a thread): in the table, or kept by
-    /// their thread or queued datagrams.
-    pub fn live_clients(&self) -> usize {
-        self.tally.live.load(Ordering::Relaxed)
-    }
-}
 
 /// A bound relay, ready to [`run`](Relay::run).
 pub struct Relay {
@@ -211,11 +171,7 @@ impl Relay {
 
     /// Live counts, readable while the relay runs.
     pub fn probe(&self) -> Probe {
-        Probe {
-            up: Arc::clone(&self.up),
-            down: Arc::clone(&self.down),
-            tally: Arc::clone(&self.tally),
-        }
+        Probe::new(Arc::clone(&self.up), Arc::clone(&self.down), Arc::clone(&self.tally))
     }
 
     /// Relays until `shutdown` is requested, then prints and returns the summary.

@@ -1,9 +1,10 @@
 //! What the relay did, counted: per direction ([`DirectionSummary`], tallied by
 //! [`Counters`] as datagrams pass), and for the whole run ([`Summary`], printed when the
-//! relay stops).
+//! relay stops, its client counts tallied by [`Tally`]).
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use shared::report::plural;
@@ -156,4 +157,21 @@ impl fmt::Display for Summary {
         writeln!(f, "{}: {}", Direction::Up.label(), self.up)?;
         write!(f, "{}: {}", Direction::Down.label(), self.down)
     }
+}
+
+/// The counts behind a [`Summary`]'s clients and refusals, as the relay's threads keep them
+/// (relaxed atomics, like [`Counters`]).
+#[derive(Debug, Default)]
+pub(crate) struct Tally {
+    /// Clients seen.
+    pub(crate) clients: AtomicU64,
+    /// Clients dropped from a full table.
+    pub(crate) evicted: AtomicU64,
+    /// Clients dropped after `--idle-timeout`.
+    pub(crate) idle_dropped: AtomicU64,
+    /// Datagrams refused by the relay itself (the reply rule counts its own).
+    pub(crate) refused: AtomicU64,
+    /// Clients (sockets, threads) that exist now: each [`Client`](crate::client::Client)
+    /// counts itself here while it exists.
+    pub(crate) live: Arc<AtomicUsize>,
 }
