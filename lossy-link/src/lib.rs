@@ -38,6 +38,7 @@
 //!   queue, the delay queue, and the thread that sends each datagram when it is due.
 //! - [`flow`]: one client's traffic in one direction: its dice and what keeps it in order.
 //! - [`queue`]: a direction's queues and their bounds.
+//! - [`table`]: the client table, bounded, least recent out, idle clients dropped.
 //! - [`client`]: one client as the relay knows it, shared by [`relay`] and [`link`].
 //! - [`direction`]: up (client → server) or down (server → client).
 //! - [`budget`]: the reply rule's byte budget on the way down (no amplifying).
@@ -69,6 +70,7 @@ pub mod relay;
 pub mod rng;
 pub mod sockets;
 pub mod summary;
+pub mod table;
 pub mod tamper;
 pub mod testing;
 pub mod throttle;

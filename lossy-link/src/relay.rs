@@ -33,7 +33,6 @@
 //! of a careful server is a careless server: it would reflect and amplify (with
 //! `--duplicate`) what the server refuses, and play the other half of a loop.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -55,8 +54,9 @@ use crate::link::Pipe;
 use crate::probe::Probe;
 use crate::queue::Bounds;
 use crate::rng;
-use crate::sockets::{is_harmless, is_port_unreachable, is_same_socket, resolve};
+use crate::sockets::{is_harmless, is_port_unreachable, resolve};
 use crate::summary::{Summary, Tally};
+use crate::table::{ClientTable, Entry};
 use crate::throttle::Throttle;
 use crate::wire::Wire;
 
@@ -221,11 +221,9 @@ impl Relay {
         shutdown: &'env Shutdown,
         started: Instant,
     ) {
-        let mut clients: HashMap<SocketAddr, Entry> = HashMap::new();
+        let mut clients = ClientTable::new(self.max_clients);
         let mut buffer = vec![0u8; RECV_BUFFER_SIZE];
         let mut next_sweep = started + SWEEP_INTERVAL;
-        // Orders clients heard from in the same millisecond, for eviction.
-        let mut datagrams: u64 = 0;
         while !shutdown.is_requested() {
             match self.listen.recv_from(&mut buffer) {
                 Ok((len, from)) => {
@@ -237,12 +235,12 @@ impl Relay {
                         continue;
                     }
                     let now_ms = millis_since(started);
-                    if let Some(entry) =
-                        self.entry_for(from, &mut clients, scope, shutdown, started, now_ms)
+                    if !clients.contains(from)
+                        && !self.admit(from, &mut clients, scope, shutdown, started, now_ms)
                     {
-                        entry.client.heard(now_ms);
-                        entry.last_datagram = datagrams;
-                        datagrams += 1;
+                        continue;
+                    }
+                    if let Some(entry) = clients.heard(from, now_ms) {
                         self.up.carry(&buffer[..len], &entry.client, &mut entry.flow);
                     }
                 }
@@ -259,69 +257,65 @@ impl Relay {
                 self.drop_idle(&mut clients, millis_since(started));
             }
         }
-        for entry in clients.values() {
-            entry.client.drop_from_table();
-        }
+        clients.drop_all();
     }
 
-    /// The table entry for `from`, made (with its upstream socket and reply thread) if new.
-    /// `None` if the datagram must not be relayed.
-    fn entry_for<'t, 'scope, 'env>(
+    /// Puts the new client at `from` in the table, with its upstream socket and reply
+    /// thread; `false` if the datagram must not be relayed.
+    fn admit<'scope, 'env>(
         &'env self,
         from: SocketAddr,
-        clients: &'t mut HashMap<SocketAddr, Entry>,
+        clients: &mut ClientTable,
         scope: &'scope Scope<'scope, 'env>,
         shutdown: &'env Shutdown,
         started: Instant,
         now_ms: u64,
-    ) -> Option<&'t mut Entry> {
-        if !clients.contains_key(&from) {
-            // A forged source must not start a loop: never relay for port 0, the server, or
-            // the relay itself.
-            let refusal = if from.port() == 0 {
-                Some("source port 0")
-            } else if reaches(self.server, from) {
-                Some("it is the server's own address")
-            } else if clients.values().any(|entry| is_same_socket(entry.upstream_addr, from)) {
-                // --to leads back to this relay (e.g. --listen 0.0.0.0:P --to 127.0.0.1:P).
-                Some("it is one of the relay's own upstream sockets")
-            } else {
-                None
-            };
-            if let Some(reason) = refusal {
+    ) -> bool {
+        // A forged source must not start a loop: never relay for port 0, the server, or
+        // the relay itself.
+        let refusal = if from.port() == 0 {
+            Some("source port 0")
+        } else if reaches(self.server, from) {
+            Some("it is the server's own address")
+        } else if clients.is_upstream_socket(from) {
+            // --to leads back to this relay (e.g. --listen 0.0.0.0:P --to 127.0.0.1:P).
+            Some("it is one of the relay's own upstream sockets")
+        } else {
+            None
+        };
+        if let Some(reason) = refusal {
+            self.tally.refused.fetch_add(1, Ordering::Relaxed);
+            self.refused.warn(&self.log, || format!("ignored a datagram from {from}: {reason}"));
+            return false;
+        }
+        if clients.is_full() {
+            self.evict_least_recent(clients);
+        }
+        // Replaced clients live on while datagrams for them are queued: past twice
+        // --max-clients, no new socket or thread until some are gone.
+        if self.tally.live.load(Ordering::Relaxed) >= self.max_clients.saturating_mul(2) {
+            self.tally.refused.fetch_add(1, Ordering::Relaxed);
+            self.table_full.warn(&self.log, || {
+                format!(
+                    "not relaying for new client {from}: twice --max-clients ({}) sockets \
+                     are still in use by replaced clients' queued datagrams",
+                    self.max_clients
+                )
+            });
+            return false;
+        }
+        match self.new_client(from, scope, shutdown, started, now_ms) {
+            Ok(entry) => {
+                clients.insert(from, entry);
+                true
+            }
+            Err(error) => {
                 self.tally.refused.fetch_add(1, Ordering::Relaxed);
                 self.refused
-                    .warn(&self.log, || format!("ignored a datagram from {from}: {reason}"));
-                return None;
+                    .warn(&self.log, || format!("cannot relay for new client {from}: {error}"));
+                false
             }
-            if clients.len() >= self.max_clients {
-                self.evict_least_recent(clients);
-            }
-            // Replaced clients live on while datagrams for them are queued: past twice
-            // --max-clients, no new socket or thread until some are gone.
-            if self.tally.live.load(Ordering::Relaxed) >= self.max_clients.saturating_mul(2) {
-                self.tally.refused.fetch_add(1, Ordering::Relaxed);
-                self.table_full.warn(&self.log, || {
-                    format!(
-                        "not relaying for new client {from}: twice --max-clients ({}) sockets \
-                         are still in use by replaced clients' queued datagrams",
-                        self.max_clients
-                    )
-                });
-                return None;
-            }
-            let entry = match self.new_client(from, scope, shutdown, started, now_ms) {
-                Ok(entry) => entry,
-                Err(error) => {
-                    self.tally.refused.fetch_add(1, Ordering::Relaxed);
-                    self.refused
-                        .warn(&self.log, || format!("cannot relay for new client {from}: {error}"));
-                    return None;
-                }
-            };
-            clients.insert(from, entry);
         }
-        clients.get_mut(&from)
     }
 
     fn new_client<'scope, 'env>(
@@ -346,12 +340,7 @@ impl Relay {
         self.new_client_lines.message(&self.log, || {
             format!("new client {addr}: relayed to {} from {upstream_addr}", self.server)
         });
-        Ok(Entry {
-            client,
-            flow: Flow::new(self.seed, number, Direction::Up),
-            last_datagram: 0,
-            upstream_addr,
-        })
+        Ok(Entry::new(client, Flow::new(self.seed, number, Direction::Up)))
     }
 
     /// A client's reply thread: the server's datagrams on the client's upstream socket go
@@ -394,15 +383,8 @@ impl Relay {
         self.reply_guard.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn evict_least_recent(&self, clients: &mut HashMap<SocketAddr, Entry>) {
-        let oldest = clients
-            .iter()
-            .min_by_key(|(_, entry)| (entry.client.last_heard(), entry.last_datagram))
-            .map(|(addr, _)| *addr);
-        if let Some(addr) = oldest.and_then(|addr| clients.remove(&addr)).map(|entry| {
-            entry.client.drop_from_table();
-            entry.client.addr
-        }) {
+    fn evict_least_recent(&self, clients: &mut ClientTable) {
+        if let Some(addr) = clients.evict_least_recent() {
             self.tally.evicted.fetch_add(1, Ordering::Relaxed);
             self.table_full.warn(&self.log, || {
                 format!(
@@ -414,34 +396,18 @@ impl Relay {
         }
     }
 
-    fn drop_idle(&self, clients: &mut HashMap<SocketAddr, Entry>, now_ms: u64) {
+    fn drop_idle(&self, clients: &mut ClientTable, now_ms: u64) {
         let idle_ms = u64::try_from(self.idle_timeout.as_millis()).unwrap_or(u64::MAX);
-        clients.retain(|addr, entry| {
-            let idle = now_ms.saturating_sub(entry.client.last_heard()) >= idle_ms;
-            if idle {
-                entry.client.drop_from_table();
-                self.tally.idle_dropped.fetch_add(1, Ordering::Relaxed);
-                self.new_client_lines.message(&self.log, || {
-                    format!(
-                        "client {addr} silent for {} s: its upstream socket is closed",
-                        self.idle_timeout.as_secs_f64()
-                    )
-                });
-            }
-            !idle
+        clients.drop_idle(now_ms, idle_ms, |addr| {
+            self.tally.idle_dropped.fetch_add(1, Ordering::Relaxed);
+            self.new_client_lines.message(&self.log, || {
+                format!(
+                    "client {addr} silent for {} s: its upstream socket is closed",
+                    self.idle_timeout.as_secs_f64()
+                )
+            });
         });
     }
-}
-
-/// A client in the table: its shared part and its upstream flow (owned by the main thread).
-struct Entry {
-    client: Arc<Client>,
-    flow: Flow,
-    /// The number of the client's latest datagram among all clients' (a tie-breaker for
-    /// clients last heard from in the same millisecond).
-    last_datagram: u64,
-    /// The address of the client's upstream socket.
-    upstream_addr: SocketAddr,
 }
 
 /// A new socket towards `server`: on loopback if the server is, else on any address of its
