@@ -80,7 +80,7 @@ impl Queue {
     }
 }
 
-/// How big the queues of one direction may grow.
+/// How big the queues of one direction may grow, and how long a held-back datagram waits.
 #[derive(Debug, Clone, Copy)]
 pub struct Bounds {
     /// `--rate-queue`.
