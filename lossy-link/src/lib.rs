@@ -31,11 +31,21 @@
 //!
 //! ## How it is built
 //!
+//! - [`relay`]: the sockets and threads: one socket facing the clients, one per client
+//!   facing the server, a bounded client table. The binary (`src/main.rs`) binds a
+//!   [`Relay`] and runs it until Ctrl-C.
+//! - [`link`]: one direction of the link, what happens to one datagram: the dice, the rate
+//!   queue, the delay queue, and the thread that sends each datagram when it is due.
+//! - [`flow`]: one client's traffic in one direction: its dice and what keeps it in order.
+//! - [`queue`]: a direction's queues and their bounds.
+//! - [`table`]: the client table, bounded, least recent out, idle clients dropped.
+//! - [`client`]: one client as the relay knows it, shared by [`relay`] and [`link`].
+//! - [`direction`]: up (client → server) or down (server → client).
+//! - [`budget`]: the reply rule's byte budget on the way down (no amplifying).
+//! - [`summary`]: the counts, printed when the relay stops; [`probe`]: the same, live.
+//! - [`sockets`]: addresses, and what a failed receive means.
 //! - [`args`]: the flags, per direction ("up" is client → server, "down" is server →
 //!   client).
-//! - [`relay`]: the sockets and threads: one socket facing the clients, one per client
-//!   facing the server, a bounded client table.
-//! - [`link`]: what happens to one datagram: the dice, the rate queue, the delay queue.
 //! - [`tamper`]: `--tamper`, a datagram changed on the way (a new checksum and all).
 //! - [`rng`]: a seeded random number generator (SplitMix64), so `--seed` repeats a run.
 //! - [`units`]: `20%`, `50ms`, `64k`.
@@ -45,16 +55,23 @@
 //! - [`wire`], [`verdict`], [`capture`], [`diagram`]: `--capture FILE` (pcapng for Wireshark) and
 //!   `--diagram FILE.svg` (the run as a ladder diagram).
 //!
-//! The binary (`src/main.rs`) only parses the flags, ties Ctrl-C to a [`Shutdown`], and
-//! calls [`run`]; the tests (`src/tests.rs`) drive [`relay::Relay`] in-process over real
-//! loopback sockets.
+//! The tests (`src/tests/`) drive [`Relay`] in-process over real loopback sockets.
 
 pub mod args;
+pub mod budget;
 pub mod capture;
+pub mod client;
 pub mod diagram;
+pub mod direction;
+pub mod flow;
 pub mod link;
+pub mod probe;
+pub mod queue;
 pub mod relay;
 pub mod rng;
+pub mod sockets;
+pub mod summary;
+pub mod table;
 pub mod tamper;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
@@ -65,17 +82,7 @@ pub mod wire;
 
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod wire_tests;
 
 pub use args::Args;
-pub use relay::{Relay, Summary};
-
-use shared::error::Result;
-use shared::log::Log;
-use shared::shutdown::Shutdown;
-
-/// The whole program after parsing: bind, relay until `shutdown`, print the summary.
-pub fn run(args: &Args, log: Log, shutdown: &Shutdown) -> Result<Summary> {
-    Relay::bind(args, log)?.run(shutdown)
-}
+pub use relay::Relay;
+pub use summary::Summary;

@@ -4,12 +4,12 @@
 //! A datagram that arrives at the relay goes through these steps, in this order (the order
 //! of a real path: lost on the wire, queued at a slow router, then carried across):
 //!
-//! 1. **The dice** ([`Flow::roll`]): lost? duplicated? picked for reordering? how much
+//! 1. **The dice** ([`Flow::roll`], in [`crate::flow`]): lost? duplicated? picked for reordering? how much
 //!    jitter? Four numbers are drawn for every datagram, whatever the answers, so the same
 //!    `--seed` gives the same fate to the same datagram even when other flags change.
 //! 2. **Loss**: a lost datagram is counted and forgotten. Nobody is told; UDP has no
 //!    acknowledgements. That is why the clients need `--timeout`.
-//! 3. **The rate queue** (`--rate`): a link of R bytes/s needs `len / R` seconds per
+//! 3. **The rate queue** (`--rate`, [`crate::queue`]): a link of R bytes/s needs `len / R` seconds per
 //!    datagram. Datagrams that arrive faster wait their turn; when `--rate-queue` of them
 //!    wait, the next is dropped (a full router queue: "tail drop"). Congestion loss, the
 //!    most common loss on the Internet, looks exactly like this.
@@ -28,12 +28,10 @@
 //! to 5 cannot happen, and the receiving thread sends the datagram itself: no queue, no
 //! thread hand-off, which is how the relay keeps up with the servers' full speed.
 
-use std::cmp::{Ordering as CmpOrdering, Reverse};
-use std::collections::{BinaryHeap, VecDeque};
-use std::fmt;
+use std::cmp::Reverse;
 use std::io;
 use std::net::UdpSocket;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -41,280 +39,17 @@ use shared::error::describe_io_error;
 use shared::log::Log;
 use shared::reply::ReplyGuard;
 use shared::shutdown::{POLL_INTERVAL, Shutdown};
-use shared::text::plural;
 
 use crate::args::Impairment;
-use crate::relay::Client;
-use crate::rng::{SplitMix64, stream_seed};
+use crate::budget::ReplyBudget;
+use crate::client::Client;
+use crate::direction::Direction;
+use crate::flow::{Fate, Flow};
+use crate::queue::{Bounds, Packet, Queue};
+use crate::summary::{Counters, DirectionSummary, bump};
 use crate::throttle::Throttle;
 use crate::verdict::{Copy, Leaving, Verdict, Way};
 use crate::wire::Wire;
-
-/// Which way a datagram is going.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Direction {
-    /// From a client to the server.
-    Up,
-    /// From the server back to a client.
-    Down,
-}
-
-impl Direction {
-    /// How the log names it.
-    pub fn label(self) -> &'static str {
-        match self {
-            Direction::Up => "client -> server",
-            Direction::Down => "server -> client",
-        }
-    }
-
-    fn index(self) -> usize {
-        match self {
-            Direction::Up => 0,
-            Direction::Down => 1,
-        }
-    }
-}
-
-/// What the link did to the datagrams going one way.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct DirectionSummary {
-    /// Datagrams that arrived at the relay.
-    pub received: u64,
-    /// Datagrams sent on (a duplicate counts twice).
-    pub forwarded: u64,
-    /// Dropped by `--loss`.
-    pub lost: u64,
-    /// Dropped because the `--rate` queue was full.
-    pub rate_dropped: u64,
-    /// Dropped because the delay queue was full (`--max-delayed`, `--max-delayed-bytes`).
-    pub queue_dropped: u64,
-    /// Extra copies sent by `--duplicate`.
-    pub duplicated: u64,
-    /// Datagrams sent after one that arrived later.
-    pub reordered: u64,
-    /// Datagrams given a delay above zero by `--delay`/`--jitter`.
-    pub delayed: u64,
-    /// Still waiting in the delay queue when the relay stopped: never sent.
-    pub discarded_at_stop: u64,
-    /// Sends that failed (e.g. the client's port has gone).
-    pub send_failed: u64,
-    /// Payloads changed by `--tamper`.
-    pub tampered: u64,
-}
-
-impl DirectionSummary {
-    /// Every datagram dropped on purpose: lost, or over a full queue.
-    pub fn dropped(&self) -> u64 {
-        self.lost + self.rate_dropped + self.queue_dropped
-    }
-}
-
-impl fmt::Display for DirectionSummary {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "received {}, forwarded {}, dropped {} (lost {}, rate queue full {}, delay queue \
-             full {}), duplicated {}, reordered {}, delayed {}",
-            self.received,
-            self.forwarded,
-            self.dropped(),
-            self.lost,
-            self.rate_dropped,
-            self.queue_dropped,
-            self.duplicated,
-            self.reordered,
-            self.delayed
-        )?;
-        if self.discarded_at_stop > 0 {
-            write!(f, "; {} still queued at the stop", plural(self.discarded_at_stop, "datagram"))?;
-        }
-        if self.send_failed > 0 {
-            write!(f, "; {} could not be sent", plural(self.send_failed, "datagram"))?;
-        }
-        if self.tampered > 0 {
-            write!(f, "; {} tampered with", plural(self.tampered, "datagram"))?;
-        }
-        Ok(())
-    }
-}
-
-/// The counters behind a [`DirectionSummary`]: relaxed atomics, since each is only a tally
-/// read at the end (or by a test) and no other memory depends on it.
-#[derive(Debug, Default)]
-struct Counters {
-    received: AtomicU64,
-    forwarded: AtomicU64,
-    lost: AtomicU64,
-    rate_dropped: AtomicU64,
-    queue_dropped: AtomicU64,
-    duplicated: AtomicU64,
-    reordered: AtomicU64,
-    delayed: AtomicU64,
-    discarded_at_stop: AtomicU64,
-    send_failed: AtomicU64,
-    tampered: AtomicU64,
-}
-
-fn bump(counter: &AtomicU64) {
-    counter.fetch_add(1, Ordering::Relaxed);
-}
-
-impl Counters {
-    fn snapshot(&self) -> DirectionSummary {
-        let read = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
-        DirectionSummary {
-            received: read(&self.received),
-            forwarded: read(&self.forwarded),
-            lost: read(&self.lost),
-            rate_dropped: read(&self.rate_dropped),
-            queue_dropped: read(&self.queue_dropped),
-            duplicated: read(&self.duplicated),
-            reordered: read(&self.reordered),
-            delayed: read(&self.delayed),
-            discarded_at_stop: read(&self.discarded_at_stop),
-            send_failed: read(&self.send_failed),
-            tampered: read(&self.tampered),
-        }
-    }
-}
-
-/// What the dice said about one datagram.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Fate {
-    /// Dropped by `--loss`.
-    pub lost: bool,
-    /// Sent twice.
-    pub duplicate: bool,
-    /// Held back until overtaken.
-    pub reorder: bool,
-    /// `--delay` plus or minus this datagram's share of `--jitter`.
-    pub delay: Duration,
-    /// Its payload changed by `--tamper`.
-    pub tamper: bool,
-}
-
-/// One client's traffic in one direction: its own dice, and what keeps it in order. Owned
-/// by the thread that receives that traffic, so it needs no lock.
-#[derive(Debug)]
-pub struct Flow {
-    rng: SplitMix64,
-    next_seq: u64,
-    last_release: Option<Instant>,
-    held: Option<Arc<Packet>>,
-}
-
-impl Flow {
-    /// The flow of client number `client` (in order of arrival) going `direction`, with dice
-    /// derived from `seed`: each flow has its own stream, so one client's traffic never
-    /// changes another's fate.
-    pub fn new(seed: u64, client: u64, direction: Direction) -> Self {
-        let stream = client.wrapping_mul(2).wrapping_add(direction.index() as u64);
-        Flow {
-            rng: SplitMix64::new(stream_seed(seed, stream)),
-            next_seq: 1,
-            last_release: None,
-            held: None,
-        }
-    }
-
-    /// Rolls the dice for the next datagram: always four draws, whatever they say (and a
-    /// fifth with `--tamper`).
-    pub fn roll(&mut self, impairment: &Impairment) -> Fate {
-        let lost = self.rng.chance(impairment.loss.fraction());
-        let duplicate = self.rng.chance(impairment.duplicate.fraction());
-        let reorder = self.rng.chance(impairment.reorder.fraction());
-        let jitter = nanos(impairment.jitter);
-        let offset = self.rng.below(jitter.saturating_mul(2).saturating_add(1));
-        let delay = nanos(impairment.delay).saturating_add(offset).saturating_sub(jitter);
-        let tamper = !impairment.tamper.is_zero() && self.rng.chance(impairment.tamper.fraction());
-        Fate { lost, duplicate, reorder, delay: Duration::from_nanos(delay), tamper }
-    }
-}
-
-fn nanos(duration: Duration) -> u64 {
-    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
-}
-
-/// How many bytes of a client's reply budget its thread takes at a time (see
-/// [`Pipe::with_reply_guard`]): small next to what a host may be sent, large next to one
-/// reply.
-pub const PREPAID_BYTES: usize = 4096;
-
-/// A datagram waiting in the delay queue.
-#[derive(Debug)]
-pub struct Packet {
-    data: Box<[u8]>,
-    client: Arc<Client>,
-    /// Its place in its flow (1, 2, 3...): a packet sent after a higher one was reordered.
-    seq: u64,
-    /// Its number and arrival time, when `--capture` or `--diagram` records the run.
-    seen: Option<(u64, Instant)>,
-    /// The original, or the second copy `--duplicate` made.
-    copy: Copy,
-    /// Set by whoever sends it or discards it: a held-back packet is in the queue twice
-    /// (at its deadline, and right behind the packet that overtakes it), and goes once.
-    claimed: AtomicBool,
-}
-
-struct Scheduled {
-    release: Instant,
-    /// Ties (the same release time) go in the order they were scheduled.
-    order: u64,
-    packet: Arc<Packet>,
-}
-
-impl PartialEq for Scheduled {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == CmpOrdering::Equal
-    }
-}
-impl Eq for Scheduled {}
-impl PartialOrd for Scheduled {
-    fn partial_cmp(&self, other: &Self) -> Option<CmpOrdering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Scheduled {
-    fn cmp(&self, other: &Self) -> CmpOrdering {
-        (self.release, self.order).cmp(&(other.release, other.order))
-    }
-}
-
-#[derive(Default)]
-struct Queue {
-    /// The delay queue, earliest first.
-    heap: BinaryHeap<Reverse<Scheduled>>,
-    /// Bytes in `heap`.
-    bytes: u64,
-    next_order: u64,
-    /// When the rate-limited link has finished sending what it has been given.
-    link_free_at: Option<Instant>,
-    /// When each datagram still on the rate-limited link will have left it.
-    on_link: VecDeque<Instant>,
-}
-
-impl Queue {
-    fn push(&mut self, release: Instant, packet: Arc<Packet>) {
-        self.bytes += packet.data.len() as u64;
-        let order = self.next_order;
-        self.next_order += 1;
-        self.heap.push(Reverse(Scheduled { release, order, packet }));
-    }
-}
-
-/// How big the queues of one direction may grow.
-#[derive(Debug, Clone, Copy)]
-pub struct Bounds {
-    /// `--rate-queue`.
-    pub rate_queue: usize,
-    /// `--max-delayed`.
-    pub max_delayed: usize,
-    /// `--max-delayed-bytes`.
-    pub max_delayed_bytes: u64,
-    /// `--reorder-hold`.
-    pub reorder_hold: Duration,
-}
 
 /// One direction of the link.
 pub struct Pipe {
@@ -334,8 +69,7 @@ pub struct Pipe {
     wire: Option<Arc<Wire>>,
     /// Server -> client only: the reply rule's byte budget for each client (see
     /// [`Pipe::with_reply_guard`]).
-    reply_guard: Option<Arc<Mutex<ReplyGuard>>>,
-    refused: Throttle,
+    budget: Option<ReplyBudget>,
 }
 
 impl Pipe {
@@ -343,41 +77,13 @@ impl Pipe {
     /// 3x what the client's network sent), so the relay amplifies no more than a server
     /// may, duplicates included.
     pub fn with_reply_guard(mut self, guard: Arc<Mutex<ReplyGuard>>) -> Self {
-        self.reply_guard = Some(guard);
+        self.budget = Some(ReplyBudget::new(guard));
         self
     }
 
     /// Whether the reply rule lets `len` bytes go to `client` (always, without a guard).
-    /// The bytes come from what the client's reply thread took of the budget ahead of time
-    /// ([`PREPAID_BYTES`] at a time, never more than the budget has), so the guard, shared
-    /// with the receiving thread, is locked about once per [`PREPAID_BYTES`], not once per
-    /// datagram.
     fn may_send(&self, client: &Client, len: usize) -> bool {
-        let Some(guard) = &self.reply_guard else { return true };
-        let len64 = u64::try_from(len).unwrap_or(u64::MAX);
-        let paid = client.prepaid.fetch_update(Ordering::AcqRel, Ordering::Acquire, |prepaid| {
-            prepaid.checked_sub(len64)
-        });
-        if paid.is_ok() {
-            return true;
-        }
-        let to = client.addr;
-        let verdict = guard.lock().unwrap_or_else(PoisonError::into_inner).spend_ahead(
-            to,
-            len,
-            PREPAID_BYTES,
-        );
-        match verdict {
-            Ok(taken) => {
-                let left = u64::try_from(taken.saturating_sub(len)).unwrap_or(0);
-                client.prepaid.fetch_add(left, Ordering::AcqRel);
-                true
-            }
-            Err(refusal) => {
-                self.refused.warn(&self.log, || format!("not relaying to {to}: {refusal}"));
-                false
-            }
-        }
+        self.budget.as_ref().is_none_or(|budget| budget.may_send(&self.log, client, len))
     }
 
     /// A direction that does `impairment` within `bounds`.
@@ -402,8 +108,7 @@ impl Pipe {
             delay_full: Throttle::new(),
             send_failed: Throttle::new(),
             wire,
-            reply_guard: None,
-            refused: Throttle::new(),
+            budget: None,
         }
     }
 

@@ -1,9 +1,11 @@
 //! `cargo run -p lossy-link -- --loss 20% ...`: the bad-network relay.
-//! Everything it does is in the library (`lossy_link::relay`), where the tests reach it.
+//! Everything it does is in the library (`lossy_link::relay`), where the tests reach it:
+//! bind, relay until Ctrl-C, print the summary.
 
 use std::process::ExitCode;
 
 use clap::Parser;
+use lossy_link::Relay;
 use shared::ctrl_c::install_ctrl_c;
 use shared::error::exit_code;
 use shared::log::Log;
@@ -15,8 +17,8 @@ fn main() -> ExitCode {
     let shutdown = Shutdown::new();
     // Ctrl-C stops the relay (it prints its summary); an error is one line on stderr and
     // exit status 1.
-    exit_code(
-        install_ctrl_c(&shutdown)
-            .and_then(|()| lossy_link::run(&args, Log::stdout(args.quiet), &shutdown).map(|_| ())),
-    )
+    exit_code(install_ctrl_c(&shutdown).and_then(|()| {
+        let relay = Relay::bind(&args, Log::stdout(args.quiet))?;
+        relay.run(&shutdown).map(|_| ())
+    }))
 }

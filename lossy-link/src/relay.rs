@@ -22,37 +22,41 @@
 //!
 //! Bounded everywhere: `--max-clients` entries in the client table (a new client beyond it
 //! replaces the one heard from least recently), idle clients dropped after `--idle-timeout`,
-//! and the queues of [`crate::link`]. A replaced client's socket and thread live on while
+//! and the queues of each direction ([`crate::queue`]). A replaced client's socket and thread live on while
 //! datagrams for it are queued (and for up to [`POLL_INTERVAL`] after): every [`Client`]
 //! is counted while it exists, and past twice `--max-clients` a new client is refused, so
 //! sockets and threads stay bounded however many datagrams are queued.
 //!
 //! And the relay answers only whom a server would: the reply rule of `shared::reply`
 //! (its own addresses, port 0, low ports, loops, the rate per network) on what comes from
-//! the clients, and its byte budget on what goes back to them. Otherwise a relay in front
+//! the clients, and its byte budget on what goes back to them ([`crate::budget`]). Otherwise a relay in front
 //! of a careful server is a careless server: it would reflect and amplify (with
 //! `--duplicate`) what the server refuses, and play the other half of a loop.
 
-use std::collections::HashMap;
-use std::fmt;
-use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Mutex, PoisonError};
 use std::thread::{self, Scope};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use shared::address::prefer_ipv4;
 use shared::error::{Context, Error, Result, describe_io_error};
 use shared::log::Log;
 use shared::reply::{ReplyGuard, own::reaches};
 use shared::shutdown::{POLL_INTERVAL, Shutdown};
-use shared::text::plural;
 use shared::udp::raise_buffers;
 
 use crate::args::Args;
-use crate::link::{Bounds, Direction, DirectionSummary, Flow, Pipe};
+use crate::client::Client;
+use crate::direction::Direction;
+use crate::flow::Flow;
+use crate::link::Pipe;
+use crate::probe::Probe;
+use crate::queue::Bounds;
+use crate::rng;
+use crate::sockets::{is_harmless, is_port_unreachable, resolve};
+use crate::summary::{Summary, Tally};
+use crate::table::{ClientTable, Entry};
 use crate::throttle::Throttle;
 use crate::wire::Wire;
 
@@ -65,134 +69,6 @@ const SWEEP_INTERVAL: Duration = Duration::from_millis(250);
 /// Stack size of a client's reply thread: it only receives and hands over (its buffer is on
 /// the heap), so a small stack lets many clients fit.
 const CLIENT_THREAD_STACK: usize = 256 * 1024;
-
-/// One client, as the relay knows it.
-#[derive(Debug)]
-pub struct Client {
-    /// The client's address: where its replies go.
-    pub addr: SocketAddr,
-    /// The client's own socket towards the server, connected to it.
-    pub upstream: UdpSocket,
-    /// That socket's address (where the server sees the client come from).
-    pub upstream_addr: SocketAddr,
-    /// Milliseconds since the relay started when it was last heard from (either direction).
-    last_heard_ms: AtomicU64,
-    /// Set when the client is dropped from the table: its reply thread ends.
-    dropped: AtomicBool,
-    /// Per direction, the highest sequence number sent so far (see `link`).
-    pub(crate) highest_sent: [AtomicU64; 2],
-    /// How many clients exist (in the table, or kept alive by their thread or queued
-    /// datagrams): this one counts until it is dropped.
-    live: Arc<AtomicUsize>,
-    /// Bytes of the client's reply budget taken ahead of time (see `link::PREPAID_BYTES`).
-    pub(crate) prepaid: AtomicU64,
-}
-
-impl Drop for Client {
-    fn drop(&mut self) {
-        self.live.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
-impl Client {
-    fn heard(&self, ms: u64) {
-        self.last_heard_ms.store(ms, Ordering::Relaxed);
-    }
-
-    fn last_heard(&self) -> u64 {
-        self.last_heard_ms.load(Ordering::Relaxed)
-    }
-
-    fn drop_from_table(&self) {
-        self.dropped.store(true, Ordering::Relaxed);
-    }
-
-    fn is_dropped(&self) -> bool {
-        self.dropped.load(Ordering::Relaxed)
-    }
-}
-
-/// What the relay did, printed when it stops.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Summary {
-    /// Client → server.
-    pub up: DirectionSummary,
-    /// Server → client.
-    pub down: DirectionSummary,
-    /// Clients seen (each got an upstream socket; a client that came back after being
-    /// dropped counts again).
-    pub clients: u64,
-    /// Clients dropped from a full table to make room.
-    pub evicted: u64,
-    /// Clients dropped after `--idle-timeout` of silence.
-    pub idle_dropped: u64,
-    /// Datagrams not relayed at all: from port 0, from the server or the relay itself, or
-    /// when no upstream socket could be made.
-    pub refused: u64,
-    /// The seed the dice used.
-    pub seed: u64,
-    /// How long the relay ran.
-    pub elapsed: Duration,
-}
-
-impl fmt::Display for Summary {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "Relay stopped after {:.1} s (seed {}): {} ({} evicted from a full table, {} idle), \
-             {} refused.",
-            self.elapsed.as_secs_f64(),
-            self.seed,
-            plural(self.clients, "client"),
-            self.evicted,
-            self.idle_dropped,
-            plural(self.refused, "datagram"),
-        )?;
-        writeln!(f, "{}: {}", Direction::Up.label(), self.up)?;
-        write!(f, "{}: {}", Direction::Down.label(), self.down)
-    }
-}
-
-#[derive(Debug, Default)]
-struct Tally {
-    clients: AtomicU64,
-    evicted: AtomicU64,
-    idle_dropped: AtomicU64,
-    refused: AtomicU64,
-    /// Clients (sockets, threads) that exist now: see [`Client::live`].
-    live: Arc<AtomicUsize>,
-}
-
-/// Live counts of a running relay, for tests and anyone watching.
-#[derive(Clone)]
-pub struct Probe {
-    up: Arc<Pipe>,
-    down: Arc<Pipe>,
-    tally: Arc<Tally>,
-}
-
-impl Probe {
-    /// Client → server so far.
-    pub fn up(&self) -> DirectionSummary {
-        self.up.summary()
-    }
-
-    /// Server → client so far.
-    pub fn down(&self) -> DirectionSummary {
-        self.down.summary()
-    }
-
-    /// Clients seen so far.
-    pub fn clients(&self) -> u64 {
-        self.tally.clients.load(Ordering::Relaxed)
-    }
-
-    /// Clients that exist now (each with a socket and a thread): in the table, or kept by
-    /// their thread or queued datagrams.
-    pub fn live_clients(&self) -> usize {
-        self.tally.live.load(Ordering::Relaxed)
-    }
-}
 
 /// A bound relay, ready to [`run`](Relay::run).
 pub struct Relay {
@@ -248,7 +124,7 @@ impl Relay {
             max_delayed_bytes: args.max_delayed_bytes,
             reorder_hold: args.reorder_hold,
         };
-        let seed = args.seed.unwrap_or_else(fresh_seed);
+        let seed = args.seed.unwrap_or_else(rng::fresh_seed);
         let title = vec![
             format!("lossy-link {listen_addr} -> {server}, seed {seed}"),
             format!("{}: {}", Direction::Up.label(), args.up()),
@@ -295,11 +171,7 @@ impl Relay {
 
     /// Live counts, readable while the relay runs.
     pub fn probe(&self) -> Probe {
-        Probe {
-            up: Arc::clone(&self.up),
-            down: Arc::clone(&self.down),
-            tally: Arc::clone(&self.tally),
-        }
+        Probe::new(Arc::clone(&self.up), Arc::clone(&self.down), Arc::clone(&self.tally))
     }
 
     /// Relays until `shutdown` is requested, then prints and returns the summary.
@@ -349,11 +221,9 @@ impl Relay {
         shutdown: &'env Shutdown,
         started: Instant,
     ) {
-        let mut clients: HashMap<SocketAddr, Entry> = HashMap::new();
+        let mut clients = ClientTable::new(self.max_clients);
         let mut buffer = vec![0u8; RECV_BUFFER_SIZE];
         let mut next_sweep = started + SWEEP_INTERVAL;
-        // Orders clients heard from in the same millisecond, for eviction.
-        let mut datagrams: u64 = 0;
         while !shutdown.is_requested() {
             match self.listen.recv_from(&mut buffer) {
                 Ok((len, from)) => {
@@ -365,12 +235,12 @@ impl Relay {
                         continue;
                     }
                     let now_ms = millis_since(started);
-                    if let Some(entry) =
-                        self.entry_for(from, &mut clients, scope, shutdown, started, now_ms)
+                    if !clients.contains(from)
+                        && !self.admit(from, &mut clients, scope, shutdown, started, now_ms)
                     {
-                        entry.client.heard(now_ms);
-                        entry.last_datagram = datagrams;
-                        datagrams += 1;
+                        continue;
+                    }
+                    if let Some(entry) = clients.heard(from, now_ms) {
                         self.up.carry(&buffer[..len], &entry.client, &mut entry.flow);
                     }
                 }
@@ -387,69 +257,65 @@ impl Relay {
                 self.drop_idle(&mut clients, millis_since(started));
             }
         }
-        for entry in clients.values() {
-            entry.client.drop_from_table();
-        }
+        clients.drop_all();
     }
 
-    /// The table entry for `from`, made (with its upstream socket and reply thread) if new.
-    /// `None` if the datagram must not be relayed.
-    fn entry_for<'t, 'scope, 'env>(
+    /// Puts the new client at `from` in the table, with its upstream socket and reply
+    /// thread; `false` if the datagram must not be relayed.
+    fn admit<'scope, 'env>(
         &'env self,
         from: SocketAddr,
-        clients: &'t mut HashMap<SocketAddr, Entry>,
+        clients: &mut ClientTable,
         scope: &'scope Scope<'scope, 'env>,
         shutdown: &'env Shutdown,
         started: Instant,
         now_ms: u64,
-    ) -> Option<&'t mut Entry> {
-        if !clients.contains_key(&from) {
-            // A forged source must not start a loop: never relay for port 0, the server, or
-            // the relay itself.
-            let refusal = if from.port() == 0 {
-                Some("source port 0")
-            } else if reaches(self.server, from) {
-                Some("it is the server's own address")
-            } else if clients.values().any(|entry| is_same_socket(entry.upstream_addr, from)) {
-                // --to leads back to this relay (e.g. --listen 0.0.0.0:P --to 127.0.0.1:P).
-                Some("it is one of the relay's own upstream sockets")
-            } else {
-                None
-            };
-            if let Some(reason) = refusal {
+    ) -> bool {
+        // A forged source must not start a loop: never relay for port 0, the server, or
+        // the relay itself.
+        let refusal = if from.port() == 0 {
+            Some("source port 0")
+        } else if reaches(self.server, from) {
+            Some("it is the server's own address")
+        } else if clients.is_upstream_socket(from) {
+            // --to leads back to this relay (e.g. --listen 0.0.0.0:P --to 127.0.0.1:P).
+            Some("it is one of the relay's own upstream sockets")
+        } else {
+            None
+        };
+        if let Some(reason) = refusal {
+            self.tally.refused.fetch_add(1, Ordering::Relaxed);
+            self.refused.warn(&self.log, || format!("ignored a datagram from {from}: {reason}"));
+            return false;
+        }
+        if clients.is_full() {
+            self.evict_least_recent(clients);
+        }
+        // Replaced clients live on while datagrams for them are queued: past twice
+        // --max-clients, no new socket or thread until some are gone.
+        if self.tally.live.load(Ordering::Relaxed) >= self.max_clients.saturating_mul(2) {
+            self.tally.refused.fetch_add(1, Ordering::Relaxed);
+            self.table_full.warn(&self.log, || {
+                format!(
+                    "not relaying for new client {from}: twice --max-clients ({}) sockets \
+                     are still in use by replaced clients' queued datagrams",
+                    self.max_clients
+                )
+            });
+            return false;
+        }
+        match self.new_client(from, scope, shutdown, started, now_ms) {
+            Ok(entry) => {
+                clients.insert(from, entry);
+                true
+            }
+            Err(error) => {
                 self.tally.refused.fetch_add(1, Ordering::Relaxed);
                 self.refused
-                    .warn(&self.log, || format!("ignored a datagram from {from}: {reason}"));
-                return None;
+                    .warn(&self.log, || format!("cannot relay for new client {from}: {error}"));
+                false
             }
-            if clients.len() >= self.max_clients {
-                self.evict_least_recent(clients);
-            }
-            // Replaced clients live on while datagrams for them are queued: past twice
-            // --max-clients, no new socket or thread until some are gone.
-            if self.tally.live.load(Ordering::Relaxed) >= self.max_clients.saturating_mul(2) {
-                self.tally.refused.fetch_add(1, Ordering::Relaxed);
-                self.table_full.warn(&self.log, || {
-                    format!(
-                        "not relaying for new client {from}: twice --max-clients ({}) sockets \
-                         are still in use by replaced clients' queued datagrams",
-                        self.max_clients
-                    )
-                });
-                return None;
-            }
-            let entry = match self.new_client(from, scope, shutdown, started, now_ms) {
-                Ok(entry) => entry,
-                Err(error) => {
-                    self.tally.refused.fetch_add(1, Ordering::Relaxed);
-                    self.refused
-                        .warn(&self.log, || format!("cannot relay for new client {from}: {error}"));
-                    return None;
-                }
-            };
-            clients.insert(from, entry);
         }
-        clients.get_mut(&from)
     }
 
     fn new_client<'scope, 'env>(
@@ -463,17 +329,7 @@ impl Relay {
         let upstream = upstream_socket(self.server)?;
         let upstream_addr = upstream.local_addr().context(|| "cannot read the upstream address")?;
         let number = self.tally.clients.load(Ordering::Relaxed);
-        let client = Arc::new(Client {
-            addr,
-            upstream,
-            upstream_addr,
-            last_heard_ms: AtomicU64::new(now_ms),
-            dropped: AtomicBool::new(false),
-            highest_sent: [AtomicU64::new(0), AtomicU64::new(0)],
-            live: Arc::clone(&self.tally.live),
-            prepaid: AtomicU64::new(0),
-        });
-        self.tally.live.fetch_add(1, Ordering::Relaxed);
+        let client = Arc::new(Client::new(addr, upstream, upstream_addr, now_ms, &self.tally.live));
         let replies = Arc::clone(&client);
         thread::Builder::new()
             .name(format!("replies for {addr}"))
@@ -484,12 +340,7 @@ impl Relay {
         self.new_client_lines.message(&self.log, || {
             format!("new client {addr}: relayed to {} from {upstream_addr}", self.server)
         });
-        Ok(Entry {
-            client,
-            flow: Flow::new(self.seed, number, Direction::Up),
-            last_datagram: 0,
-            upstream_addr,
-        })
+        Ok(Entry::new(client, Flow::new(self.seed, number, Direction::Up)))
     }
 
     /// A client's reply thread: the server's datagrams on the client's upstream socket go
@@ -532,15 +383,8 @@ impl Relay {
         self.reply_guard.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn evict_least_recent(&self, clients: &mut HashMap<SocketAddr, Entry>) {
-        let oldest = clients
-            .iter()
-            .min_by_key(|(_, entry)| (entry.client.last_heard(), entry.last_datagram))
-            .map(|(addr, _)| *addr);
-        if let Some(addr) = oldest.and_then(|addr| clients.remove(&addr)).map(|entry| {
-            entry.client.drop_from_table();
-            entry.client.addr
-        }) {
+    fn evict_least_recent(&self, clients: &mut ClientTable) {
+        if let Some(addr) = clients.evict_least_recent() {
             self.tally.evicted.fetch_add(1, Ordering::Relaxed);
             self.table_full.warn(&self.log, || {
                 format!(
@@ -552,40 +396,18 @@ impl Relay {
         }
     }
 
-    fn drop_idle(&self, clients: &mut HashMap<SocketAddr, Entry>, now_ms: u64) {
+    fn drop_idle(&self, clients: &mut ClientTable, now_ms: u64) {
         let idle_ms = u64::try_from(self.idle_timeout.as_millis()).unwrap_or(u64::MAX);
-        clients.retain(|addr, entry| {
-            let idle = now_ms.saturating_sub(entry.client.last_heard()) >= idle_ms;
-            if idle {
-                entry.client.drop_from_table();
-                self.tally.idle_dropped.fetch_add(1, Ordering::Relaxed);
-                self.new_client_lines.message(&self.log, || {
-                    format!(
-                        "client {addr} silent for {} s: its upstream socket is closed",
-                        self.idle_timeout.as_secs_f64()
-                    )
-                });
-            }
-            !idle
+        clients.drop_idle(now_ms, idle_ms, |addr| {
+            self.tally.idle_dropped.fetch_add(1, Ordering::Relaxed);
+            self.new_client_lines.message(&self.log, || {
+                format!(
+                    "client {addr} silent for {} s: its upstream socket is closed",
+                    self.idle_timeout.as_secs_f64()
+                )
+            });
         });
     }
-}
-
-/// A client in the table: its shared part and its upstream flow (owned by the main thread).
-struct Entry {
-    client: Arc<Client>,
-    flow: Flow,
-    /// The number of the client's latest datagram among all clients' (a tie-breaker for
-    /// clients last heard from in the same millisecond).
-    last_datagram: u64,
-    /// The address of the client's upstream socket.
-    upstream_addr: SocketAddr,
-}
-
-/// Whether a datagram from `from` could come from the socket bound to `local` (bound to
-/// an unspecified address, a socket sends from whichever address the route picks).
-fn is_same_socket(local: SocketAddr, from: SocketAddr) -> bool {
-    local.port() == from.port() && (local.ip().is_unspecified() || local.ip() == from.ip())
 }
 
 /// A new socket towards `server`: on loopback if the server is, else on any address of its
@@ -604,44 +426,10 @@ fn upstream_socket(server: SocketAddr) -> Result<UdpSocket> {
     Ok(socket)
 }
 
-/// `HOST:PORT` (a name, an IPv4 address, or `[IPv6]:PORT`) to one address, IPv4 preferred
-/// (as the workspace's `--host` flags do).
-pub fn resolve(flag: &str, text: &str) -> Result<SocketAddr> {
-    let candidates = text.to_socket_addrs().map_err(|e| {
-        Error::msg(format!(
-            "cannot resolve {flag} '{text}' (give HOST:PORT, e.g. 127.0.0.1:12001): {}",
-            describe_io_error(&e)
-        ))
-    })?;
-    prefer_ipv4(candidates).ok_or_else(|| Error::msg(format!("{flag} '{text}' has no addresses")))
-}
-
-/// A seed for a run without `--seed`: the clock, mixed with the process id.
-fn fresh_seed() -> u64 {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-    let low = u64::try_from(nanos & u128::from(u64::MAX)).unwrap_or(0);
-    crate::rng::stream_seed(low, u64::from(std::process::id())) % 1_000_000
-}
-
 fn millis_since(start: Instant) -> u64 {
     u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
 fn to_usize(value: u64) -> usize {
     usize::try_from(value).unwrap_or(usize::MAX)
-}
-
-/// A receive that came back empty for a harmless reason: its timeout (`WouldBlock` on Unix,
-/// `TimedOut` on Windows), or a signal (Ctrl-C) interrupting it.
-fn is_harmless(error: &io::Error) -> bool {
-    matches!(
-        error.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
-    )
-}
-
-/// The ICMP "port unreachable" for an earlier datagram, as the OS reports it on the next
-/// call: `ConnectionRefused` on Linux and macOS, `ConnectionReset` on Windows.
-fn is_port_unreachable(error: &io::Error) -> bool {
-    matches!(error.kind(), io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionReset)
 }

@@ -8,6 +8,8 @@
 //! the xoshiro generators) is ten lines, passes the usual statistical tests, and needs no
 //! crate. It is not for cryptography, and it does not need to be.
 
+use std::time::{SystemTime, UNIX_EPOCH};
+
 /// A SplitMix64 generator.
 #[derive(Debug, Clone)]
 pub struct SplitMix64 {
@@ -51,4 +53,11 @@ impl SplitMix64 {
 /// client and direction, so one client's traffic does not change another's dice).
 pub fn stream_seed(seed: u64, stream: u64) -> u64 {
     SplitMix64::new(seed ^ stream.wrapping_mul(0xD1B5_4A32_D192_ED03)).next_u64()
+}
+
+/// A seed for a run without `--seed`: the clock, mixed with the process id.
+pub fn fresh_seed() -> u64 {
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let low = u64::try_from(nanos & u128::from(u64::MAX)).unwrap_or(0);
+    stream_seed(low, u64::from(std::process::id())) % 1_000_000
 }

@@ -3,8 +3,9 @@
 //! When a queue is full, it is full for thousands of datagrams in a row. A warning per
 //! datagram would make the log the bottleneck (and hide everything else), so each kind of
 //! warning prints at most a few lines per second and then says how many it held back:
-//! `warning: rate queue full (server -> client), datagram dropped (312 more since the last
-//! warning)`. The summary counts every one of them anyway.
+//! `warning: rate queue full (server -> client: --rate 64000 bytes/s, --rate-queue 64),
+//! datagram dropped (312 more like it since the last one printed)`. The summary counts
+//! every one of them anyway.
 
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};

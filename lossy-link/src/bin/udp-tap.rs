@@ -1,6 +1,6 @@
 //! `udp-tap`: the eavesdropper, replayer and forger of a broadcast UDP service (the
-//! broadcast group chat of udp-groupchat), for its README's attacks. Loopback only by
-//! default.
+//! broadcast group chat of udp-groupchat), for its README's attacks. By default it sends
+//! only to loopback addresses (it listens, like the chat's clients, on every address).
 //!
 //! It binds the port on 0.0.0.0, sharing it (`SO_REUSEPORT`) as every broadcast chat client
 //! does, and prints every datagram it hears there (**read**). With `--replay` it sends each

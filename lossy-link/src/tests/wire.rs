@@ -2,12 +2,12 @@
 //! (and each packet's headers by `etherparse`, checksums included), the SVG by an XML
 //! parser. Every count is checked against the relay's own summary.
 //!
-//! (A file of its own, next to `tests.rs`, so this suite and the relay's grow apart.)
+//! (Its helpers that read a capture, or answer on a given address, stay with it: no other
+//! subject needs them.)
 
 use std::fs::File;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -16,15 +16,14 @@ use clap::error::ErrorKind;
 use etherparse::{NetSlice, SlicedPacket, TransportSlice};
 use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketOption;
 use pcap_file::pcapng::{Block, PcapNgReader};
-use shared::error::Result;
-use shared::log::{CapturedLog, Log};
+use shared::log::Log;
 use shared::shutdown::Shutdown;
 
 use crate::args::Args;
 use crate::capture::part_path;
-use crate::relay::{Relay, Summary};
+use crate::relay::Relay;
 
-const PATIENCE: Duration = Duration::from_secs(10);
+use super::helpers::start_relay_on;
 
 /// A fresh folder for one test's files.
 fn scratch(name: &str) -> PathBuf {
@@ -64,41 +63,6 @@ impl Drop for Echo {
     fn drop(&mut self) {
         self.shutdown.request();
     }
-}
-
-struct Running {
-    addr: SocketAddr,
-    log: CapturedLog,
-    shutdown: Shutdown,
-    finished: mpsc::Receiver<Result<Summary>>,
-}
-
-impl Running {
-    fn stop(self) -> Summary {
-        self.shutdown.request();
-        match self.finished.recv_timeout(PATIENCE) {
-            Ok(Ok(summary)) => summary,
-            Ok(Err(error)) => panic!("the relay failed: {error}; log:\n{}", self.log.text()),
-            Err(_) => panic!("the relay did not stop; log:\n{}", self.log.text()),
-        }
-    }
-}
-
-fn start_relay(listen: &str, server: SocketAddr, flags: &[&str]) -> Running {
-    let to = server.to_string();
-    let mut argv = vec!["lossy-link", "--listen", listen, "--to", &to];
-    argv.extend_from_slice(flags);
-    let args = Args::try_parse_from(argv).unwrap();
-    let (log, captured) = Log::capture(false);
-    let relay = Relay::bind(&args, log).unwrap();
-    let addr = relay.local_addr();
-    let shutdown = Shutdown::new();
-    let (done, finished) = mpsc::channel();
-    let signal = shutdown.clone();
-    thread::spawn(move || {
-        let _ = done.send(relay.run(&signal));
-    });
-    Running { addr, log: captured, shutdown, finished }
 }
 
 /// Sends `count` messages `m0`, `m1`, ... in bursts of three (so that one can overtake
@@ -225,7 +189,7 @@ fn the_capture_holds_both_legs_of_every_datagram_with_its_fate_as_a_comment() {
     let path = capture.to_str().unwrap();
     flags.extend(["--capture", path, "--reorder-hold", "50ms"]);
     let before = now();
-    let relay = start_relay("127.0.0.1:0", server.addr, &flags);
+    let relay = start_relay_on("127.0.0.1:0", server.addr, &flags);
     let relay_addr = relay.addr;
     let client = converse(relay_addr, 60, Duration::from_millis(100));
     assert!(!capture.exists(), "the capture keeps its .part name while the relay runs");
@@ -310,7 +274,7 @@ fn the_diagram_has_an_arrow_per_datagram_and_a_cross_per_loss() {
     let mut flags = IMPAIRED.to_vec();
     flags.extend(["--diagram", diagram.to_str().unwrap(), "--reorder-hold", "50ms"]);
     flags.extend(["--diagram-max", "500"]);
-    let relay = start_relay("127.0.0.1:0", server.addr, &flags);
+    let relay = start_relay_on("127.0.0.1:0", server.addr, &flags);
     converse(relay.addr, 30, Duration::from_millis(100));
     let summary = relay.stop();
     let (up, down) = (summary.up, summary.down);
@@ -345,7 +309,7 @@ fn a_long_run_is_cut_to_the_first_datagrams_with_a_note() {
     let dir = scratch("cut");
     let diagram = dir.join("cut.svg");
     let server = Echo::start("127.0.0.1");
-    let relay = start_relay(
+    let relay = start_relay_on(
         "127.0.0.1:0",
         server.addr,
         &["--diagram", diagram.to_str().unwrap(), "--diagram-max", "6"],
@@ -373,7 +337,7 @@ fn the_capture_stops_at_its_limit_once_and_the_relay_goes_on() {
     let dir = scratch("limit");
     let capture = dir.join("small.pcapng");
     let server = Echo::start("127.0.0.1");
-    let relay = start_relay(
+    let relay = start_relay_on(
         "127.0.0.1:0",
         server.addr,
         &["--capture", capture.to_str().unwrap(), "--capture-limit", "2k"],
@@ -406,7 +370,7 @@ fn the_capture_writes_ipv6_headers_for_an_ipv6_path() {
     let dir = scratch("ipv6");
     let capture = dir.join("v6.pcapng");
     let server = Echo::start("::1");
-    let relay = start_relay("[::1]:0", server.addr, &["--capture", capture.to_str().unwrap()]);
+    let relay = start_relay_on("[::1]:0", server.addr, &["--capture", capture.to_str().unwrap()]);
     let client = converse(relay.addr, 3, Duration::from_millis(500));
     let summary = relay.stop();
     let (_, packets) = read_capture(&capture);
