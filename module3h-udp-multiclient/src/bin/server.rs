@@ -4,7 +4,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use module3h_udp_multiclient::server::{Server, ServerArgs};
+use module3h_udp_multiclient::args::ServerArgs;
+use module3h_udp_multiclient::server::{Config, Server};
 use shared::error::{Result, exit_code};
 use shared::report::Log;
 use shared::shutdown::{Shutdown, install_ctrl_c};
@@ -18,7 +19,12 @@ fn main() -> ExitCode {
 fn serve(args: &ServerArgs) -> Result<()> {
     let shutdown = Shutdown::new();
     install_ctrl_c(&shutdown)?;
-    let server = Server::bind(args, Log::stdout(args.output.quiet))?;
+    let config = Config {
+        log: Log::stdout(args.output.quiet),
+        max_clients: args.max_clients as usize,
+        replies: args.replies.clone(),
+    };
+    let server = Server::bind(args.address.resolve()?, config)?;
     server.run(&shutdown)?;
     Ok(())
 }
