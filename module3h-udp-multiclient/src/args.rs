@@ -5,9 +5,10 @@ use shared::address::AddressArgs;
 use shared::echo::EchoArgs;
 use shared::load::LoadArgs;
 use shared::reply::ReplyArgs;
-use shared::report::QuietArg;
+use shared::report::{Log, QuietArg};
 
 use crate::Course;
+use crate::server::Config;
 
 /// Command-line arguments of `server`.
 #[derive(clap::Parser, Debug, Clone)]
@@ -41,6 +42,14 @@ pub struct ServerArgs {
     /// Whom the server may answer: `--allow-low-ports`, `--reply-rate`, `--max-sources`.
     #[command(flatten)]
     pub replies: ReplyArgs,
+}
+
+impl ServerArgs {
+    /// What [`Server::bind`](crate::server::Server::bind) needs from the command line,
+    /// with `log` for the server's lines.
+    pub fn config(&self, log: Log) -> Config {
+        Config { log, max_clients: self.max_clients as usize, replies: self.replies.clone() }
+    }
 }
 
 /// Command-line arguments of `client`.

@@ -190,7 +190,8 @@ pub struct Summary {
     pub datagrams: u64,
     /// Clients evicted from the table.
     pub evictions: u64,
-    /// Datagrams not answered by the reply rule (forged sources, over the reply rate).
+    /// Datagrams not answered by the reply rule (forged sources, loops, over the reply rate
+    /// or the byte budget, a full table of sources).
     pub refused: Refused,
     /// The clients still in the table: address, datagrams, bytes; in order of arrival.
     pub clients: Vec<(SocketAddr, u64, u64)>,

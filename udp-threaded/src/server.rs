@@ -273,13 +273,14 @@ pub struct Summary {
     pub cut_short: u64,
     /// Datagrams that waited in the pool's queue past `--max-queue-ms`, dropped unhandled.
     pub stale: u64,
-    /// Datagrams not answered by the reply rule (forged sources, over the reply rate).
+    /// Datagrams not answered by the reply rule (forged sources, loops, over the reply rate
+    /// or the byte budget, a full table of sources).
     pub refused: Refused,
     /// Times the receiving loop waited for a handler thread (thread-per-datagram).
     pub waits_for_a_thread: u64,
     /// The most datagrams handled at the same time.
     pub peak_in_flight: usize,
-    /// `--max-threads` or `--workers`, whichever the mode uses.
+    /// `--max-threads` or `--workers`, whichever the mode uses (0 in `single`).
     pub threads: u32,
 }
 

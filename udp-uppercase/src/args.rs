@@ -7,9 +7,10 @@ use shared::address::AddressArgs;
 use shared::flags::{parse_count, parse_seconds};
 use shared::load::LoadArgs;
 use shared::reply::ReplyArgs;
-use shared::report::QuietArg;
+use shared::report::{Log, QuietArg};
 
 use crate::Textbook;
+use crate::server::Config;
 
 /// Command-line arguments of `server`.
 #[derive(clap::Parser, Debug, Clone)]
@@ -35,6 +36,14 @@ pub struct ServerArgs {
     /// Whom the server may answer: `--allow-low-ports`, `--reply-rate`, `--max-sources`.
     #[command(flatten)]
     pub replies: ReplyArgs,
+}
+
+impl ServerArgs {
+    /// What [`Server::bind`](crate::server::Server::bind) needs from the command line,
+    /// with `log` for the server's lines.
+    pub fn config(&self, log: Log) -> Config {
+        Config { log, replies: self.replies.clone() }
+    }
 }
 
 /// Command-line arguments of `client`.

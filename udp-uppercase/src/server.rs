@@ -197,7 +197,8 @@ pub struct Summary {
     pub datagrams: u64,
     /// Replies that could not be sent.
     pub failed_replies: u64,
-    /// Datagrams not answered by the reply rule (forged sources, over the reply rate).
+    /// Datagrams not answered by the reply rule (forged sources, loops, over the reply rate
+    /// or the byte budget, a full table of sources).
     pub refused: Refused,
 }
 

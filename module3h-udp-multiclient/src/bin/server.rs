@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use module3h_udp_multiclient::args::ServerArgs;
-use module3h_udp_multiclient::server::{Config, Server};
+use module3h_udp_multiclient::server::Server;
 use shared::error::{Result, exit_code};
 use shared::report::Log;
 use shared::shutdown::{Shutdown, install_ctrl_c};
@@ -19,11 +19,7 @@ fn main() -> ExitCode {
 fn serve(args: &ServerArgs) -> Result<()> {
     let shutdown = Shutdown::new();
     install_ctrl_c(&shutdown)?;
-    let config = Config {
-        log: Log::stdout(args.output.quiet),
-        max_clients: args.max_clients as usize,
-        replies: args.replies.clone(),
-    };
+    let config = args.config(Log::stdout(args.output.quiet));
     let server = Server::bind(args.address.resolve()?, config)?;
     server.run(&shutdown)?;
     Ok(())

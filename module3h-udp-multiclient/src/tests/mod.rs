@@ -21,16 +21,14 @@ use shared::shutdown::Shutdown;
 use shared::testing::{TestServer, client_deadline, returns_within};
 
 use crate::args::{ClientArgs, ServerArgs};
-use crate::server::{Config, Server, Summary};
+use crate::server::{Server, Summary};
 
 /// Starts the real server on a free port with these extra flags, its log captured.
 fn start_server(extra_args: &[&str]) -> TestServer<Summary> {
     let args =
         ServerArgs::try_parse_from(["server", "--port", "0"].iter().chain(extra_args)).unwrap();
     let (log, captured) = Log::capture(args.output.quiet);
-    let config =
-        Config { log, max_clients: args.max_clients as usize, replies: args.replies.clone() };
-    let server = Server::bind(args.address.resolve().unwrap(), config).unwrap();
+    let server = Server::bind(args.address.resolve().unwrap(), args.config(log)).unwrap();
     TestServer::start(server.local_addr().unwrap(), captured, move |shutdown| server.run(shutdown))
 }
 

@@ -8,7 +8,7 @@ use shared::error::{Result, exit_code};
 use shared::report::Log;
 use shared::shutdown::{Shutdown, install_ctrl_c};
 use udp_uppercase::args::ServerArgs;
-use udp_uppercase::server::{Config, Server};
+use udp_uppercase::server::Server;
 
 fn main() -> ExitCode {
     let args = ServerArgs::parse();
@@ -19,7 +19,7 @@ fn main() -> ExitCode {
 fn serve(args: &ServerArgs) -> Result<()> {
     let shutdown = Shutdown::new();
     install_ctrl_c(&shutdown)?;
-    let config = Config { log: Log::stdout(args.output.quiet), replies: args.replies.clone() };
+    let config = args.config(Log::stdout(args.output.quiet));
     let server = Server::bind(args.address.resolve()?, config)?;
     server.run(&shutdown)?;
     Ok(())

@@ -23,7 +23,7 @@ use shared::report::Log;
 use shared::testing::{TestServer, client_deadline, returns_within, udp_client, udp_exchange};
 
 use crate::args::{ClientArgs, ServerArgs};
-use crate::server::{Config, Server, Summary};
+use crate::server::{Server, Summary};
 
 /// Starts the real server on a free port with these extra flags, its log captured.
 fn start_server(extra_args: &[&str]) -> TestServer<Summary> {
@@ -36,7 +36,7 @@ fn start_server(extra_args: &[&str]) -> TestServer<Summary> {
 
 /// Binds the server as the binary does, from its command line.
 fn bind_server(args: &ServerArgs, log: Log) -> Result<Server> {
-    Server::bind(args.address.resolve()?, Config { log, replies: args.replies.clone() })
+    Server::bind(args.address.resolve()?, args.config(log))
 }
 
 /// One datagram to `server` from a fresh client socket, and its reply.
