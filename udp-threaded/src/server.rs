@@ -179,7 +179,8 @@ impl Server {
         shutdown: &Shutdown,
         mut on_datagram: impl FnMut(&[u8], SocketAddr),
     ) -> Result<()> {
-        let socket = &self.handler.socket;
+        let handler = Arc::clone(&self.handler);
+        let socket = &handler.socket;
         // std cannot interrupt a blocked `recv_from` from another thread, so the loop wakes
         // up every POLL_INTERVAL to see whether Ctrl-C asked it to stop.
         socket
@@ -190,26 +191,28 @@ impl Server {
         while !shutdown.is_requested() {
             match socket.recv_from(&mut buffer) {
                 Ok((len, client)) => {
-                    if may_answer(&mut self.replies, &self.handler.log, client, &buffer[..len]) {
+                    if self.may_answer(client, &buffer[..len]) {
                         on_datagram(&buffer[..len], client);
                     }
                 }
-                Err(error) => report_receive_error(&self.handler.log, &error),
+                Err(error) => report_receive_error(&handler.log, &error),
             }
         }
         Ok(())
     }
-}
 
-/// Whether the reply rule lets the server answer `data` from `client`: a forged source must
-/// not start a loop, and the response (16 bytes, whatever came in) must not be more than 3x
-/// what the source sent (see `shared::reply`). When not, a warning says why.
-fn may_answer(replies: &mut ReplyGuard, log: &Log, client: SocketAddr, data: &[u8]) -> bool {
-    let verdict = replies.check(client, data).and_then(|()| replies.spend(client, RESPONSE.len()));
-    if let Err(refusal) = verdict {
-        warn_refusal(log, client, refusal);
+    /// Whether the reply rule lets the server answer `data` from `client`: a forged source
+    /// must not start a loop, and the response (16 bytes, whatever came in) must not be more
+    /// than 3x what the source sent (see `shared::reply`). When not, a warning says why.
+    fn may_answer(&mut self, client: SocketAddr, data: &[u8]) -> bool {
+        let replies = &mut self.replies;
+        let verdict =
+            replies.check(client, data).and_then(|()| replies.spend(client, RESPONSE.len()));
+        if let Err(refusal) = verdict {
+            warn_refusal(&self.handler.log, client, refusal);
+        }
+        verdict.is_ok()
     }
-    verdict.is_ok()
 }
 
 /// Stack size of a handler thread in `thread-per-datagram` mode: small, because a smaller
