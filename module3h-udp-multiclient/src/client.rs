@@ -8,57 +8,24 @@
 //! by `--timeout`: a missing echo is reported and counted, and the client goes on with the
 //! next message. The exit status says whether every echo came back. (The counting and
 //! reporting loop is shared with module 3g's TCP client: [`shared::echo`]; the load mode,
-//! `--clients`/`--duration`, is in [`crate::load`].)
+//! `--clients`/`--duration`, is in `load.rs`: the `client` binary chooses it.)
 
 use std::io::Write;
 use std::net::{SocketAddr, UdpSocket};
 
-use shared::address::AddressArgs;
 use shared::client_errors::udp_client_error;
-use shared::echo::{Echo, EchoArgs, repeat_and_check};
+use shared::echo::{Echo, repeat_and_check};
 use shared::error::{Context, Error, Result};
 use shared::io_errors::is_timeout;
-use shared::load::LoadArgs;
 use shared::shutdown::Shutdown;
 use shared::udp::{MAX_UDP_PAYLOAD, RECV_BUFFER_SIZE, connect_udp};
 
-use crate::Course;
+use crate::args::ClientArgs;
 
-/// Command-line arguments of `client`.
-#[derive(clap::Parser, Debug, Clone)]
-#[command(
-    name = "client",
-    // `--version` says which module's client this is: every module's is called `client`.
-    display_name = "module3h-udp-multiclient client",
-    version,
-    about = "UDP multi-client client (course module 3h): sends 'Hello, world (<pid>)' a few \
-             times and checks each echo. Run it in several terminals at once.",
-    long_about = "UDP multi-client client (course module 3h): sends 'Hello, world (<pid>)' a few \
-                  times and checks each echo. Run it in several terminals at once.\n\n\
-                  The exit status is 0 only if every echo came back unchanged. With --clients or \
-                  --duration it runs the load mode instead: many clients at once, one summary line."
-)]
-pub struct ClientArgs {
-    /// Where the server is.
-    #[command(flatten)]
-    pub address: AddressArgs<Course>,
-
-    /// `--count`, `--interval`, `--timeout`, `--message`.
-    #[command(flatten)]
-    pub echo: EchoArgs,
-
-    /// Load mode: `--clients` and `--duration`.
-    #[command(flatten)]
-    pub load: LoadArgs,
-}
-
-/// Runs the client (or, with `--clients`/`--duration`, the load mode), writing what it
-/// sees to `out`. `Ok` only if every echo came back unchanged.
+/// Runs the client, writing what it sees to `out`. `Ok` only if every echo came back
+/// unchanged. (Load mode is not here: the binary calls `load::run` for it.)
 pub fn run(args: &ClientArgs, shutdown: &Shutdown, out: &mut impl Write) -> Result<()> {
     let server = args.address.resolve()?;
-    if args.load.is_requested() {
-        return crate::load::run(args, server, shutdown, out);
-    }
     let message = args.echo.message();
     if message.len() > MAX_UDP_PAYLOAD {
         return Err(Error::msg(format!(

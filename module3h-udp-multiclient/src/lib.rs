@@ -15,8 +15,11 @@
 //! - [`server`]: receive, echo, record in the table, log like the notebook.
 //! - [`client`]: the notebook's `UDPMultiClient.py`: send `Hello, world (<pid>)` a few
 //!   times and check every echo; run it in several terminals at once.
-//! - [`load`]: the client's load mode, for measuring the server.
+//! - [`load`]: the client's load mode, for measuring the server (the `client` binary
+//!   chooses it).
+//! - [`args`]: the command lines.
 
+pub mod args;
 pub mod client;
 pub mod load;
 pub mod server;

@@ -1,6 +1,7 @@
 //! The client's load mode (`--clients N --duration SECS`): many clients at once, every echo
 //! checked, one summary line. This is how you measure the server (see `BENCHMARKS.md`);
-//! the lesson's client is in [`crate::client`].
+//! the lesson's client is in [`crate::client`], and the `client` binary chooses between
+//! them.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -9,7 +10,7 @@ use shared::error::Result;
 use shared::load::{self, Request};
 use shared::shutdown::Shutdown;
 
-use crate::client::ClientArgs;
+use crate::args::ClientArgs;
 
 /// Runs `--clients` clients that send numbered messages and check every echo, and writes
 /// the summary line to `out`.

@@ -4,7 +4,7 @@
 //!
 //! | notebook | here |
 //! |---|---|
-//! | `s = socket.socket(AF_INET, SOCK_DGRAM)`, `s.bind((HOST, PORT))` | [`Server::bind`] |
+//! | `s = socket.socket(AF_INET, SOCK_DGRAM)`, `s.bind((HOST, PORT))` | `UdpSocket::bind` in [`Server::bind`] |
 //! | `CLIENT_TABLE = {}` | [`ClientTable`], bounded by `--max-clients` |
 //! | `while True:` / `data, addr = s.recvfrom(1024)` | the loop in [`Server::serve`] |
 //! | `res = s.sendto(data, addr)` | `send_to` in [`Server::serve`] |
@@ -19,60 +19,18 @@ use std::fmt;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::Instant;
 
-use shared::address::AddressArgs;
 use shared::error::{Context, Result, describe_io_error};
+use shared::log::Log;
 use shared::log::report_receive_error;
-use shared::log::{Log, QuietArg};
-use shared::reply::{Refusal, Refused, ReplyArgs, ReplyGuard};
+use shared::reply::{Refused, ReplyArgs, ReplyGuard, warn_refusal};
 use shared::shutdown::{POLL_INTERVAL, Shutdown};
 use shared::text::bytes_literal;
 use shared::text::plural;
-use shared::udp::{RECV_BUFFER_SIZE, bind_udp};
+use shared::udp::{RECV_BUFFER_SIZE, raise_buffers};
 
-use crate::Course;
 use crate::table::{ClientContext, ClientTable, Eviction};
 
-/// How many bytes of a datagram a log line shows.
-const SHOWN_BYTES: usize = 80;
-
-/// The most clients the summary lists one by one (the most active ones, when there are more).
-pub const MAX_CLIENTS_LISTED: usize = 20;
-
-/// Command-line arguments of `server`.
-#[derive(clap::Parser, Debug, Clone)]
-#[command(
-    name = "server",
-    // `--version` says which module's server this is: every module's is called `server`.
-    display_name = "module3h-udp-multiclient server",
-    version,
-    about = "UDP echo server for many clients (course module 3h): echoes every datagram and \
-             keeps a context per client, keyed by its address.",
-    long_about = "UDP echo server for many clients (course module 3h): echoes every datagram and \
-                  keeps a context per client, keyed by its address.\n\n\
-                  For each datagram it prints what the notebook prints: the data, the sender, \
-                  and the bytes echoed with that client's count. On Ctrl-C it lists the clients."
-)]
-pub struct ServerArgs {
-    /// Where to listen.
-    #[command(flatten)]
-    pub address: AddressArgs<Course>,
-
-    /// `--quiet`.
-    #[command(flatten)]
-    pub output: QuietArg,
-
-    /// Most clients the table remembers. When it is full, a new client takes the place of
-    /// the one seen least recently, and the eviction is logged.
-    #[arg(long, value_name = "N", default_value_t = 1024,
-          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
-    pub max_clients: u32,
-
-    /// Whom the server may answer: `--allow-low-ports`, `--reply-rate`, `--max-sources`.
-    #[command(flatten)]
-    pub replies: ReplyArgs,
-}
-
-/// A bound server socket and its (empty) client table.
+/// A bound server socket and its client table (empty until the first datagram).
 pub struct Server {
     socket: UdpSocket,
     log: Log,
@@ -84,17 +42,19 @@ pub struct Server {
 }
 
 impl Server {
-    /// Binds the socket `args` name (with `--port 0`, any free port: see [`Server::local_addr`]).
-    pub fn bind(args: &ServerArgs, log: Log) -> Result<Server> {
-        let socket = bind_udp(args.address.resolve()?)?;
+    /// Binds a UDP socket to `address` (with port 0, any free port: see
+    /// [`Server::local_addr`]), with an empty table of at most `config.max_clients` clients.
+    pub fn bind(address: SocketAddr, config: Config) -> Result<Server> {
+        let socket = UdpSocket::bind(address).context(|| format!("cannot bind {address}"))?;
+        // Room for the largest datagram both ways (macOS starts UDP sockets at 9,216 bytes).
+        raise_buffers(&socket)?;
         let own = socket.local_addr().context(|| "cannot read the server's address")?;
-        let table = ClientTable::new(args.max_clients as usize);
         Ok(Server {
             socket,
-            log,
-            table,
+            log: config.log,
+            table: ClientTable::new(config.max_clients),
             datagrams: 0,
-            replies: ReplyGuard::new(own, &args.replies),
+            replies: ReplyGuard::new(own, &config.replies),
         })
     }
 
@@ -124,8 +84,8 @@ impl Server {
     /// 2. Make one buffer of [`RECV_BUFFER_SIZE`] bytes.
     /// 3. Until `shutdown.is_requested()`: `recv_from` into the buffer (on an error, hand it
     ///    to [`report_receive_error`] and go round again); count it in `self.datagrams`.
-    /// 4. Ask `self.replies.check(client, data)` whether the sender may be answered (a forged
-    ///    source must not start a loop); if not, log it with [`log_refusal`] and go round.
+    /// 4. Ask `self.may_answer(client, data)` whether the sender may be answered (a forged
+    ///    source must not start a loop); if not, go round again (it has said why).
     /// 5. Record it in `self.table` (`record(client, len, Instant::now())`); if that evicted
     ///    a client, log it with [`log_eviction`] first, so cause comes before effect.
     /// 6. `send_to` the same bytes back to the client; log the echo with [`log_echo`] (it
@@ -149,10 +109,9 @@ impl Server {
             };
             let data = &buffer[..len];
             self.datagrams += 1;
-            // An echo is never bigger than what came in, so it needs no byte budget
-            // (`self.replies.spend`): the check alone keeps it from loops and floods.
-            if let Err(refusal) = self.replies.check(client, data) {
-                log_refusal(&self.log, client, refusal);
+            // An echo is never bigger than what came in, so it needs no byte budget: the
+            // check alone keeps it from loops and floods.
+            if !self.may_answer(client, data) {
                 continue;
             }
             // CLIENT_TABLE[addr] += 1, in a table that cannot grow without limit.
@@ -170,7 +129,33 @@ impl Server {
         Ok(())
         // END SOLUTION
     }
+
+    /// Whether the reply rule lets the server answer `data` from `client` (a forged source,
+    /// a loop, a network over its rate: no); when not, a warning says why.
+    fn may_answer(&mut self, client: SocketAddr, data: &[u8]) -> bool {
+        let verdict = self.replies.check(client, data);
+        if let Err(refusal) = verdict {
+            warn_refusal(&self.log, client, refusal);
+        }
+        verdict.is_ok()
+    }
 }
+
+/// What [`Server::bind`] needs besides the address.
+pub struct Config {
+    /// The server's log (stdout in the binary, a captured log in the tests).
+    pub log: Log,
+    /// Most clients the table remembers (`--max-clients`).
+    pub max_clients: usize,
+    /// Whom the server may answer (`--reply-rate`, `--max-sources`, ...).
+    pub replies: ReplyArgs,
+}
+
+/// How many bytes of a datagram a log line shows.
+const SHOWN_BYTES: usize = 80;
+
+/// The most clients the summary lists one by one (the most active ones, when there are more).
+pub const MAX_CLIENTS_LISTED: usize = 20;
 
 /// The notebook's three lines for one datagram (skipped under `--quiet`).
 pub fn log_echo(
@@ -188,11 +173,6 @@ pub fn log_echo(
         bytes_literal(data, SHOWN_BYTES),
         context.datagrams,
     ));
-}
-
-/// The warning for a datagram the server does not answer (the log rate-limits it).
-pub fn log_refusal(log: &Log, client: SocketAddr, refusal: Refusal) {
-    log.warn(format_args!("not answering {client}: {refusal}"));
 }
 
 /// The line that says a client was forgotten to make room (skipped under `--quiet`).
@@ -213,7 +193,8 @@ pub struct Summary {
     pub datagrams: u64,
     /// Clients evicted from the table.
     pub evictions: u64,
-    /// Datagrams not answered by the reply rule (forged sources, over the reply rate).
+    /// Datagrams not answered by the reply rule (forged sources, loops, over the reply rate
+    /// or the byte budget, a full table of sources).
     pub refused: Refused,
     /// The clients still in the table: address, datagrams, bytes; in order of arrival.
     pub clients: Vec<(SocketAddr, u64, u64)>,

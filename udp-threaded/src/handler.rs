@@ -85,14 +85,17 @@ pub enum Handled {
     CutShort,
 }
 
-/// Counters shared by all handler threads (and the receiving loop).
+/// Counters shared by all handler threads, the pool's workers and the receiving loop.
 #[derive(Debug, Default)]
 pub struct Stats {
     /// Datagrams handled (answered, or at least attempted).
     pub handled: AtomicU64,
-    /// Datagrams dropped: the pool's queue was full, or no thread could be started.
+    /// Datagrams dropped: the pool's queue was full (in datagrams or in bytes), or no
+    /// thread could be started.
     pub dropped: AtomicU64,
-    /// Datagrams still queued at shutdown, dropped without being handled.
+    /// Datagrams received but never handled because the stop came first: still queued in
+    /// the pool (counted by a worker), or (thread-per-datagram) received after the stop or
+    /// while the loop waited for a thread (counted by the loop).
     pub discarded_at_shutdown: AtomicU64,
     /// Datagrams whose work a stop cut short (no response was sent).
     pub cut_short: AtomicU64,

@@ -23,8 +23,11 @@
 //! - [`pool`]: the worker pool (the Rust Book's thread pool, with a bounded queue).
 //! - [`server`]: the receiving loop and the three ways to hand datagrams off.
 //! - [`client`]: the seed's client.
-//! - [`load`]: the client's load mode, for comparing the modes.
+//! - [`load`]: the client's load mode, for comparing the modes (the `client` binary
+//!   chooses it).
+//! - [`args`]: the command lines.
 
+pub mod args;
 pub mod client;
 pub mod handler;
 pub mod load;

@@ -1,6 +1,7 @@
 //! The client's load mode (`--clients N --duration SECS`, or `--count N`): many clients at
 //! once, every response checked, one summary line. Run it against each of the server's
-//! modes, with `--work-ms`, to compare them (see the README and `BENCHMARKS.md`).
+//! modes, with `--work-ms`, to compare them (see the README and `BENCHMARKS.md`). The
+//! `client` binary chooses between it and the seed's client ([`crate::client`]).
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -10,7 +11,7 @@ use shared::load::{self, Request};
 use shared::shutdown::Shutdown;
 
 use crate::RESPONSE;
-use crate::client::ClientArgs;
+use crate::args::ClientArgs;
 
 /// Runs `--clients` clients that send numbered requests and check every response, and
 /// writes the summary line to `out`.

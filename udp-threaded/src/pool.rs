@@ -1,6 +1,6 @@
 //! A fixed pool of worker threads, fed through a bounded queue.
 //!
-//! This is the thread pool of the Rust Book's web server chapter, with two changes for a
+//! This is the thread pool of the Rust Book's web server chapter, with four changes for a
 //! server on a network:
 //!
 //! - **The queue is bounded.** `crossbeam_channel::bounded(n)` holds at most `n` jobs. When

@@ -13,85 +13,35 @@
 //! The notebook's client waits for its reply forever: if the datagram or the reply is lost,
 //! or no server runs, it hangs. This one waits `--timeout` seconds and then says so. It
 //! also reads line after line until end of input (Ctrl-D), and has a `--message` one-shot.
-//! (The workspace's load mode, `--clients`/`--duration`/`--count`, is in [`crate::load`].)
+//! (The workspace's load mode, `--clients`/`--duration`/`--count`, is in `load.rs`: the
+//! `client` binary chooses it, so this file does not know it.)
 
 use std::io::{BufRead, Write};
 use std::net::{SocketAddr, UdpSocket};
 use std::time::Duration;
 
-use shared::address::AddressArgs;
 use shared::client_errors::{no_reply_error, udp_client_error};
 use shared::console::output_line;
 use shared::error::{Context, Error, Result};
-use shared::flags::{parse_count, parse_seconds};
 use shared::framing::{LineError, LineReader};
-use shared::load::LoadArgs;
-use shared::shutdown::Shutdown;
 use shared::text::as_text;
 use shared::udp::{MAX_UDP_PAYLOAD, RECV_BUFFER_SIZE, connect_udp};
 
-use crate::Textbook;
+use crate::args::ClientArgs;
 
 /// The prompt, as the notebook's `input()` shows it.
 pub const PROMPT: &str = "Input lowercase sentence: ";
 
-/// Command-line arguments of `client`.
-#[derive(clap::Parser, Debug, Clone)]
-#[command(
-    name = "client",
-    // `--version` says which module's client this is: every module's is called `client`.
-    display_name = "udp-uppercase client",
-    version,
-    about = "UDP uppercase client: sends each line you type to the server and prints the reply.",
-    long_about = "UDP uppercase client: sends each line you type to the server and prints the reply.\n\n\
-                  Type a line and press Enter; Ctrl-D (end of input) quits. With --message it \
-                  sends one message and exits. With --clients/--duration/--count it runs the load \
-                  mode: many clients at once, every reply checked, one summary line."
-)]
-pub struct ClientArgs {
-    /// Where the server is.
-    #[command(flatten)]
-    pub address: AddressArgs<Textbook>,
-
-    /// Send this one message, print the reply, and exit (instead of reading lines).
-    #[arg(long, short, value_name = "TEXT", conflicts_with_all = ["clients", "duration", "count"])]
-    pub message: Option<String>,
-
-    /// Seconds to wait for each reply before giving up (UDP never says a datagram was lost);
-    /// more than 0, at most 3600.
-    #[arg(long, value_name = "SECS", default_value = "3", value_parser = parse_seconds, allow_negative_numbers = true)]
-    pub timeout: Duration,
-
-    /// Load mode: each client sends at most N requests (alone: one client, N requests).
-    #[arg(long, value_name = "N", value_parser = parse_count)]
-    pub count: Option<u64>,
-
-    /// Load mode: `--clients` and `--duration`.
-    #[command(flatten)]
-    pub load: LoadArgs,
-}
-
-impl ClientArgs {
-    /// Whether these arguments ask for load mode.
-    pub fn is_load_mode(&self) -> bool {
-        self.load.is_requested() || self.count.is_some()
-    }
-}
-
-/// Runs the client: load mode, one `--message`, or a line-by-line session on `input`.
-/// `prompt` shows [`PROMPT`] before each line (the binary passes "stdin is a terminal").
-/// Replies and the load summary go to `out`.
+/// Runs the client: one `--message`, or a line-by-line session on `input`. `prompt` shows
+/// [`PROMPT`] before each line (the binary passes "stdin is a terminal"). Replies go to
+/// `out`. (Load mode is not here: the binary calls `load::run` for it.)
 pub fn run(
     args: &ClientArgs,
-    shutdown: &Shutdown,
     input: impl BufRead,
     prompt: bool,
     out: &mut impl Write,
 ) -> Result<()> {
     let server = args.address.resolve()?;
-    if args.is_load_mode() {
-        return crate::load::run(args, server, shutdown, out);
-    }
 
     let socket = connect_udp(server)?;
     let mut reply = vec![0u8; RECV_BUFFER_SIZE];

@@ -15,8 +15,11 @@
 //!
 //! - [`server`]: bind, then receive → uppercase → reply, until Ctrl-C.
 //! - [`client`]: read lines (or `--message`), send each, print each reply.
-//! - [`load`]: the client's load mode, for measuring the server.
+//! - [`load`]: the client's load mode, for measuring the server (the `client` binary
+//!   chooses it).
+//! - [`args`]: the command lines.
 
+pub mod args;
 pub mod client;
 pub mod load;
 pub mod server;

@@ -4,57 +4,29 @@
 //!
 //! | notebook | here |
 //! |---|---|
-//! | `serverSocket = socket(AF_INET, SOCK_DGRAM)` and `bind(('', 12000))` | [`Server::bind`] |
+//! | `serverSocket = socket(AF_INET, SOCK_DGRAM)` and `bind(('', 12000))` | `UdpSocket::bind` in [`Server::bind`] |
 //! | `print("The server is ready to receive.")` | the first line of [`Server::run`] |
 //! | `while True:` / `message, clientAddress = serverSocket.recvfrom(2048)` | the loop in [`Server::serve`]: `recv_from` into a 64 KiB buffer, until Ctrl-C |
 //! | `modifiedMessage = message.decode().upper()` | `String::from_utf8_lossy(message).to_uppercase()` in [`Server::serve`] |
 //! | `serverSocket.sendto(modifiedMessage.encode(), clientAddress)` | `send_to` in [`Server::serve`] |
 //!
 //! What it adds to the notebook: a buffer big enough for any datagram (the notebook's 2048
-//! bytes silently cut longer ones), bytes that are not UTF-8 survive, one log line per
-//! datagram, and Ctrl-C that stops the loop and prints a summary.
+//! bytes silently cut longer ones), bytes that are not UTF-8 survive, the reply rule (no
+//! answer to a forged source, a loop or an amplification: `shared::reply`), one log line
+//! per datagram, and Ctrl-C that stops the loop and prints a summary.
 
 use std::fmt;
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
 
-use shared::address::AddressArgs;
 use shared::error::{Context, Result, describe_io_error};
+use shared::log::Log;
 use shared::log::report_receive_error;
-use shared::log::{Log, QuietArg};
-use shared::reply::{Refusal, Refused, ReplyArgs, ReplyGuard};
+use shared::reply::{Refused, ReplyArgs, ReplyGuard, warn_refusal};
 use shared::shutdown::{POLL_INTERVAL, Shutdown};
 use shared::text::plural;
 use shared::text::{PREVIEW_CHARS, preview};
-use shared::udp::{RECV_BUFFER_SIZE, bind_udp};
-
-use crate::Textbook;
-
-/// Command-line arguments of `server`.
-#[derive(clap::Parser, Debug, Clone)]
-#[command(
-    name = "server",
-    // `--version` says which module's server this is: every module's is called `server`.
-    display_name = "udp-uppercase server",
-    version,
-    about = "UDP uppercase server: replies to every datagram with its text in uppercase.",
-    long_about = "UDP uppercase server: replies to every datagram with its text in uppercase.\n\n\
-                  The textbook's first UDP server. It prints one line per datagram (who sent \
-                  what, and what went back) and, on Ctrl-C, a summary."
-)]
-pub struct ServerArgs {
-    /// Where to listen.
-    #[command(flatten)]
-    pub address: AddressArgs<Textbook>,
-
-    /// `--quiet`.
-    #[command(flatten)]
-    pub output: QuietArg,
-
-    /// Whom the server may answer: `--allow-low-ports`, `--reply-rate`, `--max-sources`.
-    #[command(flatten)]
-    pub replies: ReplyArgs,
-}
+use shared::udp::{RECV_BUFFER_SIZE, raise_buffers};
 
 /// A bound server socket, ready to [`run`](Server::run).
 pub struct Server {
@@ -66,12 +38,15 @@ pub struct Server {
 }
 
 impl Server {
-    /// Binds the socket `args` name. Binding first and running second lets a caller learn
-    /// the real address (with `--port 0` the OS picks the port) before the loop starts.
-    pub fn bind(args: &ServerArgs, log: Log) -> Result<Server> {
-        let socket = bind_udp(args.address.resolve()?)?;
+    /// Binds a UDP socket to `address`. Binding first and running second lets a caller
+    /// learn the real address (with port 0 the OS picks the port) before the loop starts.
+    pub fn bind(address: SocketAddr, config: Config) -> Result<Server> {
+        let socket = UdpSocket::bind(address).context(|| format!("cannot bind {address}"))?;
+        // Room for the largest datagram both ways (macOS starts UDP sockets at 9,216 bytes).
+        raise_buffers(&socket)?;
         let own = socket.local_addr().context(|| "cannot read the server's address")?;
-        Ok(Server { socket, log, replies: ReplyGuard::new(own, &args.replies) })
+        let replies = ReplyGuard::new(own, &config.replies);
+        Ok(Server { socket, log: config.log, replies })
     }
 
     /// The address the server is bound to.
@@ -102,14 +77,14 @@ impl Server {
     /// 2. Make one buffer of [`RECV_BUFFER_SIZE`] bytes, and an empty [`Summary`].
     /// 3. Until `shutdown.is_requested()`: `recv_from` into the buffer (on an error, hand it
     ///    to [`report_receive_error`] and go round again).
-    /// 4. Count the datagram. Ask `self.replies.check(client, message)` whether the sender
-    ///    may be answered (a forged source must not start a loop); if not, `log_refusal` and
-    ///    go round again.
+    /// 4. Count the datagram. Ask `self.may_answer(client, message)` whether the sender may
+    ///    be answered (a forged source must not start a loop); if not, go round again (it
+    ///    has said why).
     /// 5. Uppercase the datagram's text (`String::from_utf8_lossy`, `to_uppercase`); ask
-    ///    `self.replies.spend(client, reply.len())` whether that many bytes may go back (no
-    ///    amplification; if not, `log_refusal` and go round), and `send_to` the sender. Log
-    ///    it with `log_exchange`, or count and log a failed reply with `log_failed_reply`.
-    /// 6. After the loop, return the summary, with `self.replies.refused()` in it.
+    ///    `self.may_send(client, reply.len())` whether that many bytes may go back (no
+    ///    amplification; if not, go round), and `send_to` the sender. Log it with
+    ///    `log_exchange`, or count and log a failed reply with `log_failed_reply`.
+    /// 6. After the loop, return the summary, with `self.refused()` in it.
     pub fn serve(&mut self, shutdown: &Shutdown) -> Result<Summary> {
         // BEGIN SOLUTION: receive with recv_from until shutdown, reply with send_to (the steps are in the doc comment)
         // std cannot interrupt a blocked `recv_from` from another thread, so the loop wakes
@@ -130,15 +105,13 @@ impl Server {
             };
             let message = &buffer[..len];
             summary.datagrams += 1;
-            if let Err(refusal) = self.replies.check(client, message) {
-                self.log_refusal(client, refusal);
+            if !self.may_answer(client, message) {
                 continue;
             }
             // Not UTF-8? `from_utf8_lossy` shows the bad bytes as U+FFFD instead of failing.
             let reply = String::from_utf8_lossy(message).to_uppercase();
             // Uppercase can make a text longer (ß is SS): never more than 3x what came in.
-            if let Err(refusal) = self.replies.spend(client, reply.len()) {
-                self.log_refusal(client, refusal);
+            if !self.may_send(client, reply.len()) {
                 continue;
             }
             match self.socket.send_to(reply.as_bytes(), client) {
@@ -149,9 +122,34 @@ impl Server {
                 }
             }
         }
-        summary.refused = self.replies.refused();
+        summary.refused = self.refused();
         Ok(summary)
         // END SOLUTION
+    }
+
+    /// Whether the reply rule lets the server answer `message` from `client` (a forged
+    /// source, a loop, a network over its rate: no); when not, a warning says why.
+    fn may_answer(&mut self, client: SocketAddr, message: &[u8]) -> bool {
+        let verdict = self.replies.check(client, message);
+        if let Err(refusal) = verdict {
+            warn_refusal(&self.log, client, refusal);
+        }
+        verdict.is_ok()
+    }
+
+    /// Whether a reply of `len` bytes may go to `client` (not more than 3x the bytes its
+    /// network sent); when not, a warning says why.
+    fn may_send(&mut self, client: SocketAddr, len: usize) -> bool {
+        let verdict = self.replies.spend(client, len);
+        if let Err(refusal) = verdict {
+            warn_refusal(&self.log, client, refusal);
+        }
+        verdict.is_ok()
+    }
+
+    /// The datagrams not answered so far, by reason.
+    fn refused(&self) -> Refused {
+        self.replies.refused()
     }
 
     /// The log line for one datagram and its reply (skipped under `--quiet`).
@@ -164,11 +162,6 @@ impl Server {
                 preview(reply, PREVIEW_CHARS),
             ));
         }
-    }
-
-    /// The warning for a datagram the server does not answer (the log rate-limits it).
-    fn log_refusal(&self, client: SocketAddr, refusal: Refusal) {
-        self.log.warn(format_args!("not answering {client}: {refusal}"));
     }
 
     /// The warning for a reply that could not be sent.
@@ -188,15 +181,25 @@ impl Server {
     }
 }
 
+/// What [`Server::bind`] needs besides the address: where the log goes, and the reply
+/// rule's limits.
+pub struct Config {
+    /// The server's log (stdout in the binary, a captured log in the tests).
+    pub log: Log,
+    /// Whom the server may answer (`--reply-rate`, `--max-sources`, ...).
+    pub replies: ReplyArgs,
+}
+
 /// What the server did, printed when it stops. Lesson 1 keeps no state per client (that is
 /// module 3h's lesson): it only counts.
 #[derive(Debug, Clone, Default)]
 pub struct Summary {
-    /// Datagrams received (and answered, unless the reply failed).
+    /// Datagrams received (answered, unless refused by the reply rule or the reply failed).
     pub datagrams: u64,
     /// Replies that could not be sent.
     pub failed_replies: u64,
-    /// Datagrams not answered by the reply rule (forged sources, over the reply rate).
+    /// Datagrams not answered by the reply rule (forged sources, loops, over the reply rate
+    /// or the byte budget, a full table of sources).
     pub refused: Refused,
 }
 

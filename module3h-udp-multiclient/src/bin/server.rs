@@ -4,7 +4,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use module3h_udp_multiclient::server::{Server, ServerArgs};
+use module3h_udp_multiclient::args::ServerArgs;
+use module3h_udp_multiclient::server::Server;
 use shared::ctrl_c::install_ctrl_c;
 use shared::error::{Result, exit_code};
 use shared::log::Log;
@@ -19,7 +20,8 @@ fn main() -> ExitCode {
 fn serve(args: &ServerArgs) -> Result<()> {
     let shutdown = Shutdown::new();
     install_ctrl_c(&shutdown)?;
-    let server = Server::bind(args, Log::stdout(args.output.quiet))?;
+    let config = args.config(Log::stdout(args.output.quiet));
+    let server = Server::bind(args.address.resolve()?, config)?;
     server.run(&shutdown)?;
     Ok(())
 }

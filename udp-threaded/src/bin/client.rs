@@ -1,5 +1,6 @@
-//! `cargo run -p udp-threaded --bin client`: the seed's UDP client, and load mode.
-//! Everything it does is in the library (`udp_threaded::client`).
+//! `cargo run -p udp-threaded --bin client`: the seed's UDP client, or its load mode.
+//! Everything they do is in the library (`udp_threaded::client`, `udp_threaded::load`); this
+//! file chooses between them.
 
 use std::io;
 use std::process::ExitCode;
@@ -8,7 +9,8 @@ use clap::Parser;
 use shared::ctrl_c::install_ctrl_c_for_client;
 use shared::error::{Result, exit_code};
 use shared::shutdown::Shutdown;
-use udp_threaded::client::{self, ClientArgs};
+use udp_threaded::args::ClientArgs;
+use udp_threaded::{client, load};
 
 fn main() -> ExitCode {
     exit_code(talk(&ClientArgs::parse()))
@@ -19,5 +21,8 @@ fn talk(args: &ClientArgs) -> Result<()> {
     // the exit status is then 130.
     let shutdown = Shutdown::new();
     install_ctrl_c_for_client(&shutdown)?;
-    client::run(args, &shutdown, &mut io::stdout())
+    if args.is_load_mode() {
+        return load::run(args, args.address.resolve()?, &shutdown, &mut io::stdout());
+    }
+    client::run(args, &mut io::stdout())
 }

@@ -8,7 +8,8 @@ use shared::ctrl_c::install_ctrl_c;
 use shared::error::{Result, exit_code};
 use shared::log::Log;
 use shared::shutdown::Shutdown;
-use udp_threaded::server::{Server, ServerArgs};
+use udp_threaded::args::ServerArgs;
+use udp_threaded::server::Server;
 
 fn main() -> ExitCode {
     let args = ServerArgs::parse();
@@ -19,7 +20,8 @@ fn main() -> ExitCode {
 fn serve(args: &ServerArgs) -> Result<()> {
     let shutdown = Shutdown::new();
     install_ctrl_c(&shutdown)?;
-    let server = Server::bind(args, Log::stdout(args.output.quiet))?;
+    let config = args.config(Log::stdout(args.output.quiet));
+    let server = Server::bind(args.address.resolve()?, config)?;
     server.run(&shutdown)?;
     Ok(())
 }
