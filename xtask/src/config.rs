@@ -60,7 +60,8 @@ impl Options {
 /// A module's `grading.toml` (every part optional).
 ///
 /// ```toml
-/// # Points per test (name as listed, without the `tests::` prefix); default 1.
+/// # Points per test (its name as listed, or the end of it: `server::replies_...` or
+/// # `replies_...`, if only one test ends so); default 1.
 /// [tests]
 /// replies_with_the_message_in_uppercase = 3
 /// # Points per exercise (file and function path): each test that fails when this
