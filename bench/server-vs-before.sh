@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# A module's server against its bare loop and against itself at an earlier commit, all
+# three interleaved (bare, before, now, and again) in one session, on loopback only: what
+# a change cost, told apart from the machine's noise. Every run stops by itself.
+#
+#   bench/server-vs-before.sh udp-uppercase udp_uppercase_bare_loop [secs] [rounds] [rev]
+#   CLIENTS="16 64" bench/server-vs-before.sh module3h-udp-multiclient udp_multiclient_bare_echo 2 8
+#
+# rev defaults to c59c3d4 (before issue 18's reply rule); the earlier server is built from
+# a temporary git worktree into target/bench-before. The servers run with --quiet.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+package=$1 bare=$2 secs=${3:-3} rounds=${4:-5} rev=${5:-c59c3d4}
+port=${PORT:-12970}
+release="${CARGO_TARGET_DIR:-target}/release"
+before_target="${BEFORE_TARGET_DIR:-target/bench-before}"
+work=$(mktemp -d)
+cleanup() {
+    kill $(jobs -p) 2>/dev/null || true
+    git worktree remove --force "$work/before-src" 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+cargo build --release --quiet -p "$package" --bins --examples
+cp "$release/server" "$release/client" "$release/examples/$bare" "$work/"
+git worktree add --quiet --detach "$work/before-src" "$rev"
+(cd "$work/before-src" && CARGO_TARGET_DIR="$OLDPWD/$before_target" \
+    cargo build --release --quiet -p "$package" --bins)
+cp "$before_target/release/server" "$work/server-before"
+
+run() { # round, label, server command...
+    local round=$1 label=$2; shift 2
+    "$@" >"$work/server.log" 2>&1 &
+    local pid=$!
+    for _ in $(seq 50); do [ -s "$work/server.log" ] && break; sleep 0.1; done
+    for clients in ${CLIENTS:-16 64}; do
+        printf 'round %s  %-7s ' "$round" "$label"
+        "$work/client" --port "$port" --clients "$clients" --duration "$secs" || true
+    done
+    kill -INT "$pid"; sleep 0.5; kill -TERM "$pid" 2>/dev/null || true; wait "$pid" || true
+}
+for round in $(seq "$rounds"); do
+    run "$round" bare "$work/$bare" "$port"
+    run "$round" before "$work/server-before" --port "$port" --quiet
+    run "$round" now "$work/server" --port "$port" --quiet
+done
