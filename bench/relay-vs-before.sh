@@ -12,22 +12,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-3} rounds=${2:-3} rev=${3:-c59c3d4}
 port=${PORT:-12980}
-release="${CARGO_TARGET_DIR:-target}/release"
-before_target="${BEFORE_TARGET_DIR:-target/bench-before}"
-work=$(mktemp -d)
-cleanup() {
-    kill $(jobs -p) 2>/dev/null || true
-    git worktree remove --force "$work/before-src" 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
+. bench/before.sh
 
 cargo build --release --quiet -p udp-uppercase --bins -p lossy-link
 cp "$release/server" "$release/client" "$release/lossy-link" "$work/"
-git worktree add --quiet --detach "$work/before-src" "$rev"
-(cd "$work/before-src" && CARGO_TARGET_DIR="$OLDPWD/$before_target" \
-    cargo build --release --quiet -p lossy-link)
-cp "$before_target/release/lossy-link" "$work/lossy-link-before"
+build_before "$rev" lossy-link lossy-link lossy-link-before
 
 "$work/server" --port "$port" --quiet >"$work/server.log" 2>&1 &
 sleep 0.5

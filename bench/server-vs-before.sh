@@ -12,22 +12,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 package=$1 bare=$2 secs=${3:-3} rounds=${4:-5} rev=${5:-c59c3d4}
 port=${PORT:-12970}
-release="${CARGO_TARGET_DIR:-target}/release"
-before_target="${BEFORE_TARGET_DIR:-target/bench-before}"
-work=$(mktemp -d)
-cleanup() {
-    kill $(jobs -p) 2>/dev/null || true
-    git worktree remove --force "$work/before-src" 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
+. bench/before.sh
 
 cargo build --release --quiet -p "$package" --bins --examples
 cp "$release/server" "$release/client" "$release/examples/$bare" "$work/"
-git worktree add --quiet --detach "$work/before-src" "$rev"
-(cd "$work/before-src" && CARGO_TARGET_DIR="$OLDPWD/$before_target" \
-    cargo build --release --quiet -p "$package" --bins)
-cp "$before_target/release/server" "$work/server-before"
+build_before "$rev" "$package" server server-before
 
 run() { # round, label, server command...
     local round=$1 label=$2; shift 2
