@@ -20,12 +20,10 @@ use std::net::{SocketAddr, UdpSocket};
 use std::time::Instant;
 
 use shared::error::{Context, Result, describe_io_error};
-use shared::log::Log;
-use shared::log::report_receive_error;
+use shared::log::{Log, report_receive_error};
 use shared::reply::{Refused, ReplyArgs, ReplyGuard, warn_refusal};
 use shared::shutdown::{POLL_INTERVAL, Shutdown};
-use shared::text::bytes_literal;
-use shared::text::plural;
+use shared::text::{bytes_literal, plural};
 use shared::udp::{RECV_BUFFER_SIZE, raise_buffers};
 
 use crate::table::{ClientContext, ClientTable, Eviction};

@@ -20,8 +20,7 @@ pub use summary::Summary;
 use std::net::{SocketAddr, UdpSocket};
 
 use shared::error::{Context, Result, describe_io_error};
-use shared::log::Log;
-use shared::log::report_receive_error;
+use shared::log::{Log, report_receive_error};
 use shared::reply::{ReplyGuard, warn_refusal};
 use shared::shutdown::{POLL_INTERVAL, Shutdown};
 use shared::udp::{RECV_BUFFER_SIZE, raise_buffers};

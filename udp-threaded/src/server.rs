@@ -21,8 +21,7 @@ use std::thread::{self, ScopedJoinHandle};
 use std::time::{Duration, Instant};
 
 use shared::error::{Context, Result, describe_io_error};
-use shared::log::Log;
-use shared::log::report_receive_error;
+use shared::log::{Log, report_receive_error};
 use shared::reply::{Refused, ReplyArgs, ReplyGuard, warn_refusal};
 use shared::shutdown::{POLL_INTERVAL, Shutdown};
 use shared::text::plural;

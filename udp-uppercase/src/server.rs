@@ -20,12 +20,10 @@ use std::io;
 use std::net::{SocketAddr, UdpSocket};
 
 use shared::error::{Context, Result, describe_io_error};
-use shared::log::Log;
-use shared::log::report_receive_error;
+use shared::log::{Log, report_receive_error};
 use shared::reply::{Refused, ReplyArgs, ReplyGuard, warn_refusal};
 use shared::shutdown::{POLL_INTERVAL, Shutdown};
-use shared::text::plural;
-use shared::text::{PREVIEW_CHARS, preview};
+use shared::text::{PREVIEW_CHARS, plural, preview};
 use shared::udp::{RECV_BUFFER_SIZE, raise_buffers};
 
 /// A bound server socket, ready to [`run`](Server::run).
