@@ -1,6 +1,6 @@
 //! What the relay did, counted: per direction ([`DirectionSummary`], tallied by
-//! [`Counters`] as datagrams pass), and for the whole run ([`Summary`], printed when the
-//! relay stops, its client counts tallied by [`Tally`]).
+//! `Counters` as datagrams pass), and for the whole run ([`Summary`], printed when the
+//! relay stops, its client counts tallied by `Tally`).
 
 use std::fmt;
 use std::sync::Arc;
