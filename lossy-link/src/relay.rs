@@ -41,6 +41,7 @@ use std::thread::{self, Scope};
 use std::time::{Duration, Instant};
 
 use shared::error::{Context, Error, Result, describe_io_error};
+use shared::io_errors::{is_harmless_receive_error, is_port_unreachable, is_timeout_or_interrupt};
 use shared::log::Log;
 use shared::reply::{ReplyGuard, own::reaches};
 use shared::shutdown::{POLL_INTERVAL, Shutdown};
@@ -54,7 +55,7 @@ use crate::link::Pipe;
 use crate::probe::Probe;
 use crate::queue::Bounds;
 use crate::rng;
-use crate::sockets::{is_harmless, is_port_unreachable, resolve};
+use crate::sockets::resolve;
 use crate::summary::{Summary, Tally};
 use crate::table::{ClientTable, Entry};
 use crate::throttle::Throttle;
@@ -246,7 +247,7 @@ impl Relay {
                 }
                 // Nothing arrived this interval, Ctrl-C interrupted the wait, or (Windows)
                 // a client's port was gone when a reply reached it: go round.
-                Err(error) if is_harmless(&error) || is_port_unreachable(&error) => {}
+                Err(error) if is_harmless_receive_error(&error) => {}
                 Err(error) => self.receive_failed.warn(&self.log, || {
                     format!("receive from clients failed: {}", describe_io_error(&error))
                 }),
@@ -360,7 +361,7 @@ impl Relay {
                     client.heard(millis_since(started));
                     self.down.carry(&buffer[..len], client, &mut flow);
                 }
-                Err(error) if is_harmless(&error) => {}
+                Err(error) if is_timeout_or_interrupt(&error) => {}
                 // The ICMP "port unreachable" for an earlier datagram: nothing listens at
                 // --to. UDP reports it on a connected socket's next call.
                 Err(error) if is_port_unreachable(&error) => {

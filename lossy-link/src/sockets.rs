@@ -1,7 +1,6 @@
-//! The relay's socket plumbing: the addresses it is given, whose address a datagram comes
-//! from, and what a failed receive means.
+//! The relay's socket plumbing: the addresses it is given, and whose address a datagram
+//! comes from. (What a failed receive means is in `shared::io_errors`.)
 
-use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 
 use shared::address::prefer_ipv4;
@@ -23,19 +22,4 @@ pub fn resolve(flag: &str, text: &str) -> Result<SocketAddr> {
         ))
     })?;
     prefer_ipv4(candidates).ok_or_else(|| Error::msg(format!("{flag} '{text}' has no addresses")))
-}
-
-/// A receive that came back empty for a harmless reason: its timeout (`WouldBlock` on Unix,
-/// `TimedOut` on Windows), or a signal (Ctrl-C) interrupting it.
-pub fn is_harmless(error: &io::Error) -> bool {
-    matches!(
-        error.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
-    )
-}
-
-/// The ICMP "port unreachable" for an earlier datagram, as the OS reports it on the next
-/// call: `ConnectionRefused` on Linux and macOS, `ConnectionReset` on Windows.
-pub fn is_port_unreachable(error: &io::Error) -> bool {
-    matches!(error.kind(), io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionReset)
 }

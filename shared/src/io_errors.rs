@@ -38,7 +38,6 @@ pub fn is_harmless_receive_error(error: &io::Error) -> bool {
 }
 
 #[cfg(test)]
-#[cfg(test)]
 mod tests {
     use std::net::UdpSocket;
     use std::time::Duration;
