@@ -211,11 +211,6 @@ impl Capture {
         }
     }
 
-    /// Packets accepted so far (all of them are in the file once it is finished).
-    pub fn packets(&self) -> u64 {
-        self.shared.lock().packets
-    }
-
     /// Lets the writer thread write what is pending, closes the file and gives it its real
     /// name; returns what to tell the user (`None` if already finished). A file that may end
     /// in a partial block (after a write error) keeps its `.part` name.
