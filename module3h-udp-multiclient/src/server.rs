@@ -82,10 +82,11 @@ impl Server {
     /// 2. Make one buffer of [`RECV_BUFFER_SIZE`] bytes.
     /// 3. Until `shutdown.is_requested()`: `recv_from` into the buffer (on an error, hand it
     ///    to [`report_receive_error`] and go round again); count it in `self.datagrams`.
-    /// 4. Ask `self.may_answer(client, data)` whether the sender may be answered (a forged
-    ///    source must not start a loop); if not, go round again (it has said why).
-    /// 5. Record it in `self.table` (`record(client, len, Instant::now())`); if that evicted
-    ///    a client, log it with [`log_eviction`] first, so cause comes before effect.
+    /// 4. Note when it arrived (`Instant::now()`), and ask
+    ///    `self.may_answer(client, data, arrived)` whether the sender may be answered (a
+    ///    forged source must not start a loop); if not, go round again (it has said why).
+    /// 5. Record it in `self.table` (`record(client, len, arrived)`); if that evicted a
+    ///    client, log it with [`log_eviction`] first, so cause comes before effect.
     /// 6. `send_to` the same bytes back to the client; log the echo with [`log_echo`] (it
     ///    shows the client's count, as the notebook does), or warn that it failed.
     pub fn serve(&mut self, shutdown: &Shutdown) -> Result<()> {
@@ -109,11 +110,13 @@ impl Server {
             self.datagrams += 1;
             // An echo is never bigger than what came in, so it needs no byte budget: the
             // check alone keeps it from loops and floods.
-            if !self.may_answer(client, data) {
+            // One clock reading for both the reply rule and the table.
+            let arrived = Instant::now();
+            if !self.may_answer(client, data, arrived) {
                 continue;
             }
             // CLIENT_TABLE[addr] += 1, in a table that cannot grow without limit.
-            let (context, evicted) = self.table.record(client, len, Instant::now());
+            let (context, evicted) = self.table.record(client, len, arrived);
             if let Some(eviction) = evicted {
                 log_eviction(&self.log, &eviction);
             }
@@ -128,10 +131,11 @@ impl Server {
         // END SOLUTION
     }
 
-    /// Whether the reply rule lets the server answer `data` from `client` (a forged source,
-    /// a loop, a network over its rate: no); when not, a warning says why.
-    fn may_answer(&mut self, client: SocketAddr, data: &[u8]) -> bool {
-        let verdict = self.replies.check(client, data);
+    /// Whether the reply rule lets the server answer `data` from `client`, which arrived at
+    /// `arrived` (a forged source, a loop, a network over its rate: no); when not, a warning
+    /// says why.
+    fn may_answer(&mut self, client: SocketAddr, data: &[u8], arrived: Instant) -> bool {
+        let verdict = self.replies.check_at(client, data, arrived);
         if let Err(refusal) = verdict {
             warn_refusal(&self.log, client, refusal);
         }

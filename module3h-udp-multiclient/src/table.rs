@@ -76,7 +76,8 @@ impl ClientTable {
         now: Instant,
     ) -> (&ClientContext, Option<Eviction>) {
         let mut evicted = None;
-        if !self.clients.contains_key(&addr) && self.clients.len() >= self.max_clients {
+        // Asking whether `addr` is known costs a lookup of its own: only worth it when full.
+        if self.clients.len() >= self.max_clients && !self.clients.contains_key(&addr) {
             evicted = self.evict_least_recent();
         }
         self.clock += 1;

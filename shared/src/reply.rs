@@ -31,12 +31,14 @@
 //! | `reply/args.rs` | [`ReplyArgs`]: the rule's flags and their defaults |
 //! | `reply/refusal.rs` | [`Refusal`], [`Refused`] and [`warn_refusal`]: why not, how many, the warning |
 //! | [`own`], [`loops`], [`budget`] | the server's own addresses, loops, the byte and rate budgets |
+//! | `reply/table.rs` | the tables' hash: fast, and keyed against chosen collisions |
 
 mod args;
 pub mod budget;
 pub mod loops;
 pub mod own;
 mod refusal;
+mod table;
 
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -86,13 +88,11 @@ impl ReplyGuard {
     /// (and it is counted). Call it for every datagram: the byte budget counts what
     /// arrived.
     pub fn check(&mut self, from: SocketAddr, datagram: &[u8]) -> Result<(), Refusal> {
-        let now = Instant::now();
-        let verdict = self.check_at(from, datagram, now);
-        self.just_checked = verdict.is_ok().then_some((from, now));
-        verdict
+        self.check_at(from, datagram, Instant::now())
     }
 
-    /// [`check`](Self::check), at a given time (for tests).
+    /// [`check`](Self::check) for a datagram that arrived at `now`: for a server that reads
+    /// the clock for its own use too (one reading per datagram), and for tests.
     pub fn check_at(
         &mut self,
         from: SocketAddr,
@@ -103,6 +103,7 @@ impl ReplyGuard {
         if let Err(refusal) = verdict {
             self.refused.count(refusal);
         }
+        self.just_checked = verdict.is_ok().then_some((from, now));
         verdict
     }
 

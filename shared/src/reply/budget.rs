@@ -19,10 +19,10 @@
 //! hand it a fresh budget, so a flood of decoy sources could wipe a victim's debt. When the
 //! table is full of indebted networks, a new one is not answered until room comes back.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
+use super::table::Table;
 use crate::prefix::{PrefixLengths, network_of};
 
 /// Most bytes sent to a network per byte received from it (RFC 9000 §8.1).
@@ -66,7 +66,13 @@ pub(super) struct Budgets {
     rate: f64,
     allowance: f64,
     max_sources: usize,
-    standing: HashMap<IpAddr, Standing>,
+    /// Each network's slot in `standing`.
+    slots: Table<IpAddr, usize>,
+    /// The networks and their standing, in slots that move only when the table is swept.
+    standing: Vec<(IpAddr, Standing)>,
+    /// The slot looked up last: the reply to the datagram just checked, and the next
+    /// datagram of a busy network, need no second lookup.
+    last: usize,
     last_sweep: Option<Instant>,
 }
 
@@ -77,7 +83,9 @@ impl Budgets {
             rate: f64::from(rate),
             allowance: f64::from(allowance),
             max_sources: max.max(1),
-            standing: HashMap::new(),
+            slots: Table::default(),
+            standing: Vec::new(),
+            last: 0,
             last_sweep: None,
         }
     }
@@ -118,21 +126,28 @@ impl Budgets {
     /// `ip`'s network's standing, brought up to `now` (made if new and there is room).
     fn standing_of(&mut self, ip: IpAddr, now: Instant) -> Result<&mut Standing, Over> {
         let network = network_of(ip, self.lengths);
-        // Asking whether `network` is known costs a second lookup: only worth it when full.
-        if self.standing.len() >= self.max_sources
-            && !self.standing.contains_key(&network)
-            && !self.make_room(now)
-        {
+        let slot = match self.standing.get(self.last) {
+            Some((last, _)) if *last == network => self.last,
+            _ => self.slot_of(network, now)?,
+        };
+        self.last = slot;
+        let standing = &mut self.standing[slot].1;
+        refill(standing, self.rate, self.allowance, now);
+        Ok(standing)
+    }
+
+    /// `network`'s slot, made if new and there is room.
+    fn slot_of(&mut self, network: IpAddr, now: Instant) -> Result<usize, Over> {
+        if let Some(&slot) = self.slots.get(&network) {
+            return Ok(slot);
+        }
+        if !self.make_room(now) {
             return Err(Over::TableFull);
         }
-        let (rate, allowance) = (self.rate, self.allowance);
-        let standing = self.standing.entry(network).or_insert(Standing {
-            tokens: rate,
-            credit: allowance,
-            updated: now,
-        });
-        refill(standing, rate, allowance, now);
-        Ok(standing)
+        let fresh = Standing { tokens: self.rate, credit: self.allowance, updated: now };
+        self.standing.push((network, fresh));
+        self.slots.insert(network, self.standing.len() - 1);
+        Ok(self.standing.len() - 1)
     }
 
     /// Makes room by forgetting networks that owe nothing (at most one sweep every
@@ -146,10 +161,14 @@ impl Budgets {
         if !swept_lately {
             self.last_sweep = Some(now);
             let (rate, allowance) = (self.rate, self.allowance);
-            self.standing.retain(|_, standing| {
+            self.standing.retain_mut(|(_, standing)| {
                 refill(standing, rate, allowance, now);
                 standing.tokens < rate || standing.credit < allowance
             });
+            // The kept networks moved to new slots.
+            self.slots.clear();
+            self.slots
+                .extend(self.standing.iter().enumerate().map(|(slot, (net, _))| (*net, slot)));
         }
         self.standing.len() < self.max_sources
     }
@@ -163,10 +182,44 @@ impl Budgets {
 /// Tokens come back at `rate` a second; credit below the allowance comes back at
 /// `allowance` bytes a second (credit earned by received bytes is never topped up).
 fn refill(standing: &mut Standing, rate: f64, allowance: f64, now: Instant) {
-    let elapsed = now.saturating_duration_since(standing.updated).as_secs_f64();
+    let elapsed = now.saturating_duration_since(standing.updated);
+    if elapsed.is_zero() {
+        return; // a reply counted at the time of the datagram it answers
+    }
+    let elapsed = elapsed.as_secs_f64();
     standing.tokens = (standing.tokens + elapsed * rate).min(rate);
     if standing.credit < allowance {
         standing.credit = (standing.credit + elapsed * allowance).min(allowance);
     }
     standing.updated = now;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn a_network_keeps_its_standing_when_a_sweep_moves_it_to_another_slot() {
+        let lengths = PrefixLengths { v4: 32, v6: 64 };
+        let mut budgets = Budgets::new(lengths, 1000, 100, 2);
+        let start = Instant::now();
+        let (quiet, indebted, new) = (ip("10.0.0.1"), ip("10.0.0.2"), ip("10.0.0.3"));
+        budgets.received(quiet, 10, start).unwrap();
+        budgets.received(indebted, 10, start).unwrap();
+        assert_eq!(budgets.spend(indebted, 130, 130, start), Ok(130), "3x 10 bytes + 100");
+        // Long enough for `quiet` to owe nothing again, not for `indebted` (100 bytes/s).
+        let later = start + Duration::from_millis(200);
+        // The table is full: the sweep forgets `quiet`, and `indebted` moves to its slot.
+        assert_eq!(budgets.received(new, 1, later), Ok(()));
+        assert_eq!(budgets.len(), 2);
+        // `indebted` found again by its own name, with the credit it had (20 bytes back).
+        assert_eq!(budgets.spend(indebted, 21, 21, later), Err(Over::Bytes));
+        assert_eq!(budgets.spend(indebted, 20, 20, later), Ok(20));
+        // And `new`, looked up last before, has its own fresh standing still.
+        assert_eq!(budgets.spend(new, 103, 103, later), Ok(103));
+    }
 }

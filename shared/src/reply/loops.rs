@@ -24,10 +24,11 @@
 //! sends), and `--reply-rate` only caps its speed (a loop between two hosts runs far below
 //! it): such a loop goes on until one side stops.
 
-use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
+
+use super::table::Table;
 
 /// How soon after the previous datagram a repeat must arrive to extend a streak, and how
 /// long a looping source must be quiet before it is answered again. A loop on one machine
@@ -65,7 +66,7 @@ pub(super) enum Seen {
 pub(super) struct LoopWatch {
     loop_after: u32,
     max_sources: usize,
-    recent: HashMap<SocketAddr, Recent>,
+    recent: Table<SocketAddr, Recent>,
     last_sweep: Option<Instant>,
 }
 
@@ -74,7 +75,7 @@ impl LoopWatch {
         LoopWatch {
             loop_after: loop_after.max(1),
             max_sources: max_sources.max(1),
-            recent: HashMap::new(),
+            recent: Table::default(),
             last_sweep: None,
         }
     }
