@@ -7,12 +7,15 @@
 //! `--max-clients` entries, and the clients that keep talking keep their context.
 //!
 //! Finding the least recently seen client must not mean scanning the whole table for every
-//! new address (a flood would make that slow), so the table keeps two maps:
-//! - `clients`: address → context, for the lookup every datagram needs;
-//! - `by_recency`: a counter value → address, ordered, so the first entry is always the
-//!   least recently seen client. Every datagram moves its client to the end.
+//! new address (a flood would make that slow), nor reordering anything big for every
+//! datagram (every datagram makes its client the most recent). So the table keeps its
+//! clients in a `Vec`, each entry linked to the next older and the next newer one: a chain
+//! from the least to the most recently seen (the textbook LRU list; Python's `OrderedDict`
+//! is one too). A datagram moves its client to the newest end by changing a few links; the
+//! client to evict is always at the oldest end. And a map, address → place in the `Vec`,
+//! finds a client in one lookup.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Instant;
 
@@ -27,9 +30,7 @@ pub struct ClientContext {
     pub first_seen: Instant,
     /// When its latest datagram arrived.
     pub last_seen: Instant,
-    /// Its place in the recency order (larger = more recent); the key in `by_recency`.
-    recency: u64,
-    /// The clock when it first came (orders the summary; `first_seen` may tie).
+    /// How many clients came before it (orders the summary; `first_seen` may tie).
     arrival: u64,
 }
 
@@ -44,13 +45,28 @@ pub struct Eviction {
     pub max_clients: usize,
 }
 
+/// One client in the table, and its neighbours in the recency chain (places in
+/// `ClientTable::entries`; `None` at the ends).
+#[derive(Debug)]
+struct Entry {
+    addr: SocketAddr,
+    context: ClientContext,
+    older: Option<usize>,
+    newer: Option<usize>,
+}
+
 /// Clients' contexts keyed by address, holding at most `max_clients` of them.
 #[derive(Debug)]
 pub struct ClientTable {
-    clients: HashMap<SocketAddr, ClientContext>,
-    by_recency: BTreeMap<u64, SocketAddr>,
-    /// Counts datagrams; each one's value orders its client in `by_recency`.
-    clock: u64,
+    /// Each client's place in `entries`.
+    places: HashMap<SocketAddr, usize>,
+    /// The clients, chained from the least to the most recently seen.
+    entries: Vec<Entry>,
+    /// The least and the most recently seen client: the two ends of the chain.
+    oldest: Option<usize>,
+    newest: Option<usize>,
+    /// Clients that ever came; each new one's number orders the summary.
+    arrivals: u64,
     max_clients: usize,
     evictions: u64,
 }
@@ -59,9 +75,11 @@ impl ClientTable {
     /// An empty table for at most `max_clients` clients (at least 1).
     pub fn new(max_clients: usize) -> Self {
         ClientTable {
-            clients: HashMap::new(),
-            by_recency: BTreeMap::new(),
-            clock: 0,
+            places: HashMap::new(),
+            entries: Vec::new(),
+            oldest: None,
+            newest: None,
+            arrivals: 0,
             max_clients: max_clients.max(1),
             evictions: 0,
         }
@@ -76,52 +94,98 @@ impl ClientTable {
         now: Instant,
     ) -> (&ClientContext, Option<Eviction>) {
         let mut evicted = None;
-        // Asking whether `addr` is known costs a lookup of its own: only worth it when full.
-        if self.clients.len() >= self.max_clients && !self.clients.contains_key(&addr) {
-            evicted = self.evict_least_recent();
-        }
-        self.clock += 1;
-        let clock = self.clock;
-        let context = self.clients.entry(addr).or_insert_with(|| ClientContext {
-            datagrams: 0,
-            bytes: 0,
-            first_seen: now,
-            last_seen: now,
-            recency: clock,
-            arrival: clock,
-        });
-        // Move the client to the most recent end of the order.
-        self.by_recency.remove(&context.recency);
-        context.recency = clock;
-        self.by_recency.insert(clock, addr);
+        let place = match self.places.get(&addr) {
+            Some(&place) => {
+                self.unchain(place);
+                place
+            }
+            None => {
+                let fresh = self.fresh_entry(addr, now);
+                let place = if self.entries.len() < self.max_clients {
+                    self.entries.push(fresh);
+                    self.entries.len() - 1
+                } else {
+                    // The least recently seen client's place goes to the new one.
+                    let (place, eviction) = self.evict_least_recent(fresh);
+                    evicted = Some(eviction);
+                    place
+                };
+                self.places.insert(addr, place);
+                place
+            }
+        };
+        // Move the client to the most recent end of the chain.
+        self.chain_as_newest(place);
 
+        let context = &mut self.entries[place].context;
         context.datagrams += 1;
         context.bytes += len as u64;
         context.last_seen = now;
         (context, evicted)
     }
 
-    /// Removes the client seen least recently.
-    fn evict_least_recent(&mut self) -> Option<Eviction> {
-        let (_, addr) = self.by_recency.pop_first()?;
-        let context = self.clients.remove(&addr)?;
+    /// A new client's entry, not yet counted nor chained.
+    fn fresh_entry(&mut self, addr: SocketAddr, now: Instant) -> Entry {
+        self.arrivals += 1;
+        let context = ClientContext {
+            datagrams: 0,
+            bytes: 0,
+            first_seen: now,
+            last_seen: now,
+            arrival: self.arrivals,
+        };
+        Entry { addr, context, older: None, newer: None }
+    }
+
+    /// Puts `fresh` in the place of the client seen least recently (unchained, and
+    /// forgotten); returns that place, and the eviction. Only for a full table.
+    fn evict_least_recent(&mut self, fresh: Entry) -> (usize, Eviction) {
+        // A full table has an oldest client (it holds at least one).
+        let place = self.oldest.unwrap_or(0);
+        self.unchain(place);
+        let old = std::mem::replace(&mut self.entries[place], fresh);
+        self.places.remove(&old.addr);
         self.evictions += 1;
-        Some(Eviction { addr, context, max_clients: self.max_clients })
+        (place, Eviction { addr: old.addr, context: old.context, max_clients: self.max_clients })
+    }
+
+    /// Takes the entry at `place` out of the recency chain, linking its neighbours.
+    fn unchain(&mut self, place: usize) {
+        let Entry { older, newer, .. } = self.entries[place];
+        match older {
+            Some(older) => self.entries[older].newer = newer,
+            None => self.oldest = newer,
+        }
+        match newer {
+            Some(newer) => self.entries[newer].older = older,
+            None => self.newest = older,
+        }
+    }
+
+    /// Links the (unchained) entry at `place` at the most recent end of the chain.
+    fn chain_as_newest(&mut self, place: usize) {
+        self.entries[place].older = self.newest;
+        self.entries[place].newer = None;
+        match self.newest {
+            Some(newest) => self.entries[newest].newer = Some(place),
+            None => self.oldest = Some(place),
+        }
+        self.newest = Some(place);
     }
 
     /// The context of the client at `addr`, if it is in the table.
     pub fn get(&self, addr: &SocketAddr) -> Option<&ClientContext> {
-        self.clients.get(addr)
+        self.places.get(addr).map(|&place| &self.entries[place].context)
     }
 
     /// How many clients the table holds.
     pub fn len(&self) -> usize {
-        self.clients.len()
+        self.entries.len()
     }
 
     /// Whether the table holds no client.
     pub fn is_empty(&self) -> bool {
-        self.clients.is_empty()
+        self.entries.is_empty()
     }
 
     /// How many clients have been evicted so far.
@@ -137,7 +201,7 @@ impl ClientTable {
     /// The clients in the order they were first seen.
     pub fn clients_by_first_seen(&self) -> Vec<(SocketAddr, &ClientContext)> {
         let mut clients: Vec<_> =
-            self.clients.iter().map(|(addr, context)| (*addr, context)).collect();
+            self.entries.iter().map(|entry| (entry.addr, &entry.context)).collect();
         clients.sort_by_key(|(_, context)| context.arrival);
         clients
     }
@@ -200,9 +264,40 @@ mod tests {
         }
         assert_eq!(table.len(), 64);
         assert_eq!(table.evictions(), 50_000 - 64);
-        // The survivors are the 64 most recent senders, and the order map matches the table.
+        // The survivors are the 64 most recent senders, and the chain holds each of them once.
         assert!(table.get(&addr(50_000)).is_some() && table.get(&addr(49_936)).is_none());
-        assert_eq!(table.by_recency.len(), table.len());
+        assert_eq!(chain(&table), (49_937..=50_000).map(addr).collect::<Vec<_>>());
+    }
+
+    /// The clients from the least to the most recently seen, following the chain's links
+    /// (each checked against its neighbour's link back).
+    fn chain(table: &ClientTable) -> Vec<SocketAddr> {
+        let mut order = Vec::new();
+        let mut at = table.oldest;
+        let mut previous = None;
+        while let Some(place) = at {
+            assert!(order.len() < table.len(), "the chain has a cycle");
+            let entry = &table.entries[place];
+            assert_eq!(entry.older, previous, "a link back is wrong");
+            order.push(entry.addr);
+            previous = Some(place);
+            at = entry.newer;
+        }
+        assert_eq!(table.newest, previous, "the newest end is wrong");
+        order
+    }
+
+    #[test]
+    fn every_datagram_moves_its_client_to_the_newest_end_of_the_chain() {
+        let mut table = ClientTable::new(4);
+        let now = Instant::now();
+        for port in [1, 2, 3, 1, 3, 3, 4, 2] {
+            table.record(addr(port), 1, now);
+        }
+        assert_eq!(chain(&table), [addr(1), addr(3), addr(4), addr(2)]);
+        let (_, evicted) = table.record(addr(5), 1, now);
+        assert_eq!(evicted.map(|eviction| eviction.addr), Some(addr(1)));
+        assert_eq!(chain(&table), [addr(3), addr(4), addr(2), addr(5)]);
     }
 
     #[test]
