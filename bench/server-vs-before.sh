@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A module's server against its bare loop and against itself at an earlier commit, all
-# three interleaved (bare, before, now, and again) in one session, on loopback only: what
+# three interleaved (bare, before, now, and again, each round starting with the next) in one session, on loopback only: what
 # a change cost, told apart from the machine's noise. Every run stops by itself.
 #
 #   bench/server-vs-before.sh udp-uppercase udp_uppercase_bare_loop [secs] [rounds] [rev]
@@ -29,8 +29,14 @@ run() { # round, label, server command...
     done
     kill -INT "$pid"; sleep 0.5; kill -TERM "$pid" 2>/dev/null || true; wait "$pid" || true
 }
+# Each round starts with the next of the three: the same program run first, second or third
+# in a round differs by a few percent here, so no program always takes the same place.
 for round in $(seq "$rounds"); do
-    run "$round" bare "$work/$bare" "$port"
-    run "$round" before "$work/server-before" --port "$port" --quiet
-    run "$round" now "$work/server" --port "$port" --quiet
+    for turn in 0 1 2; do
+        case $(( (round - 1 + turn) % 3 )) in
+            0) run "$round" bare "$work/$bare" "$port" ;;
+            1) run "$round" before "$work/server-before" --port "$port" --quiet ;;
+            2) run "$round" now "$work/server" --port "$port" --quiet ;;
+        esac
+    done
 done

@@ -4,6 +4,8 @@
 #
 #   bench/udp-threaded.sh [seconds per run, default 5] [rounds, default 3]
 #
+#   WORK_MS=0 MODES="single pool" bench/udp-threaded.sh 2 8   # only those, more rounds
+#
 # Rounds are interleaved; take the median. Also prints what starting one thread costs on
 # this machine (the floor under thread-per-datagram).
 set -euo pipefail
@@ -28,13 +30,21 @@ run() { # round, label, server command...
     kill -INT "$pid"; sleep 1; kill -TERM "$pid" 2>/dev/null || true; wait "$pid" || true
 }
 
+# The runs of a round, in order; each round starts one further along the list: the same
+# program run first or last in a round differs by a few percent here.
+runs=("bare")
+for ms in ${WORK_MS:-0 10}; do
+    for mode in ${MODES:-single thread-per-datagram pool}; do runs+=("$mode $ms"); done
+done
 for round in $(seq "$rounds"); do
-    run "$round" "bare loop" "$work/udp_threaded_bare_loop" "$port"
-    for ms in 0 10; do
-        for mode in single thread-per-datagram pool; do
+    for turn in $(seq 0 $(( ${#runs[@]} - 1 ))); do
+        read -r mode ms <<<"${runs[$(( (round - 1 + turn) % ${#runs[@]} ))]}"
+        if [ "$mode" = bare ]; then
+            run "$round" "bare loop" "$work/udp_threaded_bare_loop" "$port"
+        else
             run "$round" "$mode --work-ms $ms" "$work/server" --port "$port" --quiet \
                 --mode "$mode" --workers 64 --work-ms "$ms"
-        done
+        fi
     done
     "$work/udp_threaded_spawn_cost" 20000
 done

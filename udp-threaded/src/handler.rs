@@ -115,7 +115,10 @@ impl Stats {
     /// Counts a handler as running until the returned guard is dropped.
     fn enter(&self) -> InFlight<'_> {
         let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-        self.peak_in_flight.fetch_max(now, Ordering::SeqCst);
+        // Few handlers set a new peak: looking first spares the others a locked write.
+        if now > self.peak_in_flight.load(Ordering::SeqCst) {
+            self.peak_in_flight.fetch_max(now, Ordering::SeqCst);
+        }
         InFlight(self)
     }
 }
