@@ -11,7 +11,7 @@ import re
 import statistics
 import sys
 
-LINE = re.compile(r"^round (\d+)\s+(.*?)\s+(\d+) clients, .*?(\d+) requests/s")
+LINE = re.compile(r"^round (\d+)\s+(.*?)\s+(\d+) clients(?: \([^)]*\))?, .*?(\d+) requests/s")
 
 rates = {}  # (clients, program) -> {(file, round): requests/s}
 for number, name in enumerate(sys.argv[1:]):
