@@ -80,10 +80,13 @@ stop_all() {
 }
 
 failures=0
-# One forged datagram to FIRST from SECOND; checks that both are idle after a second.
+# One forged datagram to FIRST from SECOND (or one per text in $TEXTS: several loops at
+# once, their datagrams taking turns); checks that both are idle after a second.
 check_pair() { # label, first-pid, first-port, second-pid, second-port
-    local label=$1 pid_a=$2 port_a=$3 pid_b=$4 port_b=$5
-    "$bin/udp_forge" "127.0.0.1:$port_b" "127.0.0.1:$port_a" "ping" >/dev/null || fail "cannot forge (root needed)"
+    local label=$1 pid_a=$2 port_a=$3 pid_b=$4 port_b=$5 text
+    for text in ${TEXTS:-ping}; do
+        "$bin/udp_forge" "127.0.0.1:$port_b" "127.0.0.1:$port_a" "$text" >/dev/null || fail "cannot forge (root needed)"
+    done
     sleep 1
     local a0 b0 a1 b1
     a0=$(cpu_ticks "$pid_a"); b0=$(cpu_ticks "$pid_b")
@@ -112,6 +115,8 @@ pair() { # label, kind-a, kind-b
 }
 
 pair "uppercase <-> module3h echo" uppercase echo
+TEXTS="ping pong pang" pair "uppercase <-> module3h echo, three forged datagrams" uppercase echo
+TEXTS="ping pong" pair "module3h echo <-> a second module3h, two forged datagrams" echo echo
 pair "uppercase <-> a second uppercase" uppercase uppercase
 pair "module3h echo <-> a second module3h" echo echo
 pair "udp-threaded <-> module3h echo" threaded echo

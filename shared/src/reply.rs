@@ -298,6 +298,57 @@ mod tests {
     }
 
     #[test]
+    fn several_loops_between_the_same_two_sockets_die_as_fast_as_one() {
+        // An attacker forges three datagrams: three loops, their datagrams taking turns.
+        let args = ReplyArgs { loop_after: 10, ..ReplyArgs::default() };
+        let mut guard = ReplyGuard::new(addr("127.0.0.1:12000"), &args);
+        let peer = addr("127.0.0.1:13000");
+        let mut now = Instant::now();
+        let mut alive: Vec<&[u8]> = vec![b"PING", b"PONG", b"PANG"];
+        let mut answered = 0;
+        while !alive.is_empty() && answered < 1000 {
+            // A loop goes on only while its datagram is answered (nobody resends it).
+            alive.retain(|text| {
+                now += Duration::from_micros(100);
+                let ok = guard.check_at(peer, text, now).is_ok();
+                answered += u32::from(ok);
+                ok
+            });
+        }
+        assert!(alive.is_empty(), "loops still running after {answered} answers: {alive:?}");
+        assert!(
+            answered <= 3 + 10,
+            "about --loop-after (10) answers in all, not per loop: {answered}"
+        );
+        assert_eq!(guard.check_at(peer, b"something new", now), Ok(()), "anything new is answered");
+    }
+
+    #[test]
+    fn more_loops_than_texts_remembered_still_all_die() {
+        // More loops between two sockets than the texts remembered per source: the texts
+        // that keep their places are found first, then the others.
+        let args = ReplyArgs { loop_after: 10, ..ReplyArgs::default() };
+        let mut guard = ReplyGuard::new(addr("127.0.0.1:12000"), &args);
+        let peer = addr("127.0.0.1:13000");
+        let mut now = Instant::now();
+        let texts: Vec<String> = (0..5 * loops::TEXTS).map(|n| format!("loop {n}")).collect();
+        let mut alive: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let mut datagrams = 0u32;
+        while !alive.is_empty() && datagrams < 2_000_000 {
+            alive.retain(|text| {
+                now += Duration::from_micros(10);
+                datagrams += 1;
+                guard.check_at(peer, text.as_bytes(), now).is_ok()
+            });
+        }
+        assert!(
+            alive.is_empty(),
+            "{} loops still running after {datagrams} datagrams",
+            alive.len()
+        );
+    }
+
+    #[test]
     fn a_client_that_pauses_or_numbers_its_messages_is_never_a_loop() {
         let args = ReplyArgs { loop_after: 10, ..ReplyArgs::default() };
         let mut guard = ReplyGuard::new(addr("127.0.0.1:12000"), &args);

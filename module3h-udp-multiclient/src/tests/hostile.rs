@@ -64,6 +64,33 @@ fn does_not_echo_to_a_well_known_service_port() {
 }
 
 #[test]
+fn several_loops_with_a_second_copy_of_itself_die_as_soon_as_one() {
+    // Two forged datagrams start two echo loops between the same two servers; their
+    // datagrams take turns, so no one text comes back twice in a row. Each server must
+    // still see its echoes coming back, and all loops must stop.
+    let first = start_server(&["--quiet"]);
+    let second = start_server(&["--quiet"]);
+    let firsts: &[&[u8]] = &[b"ping", b"pong"];
+    let crossed = shared::testing::wire_between_each(
+        first.addr,
+        second.addr,
+        firsts,
+        Duration::from_secs(10),
+    );
+    assert!(
+        crossed <= 2 * 1000 + 100,
+        "the loops should die after about --loop-after (1000) datagrams each way in all; \
+         {crossed} crossed"
+    );
+    let looped = first.stop().refused.looped + second.stop().refused.looped;
+    assert!(
+        looped >= firsts.len() as u64,
+        "each loop ends with one datagram not answered: {looped} counted for {} loops",
+        firsts.len()
+    );
+}
+
+#[test]
 fn a_loop_with_a_second_copy_of_itself_dies_by_itself() {
     // Issue 18: an echo server and an echo server answer each other for ever, each echoing
     // the other's echo. Each must see its own echo coming back and stop.

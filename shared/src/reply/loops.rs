@@ -2,27 +2,36 @@
 //!
 //! In a loop, every datagram a source sends is what the server just sent it (or what the
 //! other server made of it: the uppercase of an uppercase text is the same text), and it
-//! arrives right after the reply, for ever. So, per source (address *and* port: the other
-//! end of a loop is one socket), the server remembers a fingerprint of the last datagram
-//! and when it came. A datagram that is the same as the previous one, arriving within
-//! [`LOOP_GAP`] of it, extends a *streak*; anything else ends the streak. A streak of
-//! `--loop-after` datagrams is a loop: the server stops answering those datagrams until the
-//! source has been quiet (or said something else) for [`LOOP_GAP`]. One unanswered datagram
-//! is enough to end a loop: nobody resends it.
+//! arrives right after the reply, for ever. An attacker who forges two or three datagrams
+//! starts two or three loops between the same two sockets, and their datagrams take turns.
+//! So, per source (address *and* port: the other end of a loop is one socket), the server
+//! remembers the fingerprints of the last [`TEXTS`] different datagrams it sent, and when
+//! each last came. A datagram equal to one of them, arriving within [`LOOP_GAP`] of that
+//! one's last sighting, is a *repeat*. A loop is found when one text has been repeated
+//! `--loop-after` times, or when the source's last `--loop-after` datagrams were all
+//! repeats: the texts it keeps sending back are not answered again until each has not been
+//! seen for [`LOOP_GAP`]. One unanswered datagram is enough to end a loop: nobody resends
+//! it. Anything new from the source is answered.
+//!
+//! When the texts remembered run out (more loops than [`TEXTS`] between the same two
+//! sockets: an attacker forged that many datagrams), the texts that stay (a new text takes
+//! the place of the newest one that has not been repeated) are found after `--loop-after`
+//! rounds of all the loops, a few at a time: such loops die, but slowly (a second or more
+//! per group with a hundred of them). And a loop that turns round slower than [`LOOP_GAP`]
+//! (through a relay with a long delay) is never found; it costs at most ten datagrams a
+//! second.
 //!
 //! Where it cannot tell: a client that sends the same bytes again as soon as each reply
 //! arrives (`--count N --interval 0` with one text) looks exactly like a loop. It is
 //! answered for `--loop-after` datagrams in a row; then one goes unanswered, the client
 //! waits its `--timeout` (longer than [`LOOP_GAP`]), and is answered again. A client that
-//! pauses, or numbers its messages (load mode does), never builds a streak.
+//! pauses, or numbers its messages (load mode does), never repeats.
 //!
 //! What it cannot see: a loop whose datagrams change every round (a peer that adds a
-//! counter or a timestamp to what it echoes). No program of this workspace does that, nor
-//! do the course's Python servers (lossy-link's `--tamper` flips a letter's case, which the
-//! uppercase server undoes: measured, such a loop still dies after `--loop-after`). Against
-//! such a peer the byte budget does not help either (each side receives as much as it
-//! sends), and `--reply-rate` only caps its speed (a loop between two hosts runs far below
-//! it): such a loop goes on until one side stops.
+//! counter or a timestamp to what it echoes, or lossy-link's `--tamper` in front of an echo
+//! server: each round flips another letter's case). Against such a loop the byte budget does
+//! not help either (each side receives as much as it sends), and `--reply-rate` only caps
+//! its speed: such a loop goes on until one side stops.
 
 use std::collections::hash_map::Entry;
 use std::net::SocketAddr;
@@ -30,19 +39,79 @@ use std::time::{Duration, Instant};
 
 use super::table::Table;
 
-/// How soon after the previous datagram a repeat must arrive to extend a streak, and how
-/// long a looping source must be quiet before it is answered again. A loop on one machine
+/// How soon after its last sighting a text must come again to count as a repeat, and how
+/// long a looping text must be absent before it is answered again. A loop on one machine
 /// turns round in well under a millisecond; through a relay with a delay, in twice the
 /// delay.
 pub const LOOP_GAP: Duration = Duration::from_millis(100);
 
-/// What the server remembers about one source.
-#[derive(Debug, Clone, Copy)]
+/// How many different recent datagrams are remembered per source: as many loops between the
+/// same two sockets are found as fast as one.
+pub const TEXTS: usize = 8;
+
+/// What the server remembers about one source: its last [`TEXTS`] different datagrams.
+#[derive(Debug, Clone)]
 struct Recent {
-    fingerprint: u64,
+    /// When the source last sent anything (a source quiet for [`LOOP_GAP`] may be forgotten).
     last: Instant,
+    /// How many of its datagrams in a row were repeats.
     streak: u32,
+    /// The texts' fingerprints, compared first (`used` of them are in use)...
+    fingerprints: [u64; TEXTS],
+    /// ...and what is known about each.
+    texts: [Text; TEXTS],
+    used: usize,
+    /// The text that came last as a new one: the first to give its place to the next new
+    /// one, unless it has been repeated since.
+    newest: usize,
+    /// The place [`place_for_new`](Recent::place_for_new) looks at next.
+    next_look: usize,
+}
+
+/// One remembered datagram of a source.
+#[derive(Debug, Clone, Copy)]
+struct Text {
+    last: Instant,
+    repeats: u32,
     looping: bool,
+}
+
+impl Recent {
+    fn new(fingerprint: u64, now: Instant) -> Self {
+        let text = Text { last: now, repeats: 0, looping: false };
+        let mut fingerprints = [0; TEXTS];
+        fingerprints[0] = fingerprint;
+        Recent {
+            last: now,
+            streak: 0,
+            fingerprints,
+            texts: [text; TEXTS],
+            used: 1,
+            newest: 0,
+            next_look: 0,
+        }
+    }
+
+    /// Where a new text goes at `now`: a free place; else the place the round of
+    /// `next_look` comes to, if its text has not been seen within [`LOOP_GAP`] (a loop
+    /// that died, say: every place is looked at once per [`TEXTS`] new texts, so such
+    /// places come back soon, without a search per datagram); else the newest text's if it
+    /// was never repeated (so that texts that keep coming back keep their places); else the
+    /// place looked at.
+    fn place_for_new(&mut self, now: Instant) -> usize {
+        if self.used < TEXTS {
+            return self.used;
+        }
+        let look = self.next_look;
+        self.next_look = (look + 1) % TEXTS;
+        if now.saturating_duration_since(self.texts[look].last) > LOOP_GAP {
+            return look;
+        }
+        if self.texts[self.newest].repeats == 0 {
+            return self.newest;
+        }
+        look
+    }
 }
 
 /// What [`LoopWatch::see`] concluded about a datagram.
@@ -50,18 +119,18 @@ struct Recent {
 pub(super) enum Seen {
     /// Not a loop (yet): answer it.
     Fine,
-    /// A streak reached `--loop-after` just now: the source is looping (log it once).
+    /// A loop was found just now: the source is looping (log it once).
     LoopFound,
-    /// The source is still looping: do not answer.
+    /// A text the source keeps looping: do not answer.
     StillLooping,
     /// The table is full of sources heard from within [`LOOP_GAP`]: this new one is not
-    /// tracked (and answered: refusing it would turn a busy moment into lost replies,
-    /// while hiding a loop this way needs a flood of `--max-sources` new sockets every
-    /// [`LOOP_GAP`], which costs far more than the loop).
+    /// tracked (and answered: refusing it would turn a busy moment into lost replies).
+    /// Hiding a loop this way needs `--max-sources` new sockets every [`LOOP_GAP`] for as
+    /// long as the loop runs: at the default 4,096, 40,960 forged datagrams a second.
     Untracked,
 }
 
-/// The streak of every recent source, at most `max_sources` of them.
+/// The recent texts of every recent source, at most `max_sources` of them.
 #[derive(Debug)]
 pub(super) struct LoopWatch {
     loop_after: u32,
@@ -90,35 +159,54 @@ impl LoopWatch {
         {
             return Seen::Untracked;
         }
-        let fresh = Recent { fingerprint, last: now, streak: 0, looping: false };
         let recent = match self.recent.entry(from) {
             Entry::Occupied(known) => known.into_mut(),
             Entry::Vacant(new) => {
-                new.insert(fresh);
+                new.insert(Recent::new(fingerprint, now));
                 return Seen::Fine;
             }
         };
-        let repeat = recent.fingerprint == fingerprint
-            && now.saturating_duration_since(recent.last) <= LOOP_GAP;
-        if repeat {
-            recent.streak = recent.streak.saturating_add(1);
-        } else {
-            *recent = fresh;
-        }
         recent.last = now;
-        if recent.looping {
-            Seen::StillLooping
-        } else if recent.streak >= self.loop_after {
-            recent.looping = true;
-            Seen::LoopFound
-        } else {
-            Seen::Fine
+        let known = recent.fingerprints[..recent.used].iter().position(|&f| f == fingerprint);
+        let Some(at) = known else {
+            // Something new: answer it, and remember it.
+            recent.streak = 0;
+            let at = recent.place_for_new(now);
+            recent.fingerprints[at] = fingerprint;
+            recent.texts[at] = Text { last: now, repeats: 0, looping: false };
+            recent.used = recent.used.max(at + 1);
+            recent.newest = at;
+            return Seen::Fine;
+        };
+        let text = &mut recent.texts[at];
+        if now.saturating_duration_since(text.last) > LOOP_GAP {
+            // Seen before, but not lately: as good as new.
+            *text = Text { last: now, repeats: 0, looping: false };
+            recent.streak = 0;
+            return Seen::Fine;
         }
+        text.last = now;
+        text.repeats = text.repeats.saturating_add(1);
+        recent.streak = recent.streak.saturating_add(1);
+        if text.looping {
+            return Seen::StillLooping;
+        }
+        if text.repeats < self.loop_after && recent.streak < self.loop_after {
+            return Seen::Fine;
+        }
+        // Every text this source has been sending back lately is part of the loop(s).
+        for text in &mut recent.texts[..recent.used] {
+            if text.repeats > 0 && now.saturating_duration_since(text.last) <= LOOP_GAP {
+                text.looping = true;
+            }
+        }
+        Seen::LoopFound
     }
 
     /// Makes room for one more source: forgets those not heard from within [`LOOP_GAP`]
-    /// (their streak is over anyway). Sweeps at most once per [`LOOP_GAP`], so a flood of
-    /// new sources costs one sweep, not one per datagram. False if the table stays full.
+    /// (their texts are as good as new anyway). Sweeps at most once per [`LOOP_GAP`], so a
+    /// flood of new sources costs one sweep, not one per datagram. False if the table stays
+    /// full.
     fn make_room(&mut self, now: Instant) -> bool {
         if self.recent.len() < self.max_sources {
             return true;
@@ -144,7 +232,8 @@ impl LoopWatch {
 ///
 /// It needs no secret key: a source that made two of its own datagrams collide would only
 /// get itself taken for a loop, and the datagrams of a real loop are equal, whatever the
-/// hash. (The tables' keys, which a forger does choose, keep std's keyed hasher.)
+/// hash. (The tables' keys, which a forger does choose, are hashed with a random seed: see
+/// `reply/table.rs`.)
 fn fingerprint(datagram: &[u8]) -> u64 {
     const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
     let mix = |hash: u64, word: u64| (hash.rotate_left(5) ^ word).wrapping_mul(SEED);

@@ -12,11 +12,19 @@ use crate::udp::{RECV_BUFFER_SIZE, connect_udp};
 /// every datagram that arrives, for `duration` (or until the server has been silent for a
 /// second). Returns how many arrived: a server that
 /// answers everything without limit sends tens of thousands a second.
-#[allow(clippy::unwrap_used, reason = "a test helper: a failure fails the test")]
 pub fn bounce_for(server: SocketAddr, first: &[u8], duration: Duration) -> u64 {
+    bounce_each_for(server, &[first], duration)
+}
+
+/// [`bounce_for`] with several first datagrams (what an attacker who forges several starts):
+/// their loops run at once, between the same two sockets, and their datagrams take turns.
+#[allow(clippy::unwrap_used, reason = "a test helper: a failure fails the test")]
+pub fn bounce_each_for(server: SocketAddr, firsts: &[&[u8]], duration: Duration) -> u64 {
     let socket = connect_udp(server).unwrap();
     socket.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
-    socket.send(first).unwrap();
+    for first in firsts {
+        socket.send(first).unwrap();
+    }
     let mut buffer = vec![0; RECV_BUFFER_SIZE];
     let (mut arrived, deadline) = (0, Instant::now() + duration);
     let mut last_heard = Instant::now();
@@ -38,14 +46,27 @@ pub fn bounce_for(server: SocketAddr, first: &[u8], duration: Duration) -> u64 {
 /// the other sent, from one peer socket, as in a direct loop. Starts with `first` to `a`;
 /// ends at `duration`, or once both have been silent for a second (the loop is over).
 /// Returns how many datagrams crossed the wire.
-#[allow(clippy::unwrap_used, reason = "a test helper: a failure fails the test")]
 pub fn wire_between(a: SocketAddr, b: SocketAddr, first: &[u8], duration: Duration) -> u64 {
+    wire_between_each(a, b, &[first], duration)
+}
+
+/// [`wire_between`] with several first datagrams to `a`: several loops between the same two
+/// servers at once, their datagrams taking turns.
+#[allow(clippy::unwrap_used, reason = "a test helper: a failure fails the test")]
+pub fn wire_between_each(
+    a: SocketAddr,
+    b: SocketAddr,
+    firsts: &[&[u8]],
+    duration: Duration,
+) -> u64 {
     let to_a = connect_udp(a).unwrap();
     let to_b = connect_udp(b).unwrap();
     for socket in [&to_a, &to_b] {
         socket.set_nonblocking(true).unwrap();
     }
-    to_a.send(first).unwrap();
+    for first in firsts {
+        to_a.send(first).unwrap();
+    }
     let mut buffer = vec![0; RECV_BUFFER_SIZE];
     let (mut crossed, deadline) = (0, Instant::now() + duration);
     let mut last_heard = Instant::now();
