@@ -108,10 +108,10 @@ impl Server {
             };
             let data = &buffer[..len];
             self.datagrams += 1;
-            // An echo is never bigger than what came in, so it needs no byte budget: the
-            // check alone keeps it from loops and floods.
             // One clock reading for both the reply rule and the table.
             let arrived = Instant::now();
+            // An echo is never bigger than what came in, so it needs no byte budget: the
+            // check alone keeps it from loops and floods.
             if !self.may_answer(client, data, arrived) {
                 continue;
             }

@@ -93,26 +93,12 @@ impl ClientTable {
         len: usize,
         now: Instant,
     ) -> (&ClientContext, Option<Eviction>) {
-        let mut evicted = None;
-        let place = match self.places.get(&addr) {
+        let (place, evicted) = match self.places.get(&addr) {
             Some(&place) => {
                 self.unchain(place);
-                place
+                (place, None)
             }
-            None => {
-                let fresh = self.fresh_entry(addr, now);
-                let place = if self.entries.len() < self.max_clients {
-                    self.entries.push(fresh);
-                    self.entries.len() - 1
-                } else {
-                    // The least recently seen client's place goes to the new one.
-                    let (place, eviction) = self.evict_least_recent(fresh);
-                    evicted = Some(eviction);
-                    place
-                };
-                self.places.insert(addr, place);
-                place
-            }
+            None => self.admit(addr, now),
         };
         // Move the client to the most recent end of the chain.
         self.chain_as_newest(place);
@@ -124,8 +110,9 @@ impl ClientTable {
         (context, evicted)
     }
 
-    /// A new client's entry, not yet counted nor chained.
-    fn fresh_entry(&mut self, addr: SocketAddr, now: Instant) -> Entry {
+    /// Gives a new client a place (the least recently seen client's, if the table is full),
+    /// not yet counted nor chained; returns the place, and the eviction if there was one.
+    fn admit(&mut self, addr: SocketAddr, now: Instant) -> (usize, Option<Eviction>) {
         self.arrivals += 1;
         let context = ClientContext {
             datagrams: 0,
@@ -134,7 +121,16 @@ impl ClientTable {
             last_seen: now,
             arrival: self.arrivals,
         };
-        Entry { addr, context, older: None, newer: None }
+        let fresh = Entry { addr, context, older: None, newer: None };
+        let (place, evicted) = if self.entries.len() < self.max_clients {
+            self.entries.push(fresh);
+            (self.entries.len() - 1, None)
+        } else {
+            let (place, eviction) = self.evict_least_recent(fresh);
+            (place, Some(eviction))
+        };
+        self.places.insert(addr, place);
+        (place, evicted)
     }
 
     /// Puts `fresh` in the place of the client seen least recently (unchained, and

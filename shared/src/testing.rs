@@ -23,9 +23,7 @@ mod udp;
 
 pub use cli::assert_version_names_the_module;
 pub use deadline::{client_deadline, returns_within};
-pub use loops::{
-    bounce_each_for, bounce_for, service_port_socket, wire_between, wire_between_each,
-};
+pub use loops::{bounce_for, service_port_socket, wire_between, wire_between_each};
 pub use server::{ServerThread, TestServer};
 pub use udp::{udp_client, udp_exchange};
 

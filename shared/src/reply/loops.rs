@@ -174,7 +174,9 @@ impl LoopWatch {
             let at = recent.place_for_new(now);
             recent.fingerprints[at] = fingerprint;
             recent.texts[at] = Text { last: now, repeats: 0, looping: false };
-            recent.used = recent.used.max(at + 1);
+            if at == recent.used {
+                recent.used += 1;
+            }
             recent.newest = at;
             return Seen::Fine;
         };
@@ -195,9 +197,9 @@ impl LoopWatch {
             return Seen::Fine;
         }
         // Every text this source has been sending back lately is part of the loop(s).
-        for text in &mut recent.texts[..recent.used] {
-            if text.repeats > 0 && now.saturating_duration_since(text.last) <= LOOP_GAP {
-                text.looping = true;
+        for other in &mut recent.texts[..recent.used] {
+            if other.repeats > 0 && now.saturating_duration_since(other.last) <= LOOP_GAP {
+                other.looping = true;
             }
         }
         Seen::LoopFound

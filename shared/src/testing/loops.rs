@@ -12,19 +12,11 @@ use crate::udp::{RECV_BUFFER_SIZE, connect_udp};
 /// every datagram that arrives, for `duration` (or until the server has been silent for a
 /// second). Returns how many arrived: a server that
 /// answers everything without limit sends tens of thousands a second.
-pub fn bounce_for(server: SocketAddr, first: &[u8], duration: Duration) -> u64 {
-    bounce_each_for(server, &[first], duration)
-}
-
-/// [`bounce_for`] with several first datagrams (what an attacker who forges several starts):
-/// their loops run at once, between the same two sockets, and their datagrams take turns.
 #[allow(clippy::unwrap_used, reason = "a test helper: a failure fails the test")]
-pub fn bounce_each_for(server: SocketAddr, firsts: &[&[u8]], duration: Duration) -> u64 {
+pub fn bounce_for(server: SocketAddr, first: &[u8], duration: Duration) -> u64 {
     let socket = connect_udp(server).unwrap();
     socket.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
-    for first in firsts {
-        socket.send(first).unwrap();
-    }
+    socket.send(first).unwrap();
     let mut buffer = vec![0; RECV_BUFFER_SIZE];
     let (mut arrived, deadline) = (0, Instant::now() + duration);
     let mut last_heard = Instant::now();
